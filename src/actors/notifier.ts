@@ -1,0 +1,74 @@
+import { fromCallback, fromPromise } from "xstate";
+import type { Logger } from "../log.js";
+import { type DeliveryResult, notifierMachine } from "../machines/notifier.js";
+import {
+  type Notification,
+  notificationStanza,
+  privilegedNotificationStanza,
+} from "../protocol/notification.js";
+import type { Privileges } from "../protocol/privilege.js";
+import type { Link } from "../xmpp/component-link.js";
+import type { Counters } from "./counters.js";
+import type { Mailbox } from "./mailbox.js";
+
+export interface NotifierDeps {
+  mailbox: Mailbox<Notification>;
+  link: Link;
+  /** "component": from the component domain; "user": from the user's bare JID (XEP-0356). */
+  from: () => "component" | "user";
+  privileges: () => Privileges | undefined;
+  counters: Counters;
+  logger: Logger;
+}
+
+/**
+ * The notifier actor: the notifier machine with its I/O. Each incarnation
+ * reads the same mailbox, so a crash and restart by the supervisor drops
+ * nothing; a notification leaves the mailbox only once the link took it.
+ */
+export function notifierLogic(deps: NotifierDeps) {
+  const { mailbox, link, counters, logger } = deps;
+  return notifierMachine.provide({
+    guards: {
+      canSend: () => mailbox.size > 0 && link.online,
+      isEmpty: () => mailbox.size === 0,
+    },
+    actors: {
+      deliver: fromPromise<DeliveryResult>(async () => {
+        const n = mailbox.peek();
+        if (n === undefined) return "delivered";
+        try {
+          await link.send(stanzaFor(n, deps));
+        } catch (err) {
+          counters.inc("notifications_failed");
+          logger.error(
+            { event: "presence_notify_error", trace: n.trace, user: n.user, to: n.to, presence: n.presence, err: (err as Error).message, queued: mailbox.size },
+            "presence_notify_error: send failed, kept for retry",
+          );
+          return "offline";
+        }
+        mailbox.shift();
+        counters.inc("notifications_sent");
+        logger.debug({ trace: n.trace, user: n.user, presence: n.presence, to: n.to }, "notification sent");
+        return "delivered";
+      }),
+      watch: fromCallback(({ sendBack }) => {
+        const wake = () => sendBack({ type: "wake" });
+        const offMail = mailbox.onOffer(wake);
+        link.on("online", wake);
+        return () => {
+          offMail();
+          link.off("online", wake);
+        };
+      }),
+    },
+  });
+}
+
+function stanzaFor(n: Notification, deps: NotifierDeps) {
+  const privileges = deps.privileges();
+  if (deps.from() === "user" && privileges) {
+    return privilegedNotificationStanza(n, deps.link.domain, privileges.ns);
+  }
+  return notificationStanza(n, deps.link.domain);
+}

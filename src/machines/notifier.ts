@@ -1,0 +1,83 @@
+import { fromCallback, fromPromise, setup } from "xstate";
+
+/**
+ * The notifier's lifecycle: deliver the mailbox's head, one at a time, in
+ * order, while the connection is up.
+ *
+ * idle --wake [work and online]--> sending --delivered--> idle
+ * sending --offline--> waiting --wake--> sending (a wake: link online or new mail)
+ * any --shutdown--> draining: keeps delivering, then done (final)
+ *
+ * A delivery that throws is a bug, not an outage: the error is left
+ * unhandled so the actor fails and its supervisor restarts it. The mailbox
+ * lives outside the actor, so a restart loses nothing.
+ */
+export type DeliveryResult = "delivered" | "offline";
+
+export const notifierMachine = setup({
+  types: {
+    events: {} as { type: "wake" } | { type: "shutdown" },
+  },
+  actors: {
+    deliver: fromPromise<DeliveryResult>(async () => "offline"),
+    watch: fromCallback(() => undefined),
+  },
+  // Provided by src/actors/notifier.ts: "there is mail and a link to send it
+  // on", and "nothing is left to deliver".
+  guards: {
+    canSend: () => false,
+    isEmpty: () => true,
+  },
+}).createMachine({
+  id: "notifier",
+  invoke: { src: "watch" },
+  initial: "running",
+  states: {
+    running: {
+      initial: "idle",
+      on: { shutdown: "draining" },
+      states: {
+        idle: {
+          always: { guard: "canSend", target: "sending" },
+          on: { wake: { guard: "canSend", target: "sending" } },
+        },
+        sending: {
+          invoke: {
+            src: "deliver",
+            onDone: [
+              { guard: ({ event }) => event.output === "delivered", target: "idle" },
+              { target: "waiting" },
+            ],
+          },
+        },
+        // The link refused a send: wait for it to come back instead of spinning.
+        waiting: {
+          on: { wake: { guard: "canSend", target: "sending" } },
+        },
+      },
+    },
+    draining: {
+      initial: "check",
+      states: {
+        check: {
+          always: [
+            { guard: "isEmpty", target: "#notifier.done" },
+            { guard: "canSend", target: "sending" },
+          ],
+          on: { wake: "check" },
+        },
+        sending: {
+          invoke: {
+            src: "deliver",
+            onDone: [
+              { guard: ({ event }) => event.output === "delivered", target: "check" },
+              { target: "waiting" },
+            ],
+          },
+        },
+        waiting: { on: { wake: "check" } },
+      },
+    },
+    done: { type: "final" },
+  },
+});

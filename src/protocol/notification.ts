@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+
+/**
+ * The notification of ../shared/PROTOCOL.md, the wire contract of MongooseIM's
+ * mod_presence_notify. Consumers written for that module parse exactly this.
+ */
+
+export const NS_FLUX = "flux:xmpp";
+export const NS_FORWARD = "urn:xmpp:forward:0";
+
+export type PresenceValue = "available" | "unavailable";
+
+export interface Notification {
+  /** Correlates the message `id` and the JSON `trace`; random from a CSPRNG. */
+  readonly trace: string;
+  /** The session's full JID, exactly as the server gave it. */
+  readonly user: string;
+  readonly presence: PresenceValue;
+  /** The server user's bare JID on the user's own domain. */
+  readonly to: string;
+  /** The user's bare JID, used as sender when `from = "user"`. */
+  readonly userBare: string;
+}
+
+export function newNotification(
+  session: { full: string; bare: string; domain: string },
+  presence: PresenceValue,
+  serverUser: string,
+): Notification {
+  return {
+    trace: randomUUID(),
+    user: session.full,
+    presence,
+    to: `${serverUser}@${session.domain}`,
+    userBare: session.bare,
+  };
+}
+
+/** The JSON text of `<event>`; built by JSON.stringify, never by concatenation. */
+export function payloadJson(n: Notification): string {
+  return JSON.stringify({
+    trace: n.trace,
+    type: "PRESENCE_DID_CHANGE",
+    args: { user: n.user, presence: n.presence },
+  });
+}
+
+/** The default stanza, sent from the component's own domain. */
+export function notificationStanza(n: Notification, from: string): Element {
+  return xml(
+    "message",
+    { type: "chat", id: n.trace, from, to: n.to },
+    xml("body", {}, "Presence update"),
+    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, payloadJson(n)),
+  );
+}
+
+/**
+ * The same message sent "from the user" through XEP-0356 section 5 (message
+ * permission `outgoing`): the server unwraps `<privilege><forwarded>` and
+ * delivers the inner message with `from` = the user's bare JID. The outer
+ * message goes to the user's server domain; a full JID inside is refused.
+ */
+export function privilegedNotificationStanza(
+  n: Notification,
+  componentDomain: string,
+  privilegeNs: string,
+): Element {
+  const inner = notificationStanza(n, n.userBare);
+  inner.attrs.xmlns = "jabber:client";
+  const serverDomain = n.to.slice(n.to.indexOf("@") + 1);
+  return xml(
+    "message",
+    { from: componentDomain, to: serverDomain, id: `fwd-${n.trace}` },
+    xml("privilege", { xmlns: privilegeNs }, xml("forwarded", { xmlns: NS_FORWARD }, inner)),
+  );
+}

@@ -1,0 +1,63 @@
+import type { Element } from "@xmpp/xml";
+import { type FullJid, parseFullJid } from "./jid.js";
+
+/**
+ * Reads one inbound `<presence/>` (RFC 6121 section 4.7) into the event the
+ * session machine understands, or a reason it is not one. Never throws: a
+ * hostile stanza is a value here, counted and logged by the router.
+ */
+
+export const NS_DELAY = "urn:xmpp:delay"; // XEP-0203
+
+export type Show = "chat" | "away" | "xa" | "dnd";
+const SHOWS: ReadonlySet<string> = new Set(["chat", "away", "xa", "dnd"]);
+
+export type SessionPresence =
+  | {
+      type: "presence.available";
+      show?: Show;
+      status?: string;
+      priority?: number;
+      delay?: string;
+    }
+  | { type: "presence.unavailable"; cause: "client" | "server" };
+
+export type ParsedPresence =
+  | { kind: "session"; jid: FullJid; event: SessionPresence }
+  | { kind: "ignored"; reason: string; from: string | undefined }
+  | { kind: "rejected"; reason: string; from: string | undefined };
+
+// Presence types that are not about a session's availability (RFC 6121 4.7.1):
+// subscriptions, probes and errors are none of our business.
+const NOT_AVAILABILITY = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", "error"]);
+
+export function parsePresence(stanza: Element): ParsedPresence {
+  const from = stanza.attrs.from;
+  const type = stanza.attrs.type;
+  if (type !== undefined && type !== "unavailable") {
+    return NOT_AVAILABILITY.has(type)
+      ? { kind: "ignored", reason: `presence of type "${type}"`, from }
+      : { kind: "rejected", reason: `unknown presence type "${type}"`, from };
+  }
+  if (from === undefined) return { kind: "rejected", reason: "presence without from", from };
+  const parsed = parseFullJid(from);
+  if (!parsed.ok) return { kind: "rejected", reason: `from is not a session JID: ${parsed.reason}`, from };
+  if (type === "unavailable") {
+    return { kind: "session", jid: parsed.jid, event: { type: "presence.unavailable", cause: "client" } };
+  }
+  return { kind: "session", jid: parsed.jid, event: availableEvent(stanza) };
+}
+
+function availableEvent(stanza: Element): SessionPresence {
+  const event: SessionPresence & { type: "presence.available" } = { type: "presence.available" };
+  const show = stanza.getChildText("show");
+  // An unknown <show/> is read as plain available, as RFC 6121 4.7.2.1 lets a receiver do.
+  if (show !== null && SHOWS.has(show)) event.show = show as Show;
+  const status = stanza.getChildText("status");
+  if (status !== null) event.status = status;
+  const priority = Number(stanza.getChildText("priority"));
+  if (Number.isInteger(priority) && priority >= -128 && priority <= 127) event.priority = priority;
+  const stamp = stanza.getChild("delay", NS_DELAY)?.attrs.stamp;
+  if (stamp !== undefined) event.delay = stamp;
+  return event;
+}

@@ -1,0 +1,123 @@
+import { EventEmitter } from "node:events";
+import { component, type Component } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "../log.js";
+import { NS_PING } from "./ping.js";
+
+/** What the rest of the daemon needs of the connection: tests give an in-memory one. */
+export interface Link {
+  readonly domain: string;
+  readonly online: boolean;
+  send(el: Element): Promise<void>;
+  on(event: "online", fn: () => void): unknown;
+  on(event: "offline", fn: (reason: string) => void): unknown;
+  on(event: "stanza", fn: (el: Element) => void): unknown;
+  off(event: string, fn: (...args: never[]) => void): unknown;
+}
+
+/**
+ * The daemon's one XEP-0114 connection, as the rest of the daemon sees it.
+ *
+ * Each attempt uses a fresh `@xmpp/component` entity with the library's own
+ * fixed 1 s reconnect loop stopped: reconnection (with backoff) belongs to
+ * the connection machine under the supervisor, never to both.
+ *
+ * Events: "stanza" (el), "online" (), "offline" (reason).
+ */
+export class ComponentLink extends EventEmitter implements Link {
+  private entity: Component | undefined;
+  private isOnline = false;
+
+  constructor(
+    private readonly options: { service: string; domain: string; secret: string; logger: Logger },
+  ) {
+    super();
+  }
+
+  get domain(): string {
+    return this.options.domain;
+  }
+
+  get online(): boolean {
+    return this.isOnline;
+  }
+
+  /** Opens one connection; resolves once the handshake is accepted. */
+  async connect(): Promise<void> {
+    this.dispose();
+    const { service, domain, secret } = this.options;
+    const entity = component({ service, domain, password: secret });
+    entity.reconnect.stop();
+    this.entity = entity;
+    // XEP-0199 section 4.2: answer the server's pings. Unknown IQ gets/sets are
+    // answered with service-unavailable by the library's iq callee.
+    entity.iqCallee.get(NS_PING, "ping", () => true);
+    // Handlers go on before start(): Prosody sends the privilege advertisement
+    // and the replay of current presences in the same TCP chunk as <handshake/>.
+    entity.on("stanza", (el: Element) => {
+      if (this.entity === entity) this.emit("stanza", el);
+    });
+    entity.on("error", (err: Error) => {
+      if (this.entity === entity) this.options.logger.warn({ err: err.message }, "xmpp stream error");
+    });
+    entity.on("offline", () => this.lost(entity, "stream closed"));
+    entity.on("disconnect", () => this.lost(entity, "socket closed"));
+    entity.on("online", () => {
+      if (this.entity !== entity) return;
+      this.isOnline = true;
+      this.emit("online");
+    });
+    try {
+      await entity.start();
+    } catch (err) {
+      if (this.entity === entity) this.dispose();
+      throw err;
+    }
+  }
+
+  /** Sends a stanza; rejects when offline, so the caller keeps it queued. */
+  async send(el: Element): Promise<void> {
+    const entity = this.entity;
+    if (!this.isOnline || !entity) throw new LinkOffline();
+    await entity.send(el);
+  }
+
+  /** Closes the stream politely (a `</stream>`), then forgets the entity. */
+  async close(): Promise<void> {
+    const entity = this.entity;
+    if (!entity) return;
+    this.entity = undefined;
+    this.setOffline("closed by the daemon");
+    await entity.stop().catch(() => undefined);
+    entity.removeAllListeners();
+    entity.on("error", () => undefined);
+  }
+
+  private lost(entity: Component, reason: string): void {
+    if (this.entity !== entity) return;
+    this.dispose();
+    this.setOffline(reason);
+  }
+
+  private setOffline(reason: string): void {
+    if (!this.isOnline) return;
+    this.isOnline = false;
+    this.emit("offline", reason);
+  }
+
+  private dispose(): void {
+    const entity = this.entity;
+    if (!entity) return;
+    this.entity = undefined;
+    entity.removeAllListeners();
+    entity.on("error", () => undefined);
+    entity.socket?.destroy();
+  }
+}
+
+export class LinkOffline extends Error {
+  readonly _tag = "LinkOffline";
+  constructor() {
+    super("the XMPP connection is down");
+  }
+}
