@@ -9,10 +9,11 @@ export interface Link {
   readonly domain: string;
   readonly online: boolean;
   send(el: Element): Promise<void>;
-  on(event: "online", fn: () => void): unknown;
+  on(event: "online" | "connecting", fn: () => void): unknown;
   on(event: "offline", fn: (reason: string) => void): unknown;
   on(event: "stanza", fn: (el: Element) => void): unknown;
-  off(event: string, fn: (...args: never[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type.
+  off(event: string, fn: (...args: any[]) => void): unknown;
 }
 
 /**
@@ -22,7 +23,9 @@ export interface Link {
  * fixed 1 s reconnect loop stopped: reconnection (with backoff) belongs to
  * the connection machine under the supervisor, never to both.
  *
- * Events: "stanza" (el), "online" (), "offline" (reason).
+ * Events: "connecting" (), "stanza" (el), "online" (), "offline" (reason).
+ * "connecting" comes before any stanza of the attempt: the server's replay
+ * may be parsed before the library reports "online".
  */
 export class ComponentLink extends EventEmitter implements Link {
   private entity: Component | undefined;
@@ -67,6 +70,7 @@ export class ComponentLink extends EventEmitter implements Link {
       this.isOnline = true;
       this.emit("online");
     });
+    this.emit("connecting");
     try {
       await entity.start();
     } catch (err) {

@@ -1,0 +1,95 @@
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "../log.js";
+import type { SessionEvent } from "../machines/session.js";
+import type { FullJid } from "../protocol/jid.js";
+import { type Notification, newNotification } from "../protocol/notification.js";
+import { parsePresence } from "../protocol/presence.js";
+import type { Counters } from "./counters.js";
+import type { Mailbox } from "./mailbox.js";
+import type { SessionRegistry } from "./session-registry.js";
+
+/** Who is served, from the configuration; read on every presence so a reload applies at once. */
+export interface RoutingPolicy {
+  serverUser: string;
+  /** localpart -> whether its sessions are notified (include/exclude globs). */
+  accepts: (localpart: string) => boolean;
+  /** User domains served; empty means every domain the server sends. */
+  domains: readonly string[];
+}
+
+/**
+ * Turns each inbound presence into session-machine events and each
+ * notifying transition into a queued notification.
+ *
+ * Nothing from the wire is trusted: a presence that is not from a session
+ * of a served user is counted by reason and logged (rarely, so a flood
+ * cannot flood the log), and never reaches a machine.
+ */
+export class PresenceRouter {
+  private readonly logged = new Map<string, number>();
+
+  constructor(
+    private readonly deps: {
+      registry: SessionRegistry;
+      mailbox: Mailbox<Notification>;
+      policy: () => RoutingPolicy;
+      counters: Counters;
+      logger: Logger;
+    },
+  ) {}
+
+  /** One inbound presence stanza. */
+  presence(stanza: Element): void {
+    const parsed = parsePresence(stanza);
+    if (parsed.kind !== "session") {
+      this.refuse(parsed.kind === "ignored" ? "presence_ignored" : "presence_rejected", parsed.reason, parsed.from);
+      return;
+    }
+    const policy = this.deps.policy();
+    const { jid } = parsed;
+    if (policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
+      this.refuse("presence_rejected", "domain not served", jid.full);
+      return;
+    }
+    // The server user's own sessions never notify the server user (PROTOCOL.md, Filters).
+    if (jid.local === policy.serverUser || !policy.accepts(jid.local)) {
+      this.deps.counters.inc("presence_filtered");
+      return;
+    }
+    this.deps.counters.inc("presence_accepted");
+    this.drive(jid, parsed.event);
+  }
+
+  /** Feeds one event to a session's machine; queues a notification if the transition notifies. */
+  drive(jid: Pick<FullJid, "full" | "bare" | "domain">, event: SessionEvent): void {
+    const applied = this.deps.registry.apply(jid.full, event);
+    if (!applied?.session.notify) return;
+    const presence = applied.session.to === "available" ? "available" : "unavailable";
+    this.enqueue(newNotification(jid, presence, this.deps.policy().serverUser), applied.session.cause);
+  }
+
+  private enqueue(n: Notification, cause: string): void {
+    const { mailbox, counters, logger } = this.deps;
+    if (mailbox.offer(n)) {
+      counters.inc("notifications_queued");
+      logger.info({ user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to }, "session transition");
+      return;
+    }
+    counters.inc("notifications_refused_full");
+    logger.error(
+      { event: "presence_notify_error", user: n.user, presence: n.presence, trace: n.trace, capacity: mailbox.capacity },
+      "presence_notify_error: mailbox full, notification refused",
+    );
+  }
+
+  /** Counts every refusal; logs the 1st, 2nd, 4th, 8th... of each reason. */
+  private refuse(counter: string, reason: string, from: string | undefined): void {
+    this.deps.counters.inc(counter);
+    const key = `${counter}:${reason}`;
+    const seen = (this.logged.get(key) ?? 0) + 1;
+    if (this.logged.size < 1000 || this.logged.has(key)) this.logged.set(key, seen);
+    if ((seen & (seen - 1)) === 0) {
+      this.deps.logger.warn({ reason, from: from?.slice(0, 200), count: seen }, `${counter.replace("_", " ")}`);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { Element } from "@xmpp/xml";
+import { Counters } from "./actors/counters.js";
+import { Mailbox } from "./actors/mailbox.js";
+import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
+import { Resync } from "./actors/resync.js";
+import { SessionRegistry } from "./actors/session-registry.js";
+import type { Clock } from "./clock.js";
+import type { Logger } from "./log.js";
+import type { Notification } from "./protocol/notification.js";
+import {
+  hasOutgoingMessagePermission,
+  hasPresencePermission,
+  parsePrivilegeAdvertisement,
+  type Privileges,
+} from "./protocol/privilege.js";
+import type { Link } from "./xmpp/component-link.js";
+import { Pinger } from "./xmpp/ping.js";
+
+export interface PipelineOptions {
+  link: Link;
+  clock: Clock;
+  logger: Logger;
+  policy: () => RoutingPolicy;
+  /** Whether notifications should be sent from the user (needs message=outgoing). */
+  fromUser: () => boolean;
+  mailboxCapacity: number;
+  pingTimeoutMs: number;
+  /** How long after the handshake the server's presence replay may take. */
+  resyncSettleMs: number;
+}
+
+/**
+ * Everything between the component link and the notifier's mailbox, without
+ * the supervisor: stanzas in, session machines advanced, notifications
+ * queued. The daemon adds the supervised actors around it; unit tests drive
+ * it with an in-memory server.
+ */
+export function createPipeline(options: PipelineOptions) {
+  const { link, clock, logger } = options;
+  const counters = new Counters();
+  const registry = new SessionRegistry();
+  const mailbox = new Mailbox<Notification>(options.mailboxCapacity);
+  const router = new PresenceRouter({ registry, mailbox, policy: options.policy, counters, logger });
+  const pinger = new Pinger({ clock, from: () => link.domain, send: (el) => link.send(el), timeoutMs: options.pingTimeoutMs });
+  const resync = new Resync({
+    registry,
+    drive: (jid, event) => router.drive(jid, event),
+    pinger,
+    clock,
+    counters,
+    logger,
+    settleMs: options.resyncSettleMs,
+    concurrency: 64,
+  });
+  let privileges: Privileges | undefined;
+
+  const onPrivileges = (granted: Privileges) => {
+    privileges = granted;
+    logger.info({ namespace: granted.ns, perms: granted.perms }, "privileges granted by the server");
+    if (!hasPresencePermission(granted)) {
+      logger.warn(
+        { perms: granted.perms },
+        "the server did not grant presence=managed_entity (XEP-0356): no presence will arrive; grant it in the server's privileged_entities / mod_privilege",
+      );
+    }
+    if (options.fromUser() && !hasOutgoingMessagePermission(granted)) {
+      logger.warn(
+        { perms: granted.perms },
+        'notify.from = "user" needs message=outgoing (XEP-0356); sending from the component domain instead',
+      );
+    }
+  };
+
+  const dispatch = (el: Element) => {
+    try {
+      if (el.name === "presence") return router.presence(el);
+      if (el.name === "iq") {
+        if (el.attrs.type === "result" || el.attrs.type === "error") pinger.handleReply(el);
+        return;
+      }
+      if (el.name === "message") {
+        const granted = parsePrivilegeAdvertisement(el);
+        if (granted) return onPrivileges(granted);
+        if (el.attrs.type === "error") return bounced(el);
+      }
+      counters.inc("stanzas_ignored");
+    } catch (err) {
+      // A stanza must never take the daemon down: count it, log it, go on.
+      counters.inc("stanza_handler_errors");
+      logger.error({ err: (err as Error).message, stanza: el.toString().slice(0, 500) }, "stanza handler failed");
+    }
+  };
+
+  // RFC 6120 8.3: the server returns an undeliverable message as type="error"
+  // (e.g. service-unavailable when the server user is offline).
+  const bounced = (el: Element) => {
+    counters.inc("notifications_bounced");
+    const condition = el.getChild("error")?.getChildElements()[0]?.name;
+    logger.error(
+      { event: "presence_notify_error", id: el.attrs.id, from: el.attrs.from, condition },
+      "presence_notify_error: the server returned a notification",
+    );
+  };
+
+  link.on("stanza", dispatch);
+  link.on("connecting", () => resync.connecting());
+  link.on("online", () => resync.online());
+  link.on("offline", () => resync.offline());
+
+  return { counters, registry, mailbox, router, privileges: () => privileges };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;

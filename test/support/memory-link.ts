@@ -1,0 +1,65 @@
+import { EventEmitter } from "node:events";
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import type { Link } from "../../src/xmpp/component-link.js";
+import { parseXml } from "./xml.js";
+
+/**
+ * An in-memory stand-in for the XMPP server at the other end of the
+ * component link. Every stanza crosses it as XML text and is parsed back by
+ * xmpp.js's parser, as on a socket. It answers XEP-0199 pings the way
+ * Prosody and ejabberd do (SERVERS.md): a result from a live session,
+ * service-unavailable for any other full JID.
+ */
+export class MemoryServer extends EventEmitter implements Link {
+  readonly domain = "presence.localhost";
+  online = false;
+  readonly sent: Element[] = [];
+  readonly liveSessions = new Set<string>();
+  /** When set, sends fail as a broken socket would. */
+  failSends = false;
+
+  connect(): void {
+    this.emit("connecting");
+    this.online = true;
+    this.emit("online");
+  }
+
+  drop(): void {
+    this.online = false;
+    this.emit("offline", "test dropped the link");
+  }
+
+  async send(el: Element): Promise<void> {
+    if (!this.online || this.failSends) throw new Error("socket closed");
+    const stanza = parseXml(el.toString());
+    this.sent.push(stanza);
+    if (stanza.name === "iq" && stanza.getChild("ping", "urn:xmpp:ping")) this.answerPing(stanza);
+  }
+
+  /** Delivers a stanza from the server to the component. */
+  deliver(text: string): void {
+    this.emit("stanza", parseXml(text));
+  }
+
+  messages(): Element[] {
+    return this.sent.filter((s) => s.name === "message");
+  }
+
+  private answerPing(iq: Element): void {
+    const to = iq.attrs.to ?? "";
+    const reply = this.liveSessions.has(to)
+      ? xml("iq", { type: "result", id: iq.attrs.id, from: to, to: iq.attrs.from })
+      : xml(
+          "iq",
+          { type: "error", id: iq.attrs.id, from: to, to: iq.attrs.from },
+          xml("error", { type: "cancel" }, xml("service-unavailable", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" })),
+        );
+    queueMicrotask(() => this.emit("stanza", parseXml(reply.toString())));
+  }
+}
+
+/** Lets pending promise callbacks and microtasks run; never waits on time. */
+export async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}

@@ -1,0 +1,156 @@
+import { createActor, SimulatedClock } from "xstate";
+import { describe, expect, it } from "vitest";
+import { notifierLogic } from "../../../src/actors/notifier.js";
+import { NS_FLUX } from "../../../src/protocol/notification.js";
+import { createPipeline } from "../../../src/pipeline.js";
+import { logSink } from "../../support/log-sink.js";
+import { MemoryServer, settle } from "../../support/memory-link.js";
+
+function setup(policy: { include?: (l: string) => boolean; domains?: string[] } = {}) {
+  const server = new MemoryServer();
+  const clock = new SimulatedClock();
+  const { logger, records } = logSink();
+  const pipeline = createPipeline({
+    link: server,
+    clock,
+    logger,
+    policy: () => ({ serverUser: "world", accepts: policy.include ?? (() => true), domains: policy.domains ?? [] }),
+    fromUser: () => false,
+    mailboxCapacity: 100,
+    pingTimeoutMs: 10_000,
+    resyncSettleMs: 1_000,
+  });
+  const notifier = createActor(
+    notifierLogic({ ...pipeline, link: server, from: () => "component", logger }),
+  ).start();
+  const notified = () =>
+    server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
+  return { server, clock, pipeline, notifier, notified, records };
+}
+
+const available = (jid: string, extra = "") => `<presence from="${jid}" to="presence.localhost">${extra}</presence>`;
+const unavailable = (jid: string) => `<presence type="unavailable" from="${jid}" to="presence.localhost"/>`;
+
+describe("presence pipeline", () => {
+  it("notifies available and unavailable, not a show change", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.deliver(available("alice@localhost/phone"));
+    t.server.deliver(available("alice@localhost/phone", "<show>away</show>"));
+    t.server.deliver(unavailable("alice@localhost/phone"));
+    await settle();
+    expect(t.notified()).toEqual([
+      { user: "alice@localhost/phone", presence: "available" },
+      { user: "alice@localhost/phone", presence: "unavailable" },
+    ]);
+    expect(t.server.messages().map((m) => m.attrs.to)).toEqual(["world@localhost", "world@localhost"]);
+  });
+
+  it("never notifies the server user about itself, nor filtered or foreign users", async () => {
+    const t = setup({ include: (l) => l.startsWith("flux.actor."), domains: ["localhost"] });
+    t.server.connect();
+    t.server.deliver(available("world@localhost/backend"));
+    t.server.deliver(available("bob@localhost/x"));
+    t.server.deliver(available("flux.actor.1@elsewhere/x"));
+    t.server.deliver(available("flux.actor.1@localhost/x"));
+    await settle();
+    expect(t.notified()).toEqual([{ user: "flux.actor.1@localhost/x", presence: "available" }]);
+    expect(t.pipeline.counters.get("presence_filtered")).toBe(2);
+    expect(t.pipeline.counters.get("presence_rejected")).toBe(1);
+  });
+
+  it("counts and logs hostile stanzas without notifying or stopping", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.deliver(`<presence from="localhost"/>`);
+    t.server.deliver(`<presence type="weird" from="a@localhost/r"/>`);
+    t.server.deliver(`<presence from="a@localhost"/>`);
+    t.server.deliver(`<iq type="result" id="not-ours" from="a@localhost/r"/>`);
+    t.server.deliver(available("ok@localhost/r"));
+    await settle();
+    expect(t.notified()).toEqual([{ user: "ok@localhost/r", presence: "available" }]);
+    expect(t.pipeline.counters.get("presence_rejected")).toBe(3);
+    expect(t.records.some((r) => r.msg === "presence rejected")).toBe(true);
+  });
+
+  it("keeps notifications while the link is down and flushes them in order", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.drop();
+    for (let i = 0; i < 5; i++) t.server.deliver(available(`u${i}@localhost/r`));
+    await settle();
+    expect(t.notified()).toEqual([]);
+    expect(t.pipeline.mailbox.size).toBe(5);
+    t.server.connect();
+    await settle();
+    expect(t.notified().map((a) => a.user)).toEqual([0, 1, 2, 3, 4].map((i) => `u${i}@localhost/r`));
+    expect(t.pipeline.mailbox.size).toBe(0);
+  });
+
+  it("logs presence_notify_error and keeps the notification when a send fails", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.failSends = true;
+    t.server.deliver(available("alice@localhost/r"));
+    await settle();
+    expect(t.pipeline.mailbox.size).toBe(1);
+    const errors = t.records.filter((r) => r.event === "presence_notify_error");
+    expect(errors[0]).toMatchObject({ user: "alice@localhost/r", presence: "available", to: "world@localhost" });
+    t.server.failSends = false;
+    t.server.drop();
+    t.server.connect();
+    await settle();
+    expect(t.notified()).toEqual([{ user: "alice@localhost/r", presence: "available" }]);
+  });
+});
+
+describe("resync after reconnect", () => {
+  it("confirms replayed sessions silently and pings the rest", async () => {
+    const t = setup();
+    t.server.connect();
+    for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
+    await settle();
+    t.server.drop();
+    t.server.liveSessions.add("u@localhost/b"); // alive, but the server did not replay it
+    t.server.connect();
+    // The replay (with <delay>) confirms a; b and c are unknown until pinged.
+    t.server.deliver(available("u@localhost/a", `<delay xmlns="urn:xmpp:delay" stamp="2026-01-01T00:00:00Z"/>`));
+    await settle();
+    expect(t.pipeline.registry.counts().unconfirmed).toBe(2);
+    t.clock.increment(1_000);
+    await settle();
+    const pinged = t.server.sent.filter((s) => s.name === "iq").map((s) => s.attrs.to).sort();
+    expect(pinged).toEqual(["u@localhost/b", "u@localhost/c"]);
+    expect(t.notified()).toEqual([
+      { user: "u@localhost/a", presence: "available" },
+      { user: "u@localhost/b", presence: "available" },
+      { user: "u@localhost/c", presence: "available" },
+      { user: "u@localhost/c", presence: "unavailable" },
+    ]);
+    expect(t.pipeline.registry.counts()).toMatchObject({ available: 2, unconfirmed: 0 });
+  });
+
+  it("retries a ping that timed out once, then reports the session gone", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.deliver(available("u@localhost/silent"));
+    await settle();
+    t.server.drop();
+    // A server that swallows the ping: nothing answers.
+    t.server.send = async (el) => {
+      t.server.sent.push(el);
+    };
+    t.server.connect();
+    t.clock.increment(1_000);
+    await settle();
+    expect(t.server.sent.filter((s) => s.name === "iq")).toHaveLength(1);
+    t.clock.increment(10_000);
+    await settle();
+    expect(t.server.sent.filter((s) => s.name === "iq")).toHaveLength(2);
+    expect(t.pipeline.registry.stateOf("u@localhost/silent").presence).toBe("available");
+    t.clock.increment(10_000);
+    await settle();
+    expect(t.pipeline.registry.stateOf("u@localhost/silent").presence).toBe("offline");
+    expect(t.notified().at(-1)).toEqual({ user: "u@localhost/silent", presence: "unavailable" });
+  });
+});
