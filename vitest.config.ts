@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
 // leave room for several Prosody/ejabberd instances plus the daemon at once.
 export default defineConfig({
   test: {
+    // The JSON report is what .ci/run reads for its totals line.
+    reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
     projects: [
       {
         test: {

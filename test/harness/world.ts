@@ -1,0 +1,75 @@
+import type { Client } from "@xmpp/client";
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import type { ProsodyServer } from "../../src/servers/prosody.js";
+import { connectUser, stopQuietly, waitFor } from "./xmpp-users.js";
+
+export interface Received {
+  stanza: Element;
+  from: string | undefined;
+  trace: string;
+  user: string;
+  presence: string;
+}
+
+/** The backend "world server": an ordinary user that reads notifications. */
+export class WorldServer {
+  readonly received: Received[] = [];
+  entity: Client | undefined;
+
+  constructor(
+    private readonly server: Pick<ProsodyServer, "c2sPort">,
+    readonly username: string,
+    readonly domain: string,
+    private readonly password = "world-pass",
+  ) {}
+
+  get jid(): string {
+    return `${this.username}@${this.domain}`;
+  }
+
+  async connect(): Promise<this> {
+    this.entity = await connectUser({
+      service: `xmpp://127.0.0.1:${this.server.c2sPort}`,
+      domain: this.domain,
+      username: this.username,
+      password: this.password,
+      resource: "backend",
+      beforeStart: (entity) => {
+        entity.on("stanza", (stanza: Element) => {
+          if (stanza.is("message") && stanza.getChild("event", "flux:xmpp")) this.record(stanza);
+        });
+      },
+    });
+    await this.entity.send(xml("presence"));
+    return this;
+  }
+
+  private record(stanza: Element): void {
+    const json = JSON.parse(stanza.getChild("event", "flux:xmpp")?.getText() ?? "{}");
+    this.received.push({
+      stanza,
+      from: stanza.attrs.from,
+      trace: json.trace,
+      user: json.args?.user,
+      presence: json.args?.presence,
+    });
+  }
+
+  /** Notifications about one session, as "available"/"unavailable". */
+  about(fullJid: string): string[] {
+    return this.received.filter((r) => r.user === fullJid).map((r) => r.presence);
+  }
+
+  async waitFor(fullJid: string, presences: string[], timeoutMs = 10_000): Promise<void> {
+    await waitFor(
+      () => JSON.stringify(this.about(fullJid)) === JSON.stringify(presences),
+      timeoutMs,
+      `notifications ${JSON.stringify(presences)} for ${fullJid} (got ${JSON.stringify(this.about(fullJid))})`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await stopQuietly(this.entity);
+  }
+}
