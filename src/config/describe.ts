@@ -1,0 +1,46 @@
+import { formatDuration } from "./duration.js";
+import type { LoadedConfig } from "./load.js";
+import { CONFIG_KEYS, type ConfigKey } from "./schema.js";
+
+/**
+ * The effective configuration for `check-config`: one line per key, written
+ * as in the file, with where the value came from:
+ *
+ *     notify.server_user   = "world"       (file)
+ *     component.secret     = [redacted]    (secret_file /etc/presence-notify/secret)
+ *
+ * The secret is never read here; only its source is printed.
+ */
+export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">): string {
+  const { config, sources } = loaded;
+  const values: { readonly [K in ConfigKey]: string } = {
+    "component.service": quote(config.component.service),
+    "component.domain": quote(config.component.domain),
+    "component.secret": "[redacted]",
+    "notify.server_user": quote(config.notify.serverUser),
+    "notify.include": list(config.notify.include),
+    "notify.exclude": list(config.notify.exclude),
+    "notify.from": quote(config.notify.from),
+    "notify.domains": list(config.notify.domains),
+    "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
+    "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
+    "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),
+    "mailbox.capacity": String(config.mailbox.capacity),
+    "log.level": quote(config.log.level),
+    "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
+  };
+  const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
+  const keyWidth = Math.max(...keys.map((k) => k.length));
+  const valueWidth = Math.max(...keys.map((k) => values[k].length));
+  return keys
+    .map((k) => `${k.padEnd(keyWidth)} = ${values[k].padEnd(valueWidth)}   (${sources[k]})`)
+    .join("\n");
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text);
+}
+
+function list(items: readonly string[]): string {
+  return `[${items.map(quote).join(", ")}]`;
+}

@@ -1,0 +1,160 @@
+import { readFileSync } from "node:fs";
+import { Result, Schema } from "effect";
+import { parse, TomlError } from "smol-toml";
+import { formatDuration } from "./duration.js";
+import { type Env, envOverrides, LEGACY_SERVER_USER_ENV } from "./env.js";
+import { ConfigError } from "./errors.js";
+import { issueToConfigError } from "./issue.js";
+import { Secret } from "./redacted.js";
+import {
+  CONFIG_KEYS,
+  type ConfigKey,
+  type DaemonConfig,
+  DEFAULTS,
+  FILE_SECTIONS,
+  LayeredConfig,
+} from "./schema.js";
+import { describeReadError, type ReadFile, resolveSecret } from "./secret.js";
+import { type ConfigSources, sourcePhrase, type ValueSource } from "./sources.js";
+
+/**
+ * Loading the configuration: parse the TOML, layer the environment and the
+ * defaults over it while recording where each value came from, then validate
+ * everything in one Schema decode. Precedence, highest first:
+ *
+ * 1. `PRESENCE_NOTIFY_<SECTION>_<KEY>` (see env.ts),
+ * 2. the file,
+ * 3. for `notify.server_user` only, `WORLD_SERVER_USERNAME` (PROTOCOL.md),
+ * 4. the default.
+ *
+ * Any fault is thrown as one ConfigError; the CLI exits 78 (EX_CONFIG) on it.
+ */
+
+export interface LoadedConfig {
+  readonly config: DaemonConfig;
+  /** Dotted key -> "file" | "env NAME" | "default" | "secret_file PATH". */
+  readonly sources: ConfigSources;
+  /** The configuration file read. */
+  readonly path: string;
+}
+
+const decode = Schema.decodeUnknownResult(LayeredConfig, { onExcessProperty: "error" });
+
+/** Pure: everything from arguments; `readFile` serves `secret_file` only. Throws ConfigError. */
+export function resolveConfig(input: {
+  readonly text: string;
+  readonly path: string;
+  readonly env: Env;
+  readonly readFile: ReadFile;
+}): LoadedConfig {
+  const { text, path, env, readFile } = input;
+  const document = parseToml(text, path);
+  const overrides = envOverrides(env);
+  const sources: Partial<Record<ConfigKey, ValueSource>> = {};
+  const layered: Record<string, unknown> = { ...document };
+
+  for (const [section, names] of FILE_SECTIONS) {
+    const fromFile = document[section];
+    // Not a table: leave it for the schema to report as the file's mistake.
+    if (fromFile !== undefined && !isTable(fromFile)) continue;
+    const table: Record<string, unknown> = { ...fromFile };
+    for (const name of names) {
+      const key = `${section}.${name}`;
+      if (!(key in CONFIG_KEYS) || key === "component.secret") continue;
+      const override = overrides.get(key);
+      const configKey = key as Exclude<ConfigKey, "component.secret">;
+      if (override !== undefined) {
+        table[name] = override.value;
+        sources[configKey] = `env ${override.name}`;
+      } else if (Object.hasOwn(table, name)) {
+        sources[configKey] = "file";
+      } else if (key === "notify.server_user" && env[LEGACY_SERVER_USER_ENV] !== undefined) {
+        table[name] = env[LEGACY_SERVER_USER_ENV];
+        sources[configKey] = `env ${LEGACY_SERVER_USER_ENV}`;
+      } else {
+        table[name] = DEFAULTS[configKey];
+        sources[configKey] = "default";
+      }
+    }
+    if (section === "component") {
+      const secret = resolveSecret({ table: fromFile, overrides, path, readFile });
+      table.secret = secret.value;
+      delete table.secret_file;
+      sources["component.secret"] = secret.source;
+    }
+    layered[section] = table;
+  }
+
+  const decoded = decode(layered);
+  if (Result.isFailure(decoded)) {
+    throw issueToConfigError(decoded.failure.issue, { path, sources, layered });
+  }
+  const c = decoded.success;
+  const complete = sources as ConfigSources;
+  if (c.reconnect.initial > c.reconnect.max) {
+    throw new ConfigError({
+      key: "reconnect.initial",
+      message: `reconnect.initial (${formatDuration(c.reconnect.initial)}, from ${sourcePhrase(complete["reconnect.initial"], path)}) must not be longer than reconnect.max (${formatDuration(c.reconnect.max)}, from ${sourcePhrase(complete["reconnect.max"], path)})`,
+    });
+  }
+  const config: DaemonConfig = {
+    component: {
+      service: c.component.service,
+      domain: c.component.domain,
+      secret: new Secret(c.component.secret),
+    },
+    notify: {
+      serverUser: c.notify.server_user,
+      include: c.notify.include,
+      exclude: c.notify.exclude,
+      from: c.notify.from,
+      domains: c.notify.domains,
+    },
+    reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
+    resync: { pingTimeoutMs: c.resync.ping_timeout },
+    mailbox: { capacity: c.mailbox.capacity },
+    log: { level: c.log.level },
+    shutdown: { drainTimeoutMs: c.shutdown.drain_timeout },
+  };
+  return { config, sources: complete, path };
+}
+
+/** Reads `path` (and any `secret_file`) from disk, then `resolveConfig`. Throws ConfigError. */
+export function loadConfig(input: {
+  readonly path: string;
+  readonly env: Env;
+  readonly readFile?: ReadFile;
+}): LoadedConfig {
+  const readFile = input.readFile ?? ((file: string) => readFileSync(file, "utf8"));
+  let text: string;
+  try {
+    text = readFile(input.path);
+  } catch (err) {
+    throw new ConfigError({
+      key: undefined,
+      message: `the configuration file ${input.path} cannot be read: ${describeReadError(err)}`,
+    });
+  }
+  return resolveConfig({ text, path: input.path, env: input.env, readFile });
+}
+
+function parseToml(text: string, path: string): Record<string, unknown> {
+  try {
+    return parse(text, { unsafeKeyBehaviour: "throw" });
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const reason = (err.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
+      throw new ConfigError({
+        key: undefined,
+        message: `${path}:${err.line}:${err.column}: the configuration file is not valid TOML (line ${err.line}, column ${err.column}): ${reason}`,
+      });
+    }
+    throw err;
+  }
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
+}

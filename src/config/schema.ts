@@ -1,0 +1,225 @@
+import { Schema, SchemaTransformation } from "effect";
+import { parseDuration } from "./duration.js";
+import { globProblem } from "./glob.js";
+import { domainProblem, parseService } from "./host.js";
+import { localpartProblem } from "./localpart.js";
+import type { Secret } from "./redacted.js";
+
+/**
+ * The configuration file's shape (TOML, snake_case, durations as text) and the
+ * resolved `DaemonConfig` the daemon runs with (camelCase, durations in ms,
+ * the secret wrapped so it cannot be printed by accident).
+ *
+ * Every field schema carries the semantic check too, so a value is validated
+ * the same way whether it came from the file, the environment or a default.
+ * Filters fail with a clause ("is not a valid JID localpart: it contains a
+ * space"); `issue.ts` puts the key and the source in front of it.
+ */
+
+export const NOTIFY_FROM = ["component", "user"] as const;
+export type NotifyFrom = (typeof NOTIFY_FROM)[number];
+
+/** pino's levels. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface DaemonConfig {
+  readonly component: {
+    /** Always `xmpp://host:port` (a `tcp://` address is rewritten), as `@xmpp/component` wants it. */
+    readonly service: string;
+    readonly domain: string;
+    /** Read it with `secret.value()`; it prints as "[redacted]". */
+    readonly secret: Secret;
+  };
+  readonly notify: {
+    readonly serverUser: string;
+    readonly include: readonly string[];
+    readonly exclude: readonly string[];
+    readonly from: NotifyFrom;
+    /** User domains served; empty means any domain the server reports. */
+    readonly domains: readonly string[];
+  };
+  readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
+  readonly resync: { readonly pingTimeoutMs: number };
+  readonly mailbox: { readonly capacity: number };
+  readonly log: { readonly level: LogLevel };
+  readonly shutdown: { readonly drainTimeoutMs: number };
+}
+
+/** How a value is written; says how an environment variable's text is turned into it. */
+export type KeyKind = "string" | "list" | "integer";
+
+/** Every key of the resolved configuration, dotted as in the file, with its kind. */
+export const CONFIG_KEYS = {
+  "component.service": "string",
+  "component.domain": "string",
+  "component.secret": "string",
+  "notify.server_user": "string",
+  "notify.include": "list",
+  "notify.exclude": "list",
+  "notify.from": "string",
+  "notify.domains": "list",
+  "reconnect.initial": "string",
+  "reconnect.max": "string",
+  "resync.ping_timeout": "string",
+  "mailbox.capacity": "integer",
+  "log.level": "string",
+  "shutdown.drain_timeout": "string",
+} as const satisfies Record<string, KeyKind>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/**
+ * Keys the file may hold that are not themselves resolved values: they are
+ * another way to give one (`secret_file` gives `component.secret`).
+ */
+export const INDIRECT_KEYS = { "component.secret_file": "string" } as const satisfies Record<
+  string,
+  KeyKind
+>;
+
+export type EncodedValue = string | number | readonly string[];
+
+/** Defaults, written as in the file. `component.secret` has none: it must be given. */
+export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]: EncodedValue } = {
+  "component.service": "xmpp://127.0.0.1:5347",
+  "component.domain": "presence.localhost",
+  "notify.server_user": "server",
+  "notify.include": ["*"],
+  "notify.exclude": [],
+  "notify.from": "component",
+  "notify.domains": [],
+  "reconnect.initial": "500ms",
+  "reconnect.max": "30s",
+  "resync.ping_timeout": "10s",
+  "mailbox.capacity": 100_000,
+  "log.level": "info",
+  "shutdown.drain_timeout": "5s",
+};
+
+export function splitKey(key: string): { section: string; name: string } {
+  const dot = key.indexOf(".");
+  return { section: key.slice(0, dot), name: key.slice(dot + 1) };
+}
+
+/** Section name -> the key names it may hold in the file. */
+export const FILE_SECTIONS: ReadonlyMap<string, readonly string[]> = (() => {
+  const sections = new Map<string, string[]>();
+  for (const key of [...Object.keys(CONFIG_KEYS), ...Object.keys(INDIRECT_KEYS)]) {
+    const { section, name } = splitKey(key);
+    sections.set(section, [...(sections.get(section) ?? []), name]);
+  }
+  return sections;
+})();
+
+// ---------------------------------------------------------------------------
+// Field schemas
+
+const checked = (problem: (value: string) => string | undefined) =>
+  Schema.String.check(Schema.makeFilter((value: string) => problem(value)));
+
+/** ["a", "b", "c"] -> `"a", "b" or "c"` */
+function alternatives(allowed: readonly string[]): string {
+  const quoted = allowed.map((a) => JSON.stringify(a));
+  return quoted.length < 2
+    ? quoted.join("")
+    : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
+}
+
+const oneOf = <const L extends readonly string[]>(allowed: L) =>
+  checked((value) =>
+    allowed.includes(value)
+      ? undefined
+      : `must be ${alternatives(allowed)}; got ${JSON.stringify(value)}`,
+  ).pipe(Schema.refine((value: string): value is L[number] => allowed.includes(value)));
+
+const Service = checked((value) => {
+  const parsed = parseService(value);
+  return parsed.ok ? undefined : parsed.reason;
+}).pipe(
+  Schema.decodeTo(
+    Schema.String,
+    SchemaTransformation.transform({
+      decode: (value: string) => value.replace(/^tcp:/, "xmpp:"),
+      encode: (value: string) => value,
+    }),
+  ),
+);
+
+const Domain = checked((value) => {
+  const problem = domainProblem(value);
+  return problem === undefined ? undefined : `is not a valid domain: ${problem}`;
+});
+
+// Never quote the value: this is the secret.
+const SecretText = checked((value) => {
+  if (value === "") return "is empty";
+  if (/\p{Cc}/u.test(value)) return "contains a control character";
+  return undefined;
+});
+
+const ServerUser = checked((value) => {
+  const problem = localpartProblem(value);
+  return problem === undefined ? undefined : `is not a valid JID localpart: ${problem}`;
+});
+
+const Glob = checked((value) => {
+  const problem = globProblem(value);
+  return problem === undefined ? undefined : `is not a usable glob: ${problem}`;
+});
+
+const Include = Schema.Array(Glob).check(
+  Schema.makeFilter((globs: readonly string[]) =>
+    globs.length > 0
+      ? undefined
+      : 'is empty, so no presence would ever be notified; use ["*"] to notify about everyone',
+  ),
+);
+
+const Duration = checked((value) => {
+  const parsed = parseDuration(value);
+  return parsed.ok ? undefined : parsed.reason;
+}).pipe(
+  Schema.decodeTo(
+    Schema.Number,
+    SchemaTransformation.transform({
+      decode: (value: string) => {
+        const parsed = parseDuration(value);
+        return parsed.ok ? parsed.ms : Number.NaN;
+      },
+      encode: (ms: number) => `${ms}ms`,
+    }),
+  ),
+);
+
+const Capacity = Schema.Number.check(
+  Schema.makeFilter((n: number) =>
+    Number.isSafeInteger(n) && n > 0
+      ? undefined
+      : `must be a positive whole number, such as 100000; got ${n}`,
+  ),
+);
+
+/**
+ * The configuration with every key present (file, environment and defaults
+ * already layered): decoding it validates every value and turns durations
+ * into milliseconds. Decode with `onExcessProperty: "error"` so unknown keys
+ * and sections are refused.
+ */
+export const LayeredConfig = Schema.Struct({
+  component: Schema.Struct({ service: Service, domain: Domain, secret: SecretText }),
+  notify: Schema.Struct({
+    server_user: ServerUser,
+    include: Include,
+    exclude: Schema.Array(Glob),
+    from: oneOf(NOTIFY_FROM),
+    domains: Schema.Array(Domain),
+  }),
+  reconnect: Schema.Struct({ initial: Duration, max: Duration }),
+  resync: Schema.Struct({ ping_timeout: Duration }),
+  mailbox: Schema.Struct({ capacity: Capacity }),
+  log: Schema.Struct({ level: oneOf(LOG_LEVELS) }),
+  shutdown: Schema.Struct({ drain_timeout: Duration }),
+});
+
+export type LayeredConfig = typeof LayeredConfig.Type;
