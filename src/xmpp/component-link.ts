@@ -61,7 +61,10 @@ export class ComponentLink extends EventEmitter implements Link {
       if (this.entity === entity) this.emit("stanza", el);
     });
     entity.on("error", (err: Error) => {
-      if (this.entity === entity) this.options.logger.warn({ err: err.message }, "xmpp stream error");
+      // Before "online", a failure rejects start() and the connection actor logs it.
+      if (this.entity === entity && this.isOnline) {
+        this.options.logger.warn({ err: err.message }, "xmpp stream error");
+      }
     });
     entity.on("offline", () => this.lost(entity, "stream closed"));
     entity.on("disconnect", () => this.lost(entity, "socket closed"));

@@ -1,0 +1,120 @@
+import { backoffDelay } from "./actors/backoff.js";
+import { connectionLogic } from "./actors/connection.js";
+import { notifierLogic } from "./actors/notifier.js";
+import { startSupervisor } from "./actors/supervisor-root.js";
+import type { ChildSpec } from "./actors/supervisor-spec.js";
+import { type Clock, systemClock } from "./clock.js";
+import { compileFilter } from "./config/glob.js";
+import type { DaemonConfig } from "./config/schema.js";
+import type { Logger } from "./log.js";
+import { createPipeline } from "./pipeline.js";
+import { ComponentLink } from "./xmpp/component-link.js";
+
+/**
+ * The daemon: the presence pipeline plus its supervised actors.
+ *
+ *   presence-notify (one_for_one)
+ *   ├── connection  the XEP-0114 link and its reconnect backoff
+ *   └── notifier    drains the mailbox to the server user
+ *
+ * Started in that order, stopped in reverse: on shutdown the notifier drains
+ * first (within `shutdown.drain_timeout`), then the connection closes.
+ */
+export interface DaemonOptions {
+  config: DaemonConfig;
+  logger: Logger;
+  clock?: Clock;
+  /**
+   * Children started before the daemon's own and stopped after them, e.g.
+   * the demo's Prosody, supervised as an OS process in the same tree.
+   */
+  before?: readonly ChildSpec[];
+}
+
+// How long after the handshake the server's replay of current presences may
+// take to arrive. Prosody sends it in the same TCP chunk as the handshake
+// reply, so a second is generous; a session not replayed by then is pinged.
+const RESYNC_SETTLE_MS = 1_000;
+
+export function startDaemon({ config, logger, clock = systemClock, before = [] }: DaemonOptions) {
+  let current = config;
+  let filter = compileFilter(current.notify.include, current.notify.exclude);
+  const link = new ComponentLink({
+    service: current.component.service,
+    domain: current.component.domain,
+    secret: current.component.secret.value(),
+    logger,
+  });
+  const pipeline = createPipeline({
+    link,
+    clock,
+    logger,
+    policy: () => ({ serverUser: current.notify.serverUser, accepts: filter, domains: current.notify.domains }),
+    fromUser: () => current.notify.from === "user",
+    mailboxCapacity: current.mailbox.capacity,
+    pingTimeoutMs: current.resync.pingTimeoutMs,
+    resyncSettleMs: RESYNC_SETTLE_MS,
+  });
+  const delayFor = (attempt: number) => {
+    const delay = backoffDelay(
+      attempt,
+      { initial: current.reconnect.initialMs, max: current.reconnect.maxMs, factor: 2, jitter: 0.5 },
+      Math.random,
+    );
+    logger.info({ attempt, delayMs: delay }, "reconnecting after backoff");
+    return delay;
+  };
+  const supervisor = startSupervisor({
+    name: "presence-notify",
+    clock,
+    logger,
+    flags: { strategy: "one_for_one", intensity: 5, period: 10_000 },
+    children: [
+      ...before,
+      {
+        id: "connection",
+        logic: connectionLogic(link, logger),
+        input: { delayFor },
+        restart: "permanent",
+        shutdown: 5_000,
+      },
+      {
+        id: "notifier",
+        logic: notifierLogic({
+          mailbox: pipeline.mailbox,
+          link,
+          from: () => current.notify.from,
+          privileges: pipeline.privileges,
+          counters: pipeline.counters,
+          logger,
+        }),
+        restart: "permanent",
+        shutdown: current.shutdown.drainTimeoutMs,
+      },
+    ],
+  });
+
+  return {
+    pipeline,
+    link,
+    supervisor,
+    /** Applies a new configuration's filters, server user and limits in place. */
+    reconfigure(next: DaemonConfig) {
+      current = next;
+      filter = compileFilter(next.notify.include, next.notify.exclude);
+    },
+    /** Drains queued notifications (bounded by the drain timeout), then closes. */
+    async stop() {
+      await supervisor.shutdown();
+      const left = pipeline.mailbox.size;
+      if (left > 0) {
+        logger.error(
+          { event: "presence_notify_error", undelivered: left },
+          "presence_notify_error: stopped with notifications still queued",
+        );
+      }
+    },
+  };
+}
+
+export type Daemon = ReturnType<typeof startDaemon>;

@@ -1,0 +1,182 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { type Client, client } from "@xmpp/client";
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import { pino } from "pino";
+import { osProcessLogic } from "./actors/os-process.js";
+import { resolveConfig } from "./config/load.js";
+import { startDaemon } from "./daemon.js";
+import { createLogger } from "./log.js";
+import { freePort } from "./servers/ports.js";
+import { startProsody } from "./servers/prosody.js";
+
+/**
+ * `presence-notify demo`: a local Prosody (Debian's package, generated
+ * loopback-only config in a temp dir) supervised as an OS process in the
+ * daemon's own tree, a server user printing the notifications it receives,
+ * and a few simulated users coming and going.
+ */
+
+const DOMAIN = "localhost";
+const COMPONENT = "presence.localhost";
+const WORLD = "world";
+const PASSWORD = "demo-password";
+
+export async function runDemo(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { users: { type: "string", default: "4" }, duration: { type: "string" } },
+    strict: true,
+  });
+  const userCount = Number(values.users);
+  const durationS = values.duration === undefined ? undefined : Number(values.duration);
+  if (!Number.isInteger(userCount) || userCount < 1 || userCount > 100) {
+    process.stderr.write("--users takes a whole number from 1 to 100\n");
+    return 64;
+  }
+  if (durationS !== undefined && !(durationS > 0)) {
+    process.stderr.write("--duration takes a number of seconds greater than 0\n");
+    return 64;
+  }
+  if (!existsSync("/usr/bin/prosody") || !existsSync("/usr/lib/prosody/modules/mod_privilege")) {
+    process.stderr.write(
+      "Prosody with mod_privilege is not installed: run `bash scripts/install-servers.sh` (apt-get install prosody prosody-modules)\n",
+    );
+    return 69; // EX_UNAVAILABLE
+  }
+
+  const secret = randomBytes(16).toString("hex");
+  const ports = { c2s: await freePort(), component: await freePort() };
+  const users = Array.from({ length: userCount }, (_, i) => `flux.actor.${i + 1}`);
+  const accounts = [WORLD, ...users].map((user) => ({ user, host: DOMAIN, password: PASSWORD }));
+  const { config } = resolveConfig({
+    path: "(demo)",
+    env: {},
+    readFile: (path) => readFileSync(path, "utf8"),
+    text: [
+      "[component]",
+      `service = "xmpp://127.0.0.1:${ports.component}"`,
+      `domain = "${COMPONENT}"`,
+      `secret = "${secret}"`,
+      "[notify]",
+      `server_user = "${WORLD}"`,
+      `include = ["flux.actor.*", "flux.sim.*"]`,
+      "[reconnect]",
+      `initial = "200ms"`,
+      `max = "5s"`,
+    ].join("\n"),
+  });
+  // The daemon's own log goes to stderr at warn level; stdout is the demo's feed.
+  const logger = createLogger({ level: "warn" }, pino.destination(2));
+  const daemon = startDaemon({
+    config,
+    logger,
+    before: [
+      {
+        id: "prosody",
+        logic: osProcessLogic,
+        input: {
+          name: "prosody",
+          // A restarted Prosody gets the same ports and its accounts again.
+          start: async () => {
+            const server = await startProsody({ domains: [DOMAIN], component: { domain: COMPONENT, secret }, ports });
+            await server.registerMany(accounts);
+            return server;
+          },
+        },
+        restart: "permanent",
+        shutdown: 10_000,
+      },
+    ],
+  });
+
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say("presence-notify demo");
+  say(`  Prosody on 127.0.0.1:${ports.c2s} (c2s) and :${ports.component} (component ${COMPONENT})`);
+  say(`  server user ${WORLD}@${DOMAIN} prints every notification it receives`);
+  say(`  simulated users: ${users.join(", ")}`);
+  say(durationS === undefined ? "  Ctrl-C stops it all" : `  stops after ${durationS} s`);
+
+  let running = true;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      running = false;
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    if (durationS !== undefined) setTimeout(stop, durationS * 1000).unref();
+  });
+
+  const live: Client[] = [];
+  try {
+    await prosodyReady(() => daemon.supervisor.whereis("prosody")?.getSnapshot(), 20_000);
+    const world = await login(ports.c2s, WORLD, "backend", live);
+    world.on("stanza", (stanza: Element) => {
+      const event = stanza.is("message") ? stanza.getChild("event", "flux:xmpp") : undefined;
+      if (!event) return;
+      const { args: a } = JSON.parse(event.getText());
+      const time = new Date().toISOString().slice(11, 23);
+      say(`${time}  ${String(a.presence).padEnd(11)}  ${a.user}   (from ${stanza.attrs.from})`);
+    });
+    await world.send(xml("presence"));
+    const loops = users.map((user, i) => simulate(ports.c2s, user, i, () => running, live));
+    await stopped;
+    await Promise.all(loops);
+  } finally {
+    await Promise.all(live.map((c) => c.stop().catch(() => undefined)));
+    await daemon.stop();
+  }
+  say("demo stopped");
+  return 0;
+}
+
+async function login(port: number, username: string, resource: string, live: Client[]): Promise<Client> {
+  const entity = client({
+    service: `xmpp://127.0.0.1:${port}`,
+    domain: DOMAIN,
+    resource,
+    // Over plaintext loopback xmpp.js never picks PLAIN by itself.
+    credentials: (authenticate) => authenticate({ username, password: PASSWORD }, "PLAIN"),
+  });
+  entity.reconnect.stop();
+  entity.on("error", () => undefined);
+  live.push(entity);
+  await entity.start();
+  return entity;
+}
+
+/** One simulated user: online with a random show, then leaves politely or drops its socket. */
+async function simulate(port: number, user: string, index: number, running: () => boolean, live: Client[]) {
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await pause(300 * index);
+  let round = 0;
+  while (running()) {
+    round++;
+    try {
+      const entity = await login(port, user, `sim-${round}`, live);
+      await entity.send(xml("presence"));
+      await pause(800 + Math.random() * 1500);
+      if (!running()) return;
+      await entity.send(xml("presence", {}, xml("show", {}, "away")));
+      await pause(500 + Math.random() * 1500);
+      if (round % 3 === 0) entity.socket?.destroy(); // gone without saying goodbye
+      else await entity.stop();
+      live.splice(live.indexOf(entity), 1);
+    } catch {
+      // Prosody restarting under us: try again shortly.
+    }
+    await pause(500 + Math.random() * 1500);
+  }
+}
+
+/** Running means started and its accounts registered (the child's `start` did both). */
+async function prosodyReady(snapshot: () => { phase?: string } | undefined, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (snapshot()?.phase !== "running") {
+    if (Date.now() > deadline) throw new Error(`Prosody was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
