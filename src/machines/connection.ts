@@ -52,7 +52,9 @@ export const connectionMachine = setup({
         onDone: { target: "online" },
         onError: {
           target: "backoff",
-          actions: assign({ lastError: ({ event }) => String((event.error as Error)?.message ?? event.error) }),
+          actions: assign({
+            lastError: ({ event }) => String((event.error as Error)?.message ?? event.error),
+          }),
         },
       },
     },
