@@ -10,8 +10,8 @@ import type { Notification } from "./protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
   hasPresencePermission,
-  parsePrivilegeAdvertisement,
   type Privileges,
+  parsePrivilegeAdvertisement,
 } from "./protocol/privilege.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
@@ -40,11 +40,23 @@ export function createPipeline(options: PipelineOptions) {
   const counters = new Counters();
   const registry = new SessionRegistry();
   const mailbox = new Mailbox<Notification>(options.mailboxCapacity);
-  const router = new PresenceRouter({ registry, mailbox, policy: options.policy, counters, logger });
-  const pinger = new Pinger({ clock, from: () => link.domain, send: (el) => link.send(el), timeoutMs: options.pingTimeoutMs });
+  const router = new PresenceRouter({
+    registry,
+    mailbox,
+    policy: options.policy,
+    counters,
+    logger,
+    onReplay: () => resync.replayed(),
+  });
+  const pinger = new Pinger({
+    clock,
+    from: () => link.domain,
+    send: (el) => link.send(el),
+    timeoutMs: options.pingTimeoutMs,
+  });
   const resync = new Resync({
     registry,
-    drive: (jid, event) => router.drive(jid, event),
+    drive: (jid, event) => router.driveTracked(jid, event),
     pinger,
     clock,
     counters,
@@ -56,7 +68,10 @@ export function createPipeline(options: PipelineOptions) {
 
   const onPrivileges = (granted: Privileges) => {
     privileges = granted;
-    logger.info({ namespace: granted.ns, perms: granted.perms }, "privileges granted by the server");
+    logger.info(
+      { namespace: granted.ns, perms: granted.perms },
+      "privileges granted by the server",
+    );
     if (!hasPresencePermission(granted)) {
       logger.warn(
         { perms: granted.perms },
@@ -87,7 +102,10 @@ export function createPipeline(options: PipelineOptions) {
     } catch (err) {
       // A stanza must never take the daemon down: count it, log it, go on.
       counters.inc("stanza_handler_errors");
-      logger.error({ err: (err as Error).message, stanza: el.toString().slice(0, 500) }, "stanza handler failed");
+      logger.error(
+        { err: (err as Error).message, stanza: el.toString().slice(0, 500) },
+        "stanza handler failed",
+      );
     }
   };
 

@@ -1,7 +1,7 @@
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
 import type { SessionEvent } from "../machines/session.js";
-import type { FullJid } from "../protocol/jid.js";
+import { type FullJid, parseFullJid } from "../protocol/jid.js";
 import { type Notification, newNotification } from "../protocol/notification.js";
 import { parsePresence } from "../protocol/presence.js";
 import type { Counters } from "./counters.js";
@@ -35,6 +35,8 @@ export class PresenceRouter {
       policy: () => RoutingPolicy;
       counters: Counters;
       logger: Logger;
+      /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
+      onReplay?: () => void;
     },
   ) {}
 
@@ -42,8 +44,15 @@ export class PresenceRouter {
   presence(stanza: Element): void {
     const parsed = parsePresence(stanza);
     if (parsed.kind !== "session") {
-      this.refuse(parsed.kind === "ignored" ? "presence_ignored" : "presence_rejected", parsed.reason, parsed.from);
+      this.refuse(
+        parsed.kind === "ignored" ? "presence_ignored" : "presence_rejected",
+        parsed.reason,
+        parsed.from,
+      );
       return;
+    }
+    if (parsed.event.type === "presence.available" && parsed.event.delay !== undefined) {
+      this.deps.onReplay?.();
     }
     const policy = this.deps.policy();
     const { jid } = parsed;
@@ -65,19 +74,37 @@ export class PresenceRouter {
     const applied = this.deps.registry.apply(jid.full, event);
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
-    this.enqueue(newNotification(jid, presence, this.deps.policy().serverUser), applied.session.cause);
+    this.enqueue(
+      newNotification(jid, presence, this.deps.policy().serverUser),
+      applied.session.cause,
+    );
+  }
+
+  /** The same, for a session known only by the full JID it is tracked under. */
+  driveTracked(full: string, event: SessionEvent): void {
+    const parsed = parseFullJid(full);
+    if (parsed.ok) this.drive(parsed.jid, event);
   }
 
   private enqueue(n: Notification, cause: string): void {
     const { mailbox, counters, logger } = this.deps;
     if (mailbox.offer(n)) {
       counters.inc("notifications_queued");
-      logger.info({ user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to }, "session transition");
+      logger.info(
+        { user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to },
+        "session transition",
+      );
       return;
     }
     counters.inc("notifications_refused_full");
     logger.error(
-      { event: "presence_notify_error", user: n.user, presence: n.presence, trace: n.trace, capacity: mailbox.capacity },
+      {
+        event: "presence_notify_error",
+        user: n.user,
+        presence: n.presence,
+        trace: n.trace,
+        capacity: mailbox.capacity,
+      },
       "presence_notify_error: mailbox full, notification refused",
     );
   }
@@ -89,7 +116,10 @@ export class PresenceRouter {
     const seen = (this.logged.get(key) ?? 0) + 1;
     if (this.logged.size < 1000 || this.logged.has(key)) this.logged.set(key, seen);
     if ((seen & (seen - 1)) === 0) {
-      this.deps.logger.warn({ reason, from: from?.slice(0, 200), count: seen }, `${counter.replace("_", " ")}`);
+      this.deps.logger.warn(
+        { reason, from: from?.slice(0, 200), count: seen },
+        `${counter.replace("_", " ")}`,
+      );
     }
   }
 }

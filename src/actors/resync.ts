@@ -1,7 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import type { SessionEvent } from "../machines/session.js";
-import { parseFullJid } from "../protocol/jid.js";
 import type { Pinger } from "../xmpp/ping.js";
 import type { Counters } from "./counters.js";
 import type { SessionRegistry } from "./session-registry.js";
@@ -12,20 +11,28 @@ import type { SessionRegistry } from "./session-registry.js";
  * While we were away, sessions may have ended without us hearing (Prosody
  * bounces presences to a missing component; ejabberd drops them). So when a
  * connection attempt begins, every available session becomes unconfirmed.
- * A replayed presence (Prosody sends one per live session right after the
- * handshake) confirms it silently. Once the replay has had `settleMs` to
- * arrive, each session still unconfirmed is pinged (XEP-0199): an answer
- * confirms it, `service-unavailable` (or two timeouts) makes it unavailable,
- * notified like any other departure.
+ *
+ * Prosody then replays one presence (with a XEP-0203 delay) per available
+ * session; each confirms its session silently. The replay is over once no
+ * replayed presence has come for `settleMs`. Then:
+ * - if the server replayed anything, its replay is the whole truth: a
+ *   session it did not replay is not available (it may even still be
+ *   connected, having sent unavailable while we were away), so it is lost;
+ * - if nothing was replayed (ejabberd replays nothing, or nobody is online),
+ *   each unconfirmed session is pinged (XEP-0199): an answer confirms it,
+ *   service-unavailable (or two timeouts) makes it unavailable.
+ * Either way a departure is notified like any other.
  */
 export class Resync {
   private timer: unknown;
   private generation = 0;
+  private replaySeen = false;
+  private settling = false;
 
   constructor(
     private readonly deps: {
       registry: SessionRegistry;
-      drive: (jid: { full: string; bare: string; domain: string }, event: SessionEvent) => void;
+      drive: (jid: string, event: SessionEvent) => void;
       pinger: Pinger;
       clock: Clock;
       counters: Counters;
@@ -38,17 +45,45 @@ export class Resync {
   /** A connection attempt starts: nothing we believe is confirmed any more. */
   connecting(): void {
     this.cancel();
+    this.replaySeen = false;
+    this.settling = true;
     this.deps.registry.beginResync();
   }
 
-  /** The link is up: give the replay time to arrive, then verify the rest. */
+  /** The link is up: wait for the replay to go quiet, then settle the rest. */
   online(): void {
-    this.cancel();
+    this.armTimer();
+  }
+
+  /** A presence with a delay stamp arrived: the server is replaying. */
+  replayed(): void {
+    if (!this.settling) return;
+    this.replaySeen = true;
+    if (this.timer !== undefined) this.armTimer();
+  }
+
+  private armTimer(): void {
+    if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
     const generation = this.generation;
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
-      void this.verify(generation);
+      this.settling = false;
+      if (this.replaySeen) this.dropUnreplayed();
+      else void this.verify(generation);
     }, this.deps.settleMs);
+  }
+
+  private dropUnreplayed(): void {
+    const lost = [
+      ...this.deps.registry.sessionsInState({ presence: "available", confirmed: false }),
+    ];
+    if (lost.length > 0)
+      this.deps.logger.info(
+        { sessions: lost.length },
+        "sessions not replayed after reconnect are gone",
+      );
+    this.deps.counters.inc("resync_lost", lost.length);
+    for (const jid of lost) this.deps.drive(jid, { type: "resync.lost" });
   }
 
   /** The link is down: stop verifying; the next connection starts over. */
@@ -59,6 +94,7 @@ export class Resync {
 
   private cancel(): void {
     this.generation++;
+    this.settling = false;
     if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -75,7 +111,9 @@ export class Resync {
         await this.check(jid, generation);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency, pending.length) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(this.deps.concurrency, pending.length) }, worker),
+    );
   }
 
   private async check(full: string, generation: number): Promise<void> {
@@ -83,10 +121,9 @@ export class Resync {
     if (registry.stateOf(full).confirmed !== false) return; // confirmed meanwhile
     let outcome = await pinger.ping(full);
     if (outcome === "timeout" && generation === this.generation) outcome = await pinger.ping(full);
+    this.deps.logger.debug({ session: full, outcome }, "resync ping");
     if (generation !== this.generation || outcome === "error") return;
     counters.inc(`resync_ping_${outcome}`);
-    const parsed = parseFullJid(full);
-    if (!parsed.ok) return;
-    this.deps.drive(parsed.jid, { type: outcome === "alive" ? "liveness.ok" : "liveness.failed" });
+    this.deps.drive(full, { type: outcome === "alive" ? "liveness.ok" : "liveness.failed" });
   }
 }

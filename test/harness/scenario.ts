@@ -32,10 +32,14 @@ export class Scenario {
   }
 
   /** The TOML a test's daemon runs with; `notify` lines are the test's own. */
-  config(notify: string[], extra: string[] = []): string {
+  config(
+    notify: string[],
+    extra: string[] = [],
+    componentPort = this.server.componentPort,
+  ): string {
     return [
       "[component]",
-      `service = "xmpp://127.0.0.1:${this.server.componentPort}"`,
+      `service = "xmpp://127.0.0.1:${componentPort}"`,
       `domain = "${COMPONENT}"`,
       `secret = "${SECRET}"`,
       "[notify]",

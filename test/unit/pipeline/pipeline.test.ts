@@ -1,8 +1,8 @@
-import { createActor, SimulatedClock } from "xstate";
 import { describe, expect, it } from "vitest";
+import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
-import { NS_FLUX } from "../../../src/protocol/notification.js";
 import { createPipeline } from "../../../src/pipeline.js";
+import { NS_FLUX } from "../../../src/protocol/notification.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 
@@ -14,7 +14,11 @@ function setup(policy: { include?: (l: string) => boolean; domains?: string[] } 
     link: server,
     clock,
     logger,
-    policy: () => ({ serverUser: "world", accepts: policy.include ?? (() => true), domains: policy.domains ?? [] }),
+    policy: () => ({
+      serverUser: "world",
+      accepts: policy.include ?? (() => true),
+      domains: policy.domains ?? [],
+    }),
     fromUser: () => false,
     mailboxCapacity: 100,
     pingTimeoutMs: 10_000,
@@ -28,8 +32,10 @@ function setup(policy: { include?: (l: string) => boolean; domains?: string[] } 
   return { server, clock, pipeline, notifier, notified, records };
 }
 
-const available = (jid: string, extra = "") => `<presence from="${jid}" to="presence.localhost">${extra}</presence>`;
-const unavailable = (jid: string) => `<presence type="unavailable" from="${jid}" to="presence.localhost"/>`;
+const available = (jid: string, extra = "") =>
+  `<presence from="${jid}" to="presence.localhost">${extra}</presence>`;
+const unavailable = (jid: string) =>
+  `<presence type="unavailable" from="${jid}" to="presence.localhost"/>`;
 
 describe("presence pipeline", () => {
   it("notifies available and unavailable, not a show change", async () => {
@@ -43,7 +49,10 @@ describe("presence pipeline", () => {
       { user: "alice@localhost/phone", presence: "available" },
       { user: "alice@localhost/phone", presence: "unavailable" },
     ]);
-    expect(t.server.messages().map((m) => m.attrs.to)).toEqual(["world@localhost", "world@localhost"]);
+    expect(t.server.messages().map((m) => m.attrs.to)).toEqual([
+      "world@localhost",
+      "world@localhost",
+    ]);
   });
 
   it("never notifies the server user about itself, nor filtered or foreign users", async () => {
@@ -83,7 +92,9 @@ describe("presence pipeline", () => {
     expect(t.pipeline.mailbox.size).toBe(5);
     t.server.connect();
     await settle();
-    expect(t.notified().map((a) => a.user)).toEqual([0, 1, 2, 3, 4].map((i) => `u${i}@localhost/r`));
+    expect(t.notified().map((a) => a.user)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `u${i}@localhost/r`),
+    );
     expect(t.pipeline.mailbox.size).toBe(0);
   });
 
@@ -95,7 +106,11 @@ describe("presence pipeline", () => {
     await settle();
     expect(t.pipeline.mailbox.size).toBe(1);
     const errors = t.records.filter((r) => r.event === "presence_notify_error");
-    expect(errors[0]).toMatchObject({ user: "alice@localhost/r", presence: "available", to: "world@localhost" });
+    expect(errors[0]).toMatchObject({
+      user: "alice@localhost/r",
+      presence: "available",
+      to: "world@localhost",
+    });
     t.server.failSends = false;
     t.server.drop();
     t.server.connect();
@@ -105,29 +120,68 @@ describe("presence pipeline", () => {
 });
 
 describe("resync after reconnect", () => {
-  it("confirms replayed sessions silently and pings the rest", async () => {
+  const replay = (jid: string) =>
+    available(jid, `<delay xmlns="urn:xmpp:delay" stamp="2026-01-01T00:00:00Z"/>`);
+
+  it("takes a server's replay as the whole truth: replayed sessions stay, silently; the rest are gone", async () => {
     const t = setup();
     t.server.connect();
     for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
     await settle();
     t.server.drop();
-    t.server.liveSessions.add("u@localhost/b"); // alive, but the server did not replay it
+    // b is still connected but sent unavailable while we were away: not replayed.
+    t.server.liveSessions.add("u@localhost/b");
     t.server.connect();
-    // The replay (with <delay>) confirms a; b and c are unknown until pinged.
-    t.server.deliver(available("u@localhost/a", `<delay xmlns="urn:xmpp:delay" stamp="2026-01-01T00:00:00Z"/>`));
+    t.server.deliver(replay("u@localhost/a"));
+    t.server.deliver(replay("u@localhost/a")); // Prosody replays once per virtual host
     await settle();
     expect(t.pipeline.registry.counts().unconfirmed).toBe(2);
     t.clock.increment(1_000);
     await settle();
-    const pinged = t.server.sent.filter((s) => s.name === "iq").map((s) => s.attrs.to).sort();
-    expect(pinged).toEqual(["u@localhost/b", "u@localhost/c"]);
+    expect(t.server.sent.filter((s) => s.name === "iq")).toEqual([]);
     expect(t.notified()).toEqual([
       { user: "u@localhost/a", presence: "available" },
       { user: "u@localhost/b", presence: "available" },
       { user: "u@localhost/c", presence: "available" },
+      { user: "u@localhost/b", presence: "unavailable" },
       { user: "u@localhost/c", presence: "unavailable" },
     ]);
-    expect(t.pipeline.registry.counts()).toMatchObject({ available: 2, unconfirmed: 0 });
+  });
+
+  it("waits until the replay goes quiet, however long it runs", async () => {
+    const t = setup();
+    t.server.connect();
+    for (let i = 0; i < 5; i++) t.server.deliver(available(`u@localhost/${i}`));
+    t.server.drop();
+    t.server.connect();
+    for (let i = 0; i < 5; i++) {
+      t.clock.increment(900); // each replayed presence comes just before the window closes
+      t.server.deliver(replay(`u@localhost/${i}`));
+    }
+    await settle();
+    expect(t.pipeline.registry.counts()).toMatchObject({ available: 5, unconfirmed: 0 });
+    t.clock.increment(1_000);
+    await settle();
+    expect(t.notified().filter((n) => n.presence === "unavailable")).toEqual([]);
+  });
+
+  it("pings the sessions of a server that replays nothing (ejabberd)", async () => {
+    const t = setup();
+    t.server.connect();
+    for (const r of ["a", "b"]) t.server.deliver(available(`u@localhost/${r}`));
+    await settle();
+    t.server.drop();
+    t.server.liveSessions.add("u@localhost/a");
+    t.server.connect();
+    t.clock.increment(1_000);
+    await settle();
+    const pinged = t.server.sent
+      .filter((s) => s.name === "iq")
+      .map((s) => s.attrs.to)
+      .sort();
+    expect(pinged).toEqual(["u@localhost/a", "u@localhost/b"]);
+    expect(t.notified().slice(2)).toEqual([{ user: "u@localhost/b", presence: "unavailable" }]);
+    expect(t.pipeline.registry.counts()).toMatchObject({ available: 1, unconfirmed: 0 });
   });
 
   it("retries a ping that timed out once, then reports the session gone", async () => {
