@@ -1,0 +1,34 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+// The README's quick start: `presence-notify demo` on the local Debian Prosody.
+
+const BIN = join(import.meta.dirname, "../../bin/presence-notify");
+
+describe("presence-notify demo", () => {
+  it("runs Prosody under the daemon's tree and shows simulated users coming and going", async () => {
+    const child = spawn(process.execPath, [BIN, "demo", "--duration", "7", "--users", "2"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString("utf8");
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString("utf8");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code, stderr).toBe(0);
+    const ports = /Prosody on 127\.0\.0\.1:(\d+)/.exec(stdout);
+    expect(ports).not.toBeNull();
+    expect(stdout).toMatch(/available\s+flux\.actor\.1@localhost\/sim-1\s+\(from presence\.localhost\)/);
+    expect(stdout).toMatch(/unavailable\s+flux\.actor\.\d@localhost\/sim-\d/);
+    expect(stdout.trimEnd().endsWith("demo stopped")).toBe(true);
+    // Nothing of the demo's Prosody survives it.
+    const ps = spawn("pgrep", ["-f", "presence-notify-prosody-"]);
+    const left = await new Promise<number | null>((resolve) => ps.on("exit", resolve));
+    expect(left).toBe(1);
+  });
+});
