@@ -37,8 +37,11 @@ export function notifierLogic(deps: NotifierDeps) {
       deliver: fromPromise<DeliveryResult>(async () => {
         const n = mailbox.peek();
         if (n === undefined) return "delivered";
+        // Building the stanza is our own code: if it throws, that is a bug and
+        // the actor fails (its supervisor restarts it). Only the send is I/O.
+        const stanza = stanzaFor(n, deps);
         try {
-          await link.send(stanzaFor(n, deps));
+          await link.send(stanza);
         } catch (err) {
           counters.inc("notifications_failed");
           logger.error(
