@@ -1,0 +1,68 @@
+import { fromCallback, setup } from "xstate";
+import { shutdownExit } from "../../../src/actors/supervised-child.js";
+import type { ChildSpec } from "../../../src/actors/supervisor-spec.js";
+
+/**
+ * Real XState children for the supervisor tests. Each writes what happens to
+ * it into a shared journal, so tests read the actual start/stop order.
+ */
+
+export interface WorkerInput {
+  name: string;
+  journal?: string[];
+}
+
+export type WorkerEvent =
+  | { type: "crash" }
+  | { type: "finish" }
+  | { type: "quit" }
+  | { type: "shutdown" }
+  | { type: "ping" };
+
+/** Handles `shutdown` by finishing; `crash` throws, `finish` ends normally, `quit` ends with the shutdown reason. */
+export const worker = setup({
+  types: {
+    input: {} as WorkerInput,
+    context: {} as WorkerInput & { pings: number },
+    events: {} as WorkerEvent,
+  },
+  actions: {
+    note: ({ context }, what: string) => context.journal?.push(`${what}:${context.name}`),
+    crash: ({ context }) => {
+      throw new Error(`${context.name} crashed`);
+    },
+    quit: () => {
+      throw shutdownExit;
+    },
+  },
+}).createMachine({
+  context: ({ input }) => ({ ...input, pings: 0 }),
+  entry: { type: "note", params: "start" },
+  initial: "running",
+  states: {
+    running: {
+      on: {
+        crash: { actions: "crash" },
+        quit: { actions: "quit" },
+        finish: { target: "finished" },
+        shutdown: { target: "stopped" },
+        ping: { actions: ({ context }) => context.pings++ },
+      },
+    },
+    finished: { type: "final", entry: { type: "note", params: "exit" } },
+    stopped: { type: "final", entry: { type: "note", params: "stop" } },
+  },
+});
+
+/** Ignores `shutdown`: only a forced stop ends it. Its cleanup notes "killed". */
+export const stubborn = fromCallback<WorkerEvent, WorkerInput>(({ input }) => {
+  input.journal?.push(`start:${input.name}`);
+  return () => input.journal?.push(`killed:${input.name}`);
+});
+
+/** Worker specs named `ids`, all writing into `journal`. */
+export const workers = (
+  ids: string[],
+  journal: string[],
+  extra: Partial<ChildSpec> = {},
+): ChildSpec[] => ids.map((id) => ({ id, logic: worker, input: { name: id, journal }, ...extra }));
