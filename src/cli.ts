@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config/errors.js";
 import { describeConfig } from "./config/describe.js";
+import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
 import { createLogger } from "./log.js";
@@ -34,13 +34,19 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
     default:
-      process.stderr.write(`${command === undefined ? "no command given" : `unknown command "${command}"`}\n${USAGE}\n`);
+      process.stderr.write(
+        `${command === undefined ? "no command given" : `unknown command "${command}"`}\n${USAGE}\n`,
+      );
       return EXIT.usage;
   }
 }
 
 function configPath(args: string[]): string | undefined {
-  const { values } = parseArgs({ args, options: { config: { type: "string", short: "c" } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string", short: "c" } },
+    strict: true,
+  });
   if (values.config === undefined) process.stderr.write("--config FILE is required\n");
   return values.config;
 }
@@ -74,13 +80,19 @@ async function start(args: string[]): Promise<number> {
   if (!loaded) return EXIT.config;
   const { config } = loaded;
   const logger = createLogger({ level: config.log.level });
-  logger.info({ config: path, domain: config.component.domain, service: config.component.service }, "starting");
+  logger.info(
+    { config: path, domain: config.component.domain, service: config.component.service },
+    "starting",
+  );
   const daemon = startDaemon({ config, logger });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
-    logger.info({ signal, queued: daemon.pipeline.mailbox.size }, "stopping: draining queued notifications");
+    logger.info(
+      { signal, queued: daemon.pipeline.mailbox.size },
+      "stopping: draining queued notifications",
+    );
     stopping = daemon.stop();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -49,7 +49,11 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
     link,
     clock,
     logger,
-    policy: () => ({ serverUser: current.notify.serverUser, accepts: filter, domains: current.notify.domains }),
+    policy: () => ({
+      serverUser: current.notify.serverUser,
+      accepts: filter,
+      domains: current.notify.domains,
+    }),
     fromUser: () => current.notify.from === "user",
     mailboxCapacity: current.mailbox.capacity,
     pingTimeoutMs: current.resync.pingTimeoutMs,
@@ -58,7 +62,12 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
   const delayFor = (attempt: number) => {
     const delay = backoffDelay(
       attempt,
-      { initial: current.reconnect.initialMs, max: current.reconnect.maxMs, factor: 2, jitter: 0.5 },
+      {
+        initial: current.reconnect.initialMs,
+        max: current.reconnect.maxMs,
+        factor: 2,
+        jitter: 0.5,
+      },
       Math.random,
     );
     logger.info({ attempt, delayMs: delay }, "reconnecting after backoff");
@@ -85,6 +94,7 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
           link,
           from: () => current.notify.from,
           privileges: pipeline.privileges,
+          recent: pipeline.recent,
           counters: pipeline.counters,
           logger,
         }),

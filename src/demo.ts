@@ -81,7 +81,11 @@ export async function runDemo(args: string[]): Promise<number> {
           name: "prosody",
           // A restarted Prosody gets the same ports and its accounts again.
           start: async () => {
-            const server = await startProsody({ domains: [DOMAIN], component: { domain: COMPONENT, secret }, ports });
+            const server = await startProsody({
+              domains: [DOMAIN],
+              component: { domain: COMPONENT, secret },
+              ports,
+            });
             await server.registerMany(accounts);
             return server;
           },
@@ -133,7 +137,12 @@ export async function runDemo(args: string[]): Promise<number> {
   return 0;
 }
 
-async function login(port: number, username: string, resource: string, live: Client[]): Promise<Client> {
+async function login(
+  port: number,
+  username: string,
+  resource: string,
+  live: Client[],
+): Promise<Client> {
   const entity = client({
     service: `xmpp://127.0.0.1:${port}`,
     domain: DOMAIN,
@@ -149,7 +158,13 @@ async function login(port: number, username: string, resource: string, live: Cli
 }
 
 /** One simulated user: online with a random show, then leaves politely or drops its socket. */
-async function simulate(port: number, user: string, index: number, running: () => boolean, live: Client[]) {
+async function simulate(
+  port: number,
+  user: string,
+  index: number,
+  running: () => boolean,
+  live: Client[],
+) {
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   await pause(300 * index);
   let round = 0;
@@ -162,7 +177,8 @@ async function simulate(port: number, user: string, index: number, running: () =
       if (!running()) return;
       await entity.send(xml("presence", {}, xml("show", {}, "away")));
       await pause(500 + Math.random() * 1500);
-      if (round % 3 === 0) entity.socket?.destroy(); // gone without saying goodbye
+      if (round % 3 === 0)
+        entity.socket?.destroy(); // gone without saying goodbye
       else await entity.stop();
       live.splice(live.indexOf(entity), 1);
     } catch {

@@ -2,6 +2,7 @@ import type { Element } from "@xmpp/xml";
 import { Counters } from "./actors/counters.js";
 import { Mailbox } from "./actors/mailbox.js";
 import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
+import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
 import { SessionRegistry } from "./actors/session-registry.js";
 import type { Clock } from "./clock.js";
@@ -40,6 +41,7 @@ export function createPipeline(options: PipelineOptions) {
   const counters = new Counters();
   const registry = new SessionRegistry();
   const mailbox = new Mailbox<Notification>(options.mailboxCapacity);
+  const recent = new RecentSends();
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -114,8 +116,15 @@ export function createPipeline(options: PipelineOptions) {
   const bounced = (el: Element) => {
     counters.inc("notifications_bounced");
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
+    const n = recent.take(el.attrs.id);
     logger.error(
-      { event: "presence_notify_error", id: el.attrs.id, from: el.attrs.from, condition },
+      {
+        event: "presence_notify_error",
+        id: el.attrs.id,
+        from: el.attrs.from,
+        condition,
+        ...(n ? { user: n.user, presence: n.presence, to: n.to } : { unknown_id: true }),
+      },
       "presence_notify_error: the server returned a notification",
     );
   };
@@ -125,7 +134,7 @@ export function createPipeline(options: PipelineOptions) {
   link.on("online", () => resync.online());
   link.on("offline", () => resync.offline());
 
-  return { counters, registry, mailbox, router, privileges: () => privileges };
+  return { counters, registry, mailbox, recent, router, privileges: () => privileges };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

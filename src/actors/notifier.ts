@@ -10,6 +10,7 @@ import type { Privileges } from "../protocol/privilege.js";
 import type { Link } from "../xmpp/component-link.js";
 import type { Counters } from "./counters.js";
 import type { Mailbox } from "./mailbox.js";
+import type { RecentSends } from "./recent-sends.js";
 
 export interface NotifierDeps {
   mailbox: Mailbox<Notification>;
@@ -19,6 +20,8 @@ export interface NotifierDeps {
   privileges: () => Privileges | undefined;
   counters: Counters;
   logger: Logger;
+  /** Where delivered notifications are remembered for bounce reports; optional. */
+  recent?: RecentSends;
 }
 
 /**
@@ -45,14 +48,26 @@ export function notifierLogic(deps: NotifierDeps) {
         } catch (err) {
           counters.inc("notifications_failed");
           logger.error(
-            { event: "presence_notify_error", trace: n.trace, user: n.user, to: n.to, presence: n.presence, err: (err as Error).message, queued: mailbox.size },
+            {
+              event: "presence_notify_error",
+              trace: n.trace,
+              user: n.user,
+              to: n.to,
+              presence: n.presence,
+              err: (err as Error).message,
+              queued: mailbox.size,
+            },
             "presence_notify_error: send failed, kept for retry",
           );
           return "offline";
         }
         mailbox.shift();
+        deps.recent?.add(n);
         counters.inc("notifications_sent");
-        logger.debug({ trace: n.trace, user: n.user, presence: n.presence, to: n.to }, "notification sent");
+        logger.debug(
+          { trace: n.trace, user: n.user, presence: n.presence, to: n.to },
+          "notification sent",
+        );
         return "delivered";
       }),
       watch: fromCallback(({ sendBack }) => {

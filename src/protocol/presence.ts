@@ -29,7 +29,14 @@ export type ParsedPresence =
 
 // Presence types that are not about a session's availability (RFC 6121 4.7.1):
 // subscriptions, probes and errors are none of our business.
-const NOT_AVAILABILITY = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", "error"]);
+const NOT_AVAILABILITY = new Set([
+  "subscribe",
+  "subscribed",
+  "unsubscribe",
+  "unsubscribed",
+  "probe",
+  "error",
+]);
 
 export function parsePresence(stanza: Element): ParsedPresence {
   const from = stanza.attrs.from;
@@ -41,9 +48,14 @@ export function parsePresence(stanza: Element): ParsedPresence {
   }
   if (from === undefined) return { kind: "rejected", reason: "presence without from", from };
   const parsed = parseFullJid(from);
-  if (!parsed.ok) return { kind: "rejected", reason: `from is not a session JID: ${parsed.reason}`, from };
+  if (!parsed.ok)
+    return { kind: "rejected", reason: `from is not a session JID: ${parsed.reason}`, from };
   if (type === "unavailable") {
-    return { kind: "session", jid: parsed.jid, event: { type: "presence.unavailable", cause: "client" } };
+    return {
+      kind: "session",
+      jid: parsed.jid,
+      event: { type: "presence.unavailable", cause: "client" },
+    };
   }
   return { kind: "session", jid: parsed.jid, event: availableEvent(stanza) };
 }

@@ -33,8 +33,7 @@ export function parsePrivilegeAdvertisement(stanza: Element): Privileges | undef
 }
 
 /** Only `managed_entity` shows every session; `roster` shows only users who added us. */
-export const hasPresencePermission = (p: Privileges) =>
-  p.perms.presence === "managed_entity";
+export const hasPresencePermission = (p: Privileges) => p.perms.presence === "managed_entity";
 
 export const hasOutgoingMessagePermission = (p: Privileges) =>
   p.perms.message === "outgoing" || p.perms.message === "all";

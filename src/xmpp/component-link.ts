@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { component, type Component } from "@xmpp/component";
+import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
 import { NS_PING } from "./ping.js";

@@ -47,7 +47,11 @@ export class Pinger {
     return new Promise((resolve) => {
       const timer = clock.setTimeout(() => this.settle(id, "timeout"), timeoutMs);
       this.pending.set(id, { to: fullJid, resolve, timer });
-      const iq = xml("iq", { type: "get", id, to: fullJid, from: this.deps.from() }, xml("ping", { xmlns: NS_PING }));
+      const iq = xml(
+        "iq",
+        { type: "get", id, to: fullJid, from: this.deps.from() },
+        xml("ping", { xmlns: NS_PING }),
+      );
       this.deps.send(iq).catch(() => this.settle(id, "error"));
     });
   }
@@ -61,9 +65,11 @@ export class Pinger {
     else if (iq.attrs.type === "error") {
       // RFC 6120 8.3.3.19: service-unavailable / item-not-found mean no such session.
       const error = iq.getChild("error");
-      const gone = error?.getChildElements().some((c) =>
-        ["service-unavailable", "item-not-found", "recipient-unavailable"].includes(c.name),
-      );
+      const gone = error
+        ?.getChildElements()
+        .some((c) =>
+          ["service-unavailable", "item-not-found", "recipient-unavailable"].includes(c.name),
+        );
       this.settle(id, gone ? "gone" : "error");
     }
     return true;

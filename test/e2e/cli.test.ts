@@ -35,9 +35,12 @@ ${extra}`;
 
 describe("presence-notify check-config", () => {
   it("prints every effective value with its source, the secret redacted", () => {
-    const { code, stdout } = run(["check-config", "--config", file("ok.toml", valid('include = ["flux.*"]'))], {
-      WORLD_SERVER_USERNAME: "backend",
-    });
+    const { code, stdout } = run(
+      ["check-config", "--config", file("ok.toml", valid('include = ["flux.*"]'))],
+      {
+        WORLD_SERVER_USERNAME: "backend",
+      },
+    );
     expect(code).toBe(0);
     expect(stdout).toMatch(/notify\.server_user\s+=\s+"backend"\s+\(env WORLD_SERVER_USERNAME\)/);
     expect(stdout).toMatch(/notify\.include\s+=\s+\["flux\.\*"\]\s+\(file\)/);
@@ -46,8 +49,18 @@ describe("presence-notify check-config", () => {
   });
 
   it.each([
-    ["a server_user that is not a localpart", valid('server_user = "wo rld"'), {}, /notify\.server_user/],
-    ["WORLD_SERVER_USERNAME with an @", valid(), { WORLD_SERVER_USERNAME: "a@b" }, /WORLD_SERVER_USERNAME/],
+    [
+      "a server_user that is not a localpart",
+      valid('server_user = "wo rld"'),
+      {},
+      /notify\.server_user/,
+    ],
+    [
+      "WORLD_SERVER_USERNAME with an @",
+      valid(),
+      { WORLD_SERVER_USERNAME: "a@b" },
+      /WORLD_SERVER_USERNAME/,
+    ],
     ["an unknown key", valid('serveruser = "x"'), {}, /serveruser/],
     ["broken TOML", "[component\nservice=", {}, /line/],
   ])("exits 78 with a sentence naming the problem for %s", (_name, text, env, pattern) => {

@@ -23,7 +23,9 @@ describe("presence-notify demo", () => {
     expect(code, stderr).toBe(0);
     const ports = /Prosody on 127\.0\.0\.1:(\d+)/.exec(stdout);
     expect(ports).not.toBeNull();
-    expect(stdout).toMatch(/available\s+flux\.actor\.1@localhost\/sim-1\s+\(from presence\.localhost\)/);
+    expect(stdout).toMatch(
+      /available\s+flux\.actor\.1@localhost\/sim-1\s+\(from presence\.localhost\)/,
+    );
     expect(stdout).toMatch(/unavailable\s+flux\.actor\.\d@localhost\/sim-\d/);
     expect(stdout.trimEnd().endsWith("demo stopped")).toBe(true);
     // Nothing of the demo's Prosody survives it.

@@ -205,4 +205,25 @@ describe("notifications on Prosody (configuration variants)", () => {
     expect(received?.stanza.attrs.id).toBe(received?.trace);
     expect(await daemon.stop()).toBe(0);
   });
+
+  it("logs presence_notify_error with the notification's context when the server bounces it", async () => {
+    // ghost@localhost exists but is not online, and there is no offline storage.
+    const daemon = await scene.daemon(
+      scene.config(['server_user = "ghost"', 'include = ["flux.sim.*"]']),
+    );
+    await scene.online("flux.sim.2@localhost", "bounce");
+    const sent = await daemon.waitForLog({
+      msg: "session transition",
+      user: "flux.sim.2@localhost/bounce",
+    });
+    const bounce = await daemon.waitForLog({ event: "presence_notify_error", id: sent.trace });
+    expect(bounce).toMatchObject({
+      condition: "service-unavailable",
+      from: "ghost@localhost",
+      user: "flux.sim.2@localhost/bounce",
+      presence: "available",
+      to: "ghost@localhost",
+    });
+    expect(await daemon.stop()).toBe(0);
+  });
 });

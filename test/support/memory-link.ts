@@ -53,7 +53,11 @@ export class MemoryServer extends EventEmitter implements Link {
       : xml(
           "iq",
           { type: "error", id: iq.attrs.id, from: to, to: iq.attrs.from },
-          xml("error", { type: "cancel" }, xml("service-unavailable", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" })),
+          xml(
+            "error",
+            { type: "cancel" },
+            xml("service-unavailable", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }),
+          ),
         );
     queueMicrotask(() => this.emit("stanza", parseXml(reply.toString())));
   }

@@ -13,7 +13,9 @@ export function parseXml(text: string): Element {
     error = err;
   });
   // The parser emits top-level children of a stream; wrap like a stream does.
-  parser.write(`<stream:stream xmlns="jabber:component:accept" xmlns:stream="http://etherx.jabber.org/streams">${text}`);
+  parser.write(
+    `<stream:stream xmlns="jabber:component:accept" xmlns:stream="http://etherx.jabber.org/streams">${text}`,
+  );
   if (error) throw error;
   if (!root) throw new Error(`no element parsed from ${text}`);
   return root;

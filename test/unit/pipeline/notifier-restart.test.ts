@@ -4,7 +4,7 @@ import { Counters } from "../../../src/actors/counters.js";
 import { Mailbox } from "../../../src/actors/mailbox.js";
 import { notifierLogic } from "../../../src/actors/notifier.js";
 import { startSupervisor } from "../../../src/actors/supervisor-root.js";
-import { NS_FLUX, newNotification, type Notification } from "../../../src/protocol/notification.js";
+import { type Notification, NS_FLUX, newNotification } from "../../../src/protocol/notification.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 
@@ -41,7 +41,9 @@ describe("notifier under its supervisor", () => {
       ],
     });
     for (const r of ["a", "b", "c"]) {
-      mailbox.offer(newNotification({ full: `u@h/${r}`, bare: "u@h", domain: "h" }, "available", "world"));
+      mailbox.offer(
+        newNotification({ full: `u@h/${r}`, bare: "u@h", domain: "h" }, "available", "world"),
+      );
     }
     server.connect();
     await settle();
@@ -56,7 +58,11 @@ describe("notifier under its supervisor", () => {
     // The report counts the restarts before this crash; the tree counts them all.
     expect(crashes[0]).toMatchObject({ supervisor: "test-root", child: "notifier", restarts: 0 });
     expect(crashes[0]?.reason).toMatchObject({ message: "injected fault while building a stanza" });
-    expect(supervisor.tree().children?.[0]).toMatchObject({ id: "notifier", status: "running", restarts: 1 });
+    expect(supervisor.tree().children?.[0]).toMatchObject({
+      id: "notifier",
+      status: "running",
+      restarts: 1,
+    });
     await supervisor.shutdown();
   });
 });

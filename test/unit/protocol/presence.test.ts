@@ -12,8 +12,20 @@ describe("parsePresence", () => {
     );
     expect(parsePresence(el)).toEqual({
       kind: "session",
-      jid: { full: "alice@localhost/phone", bare: "alice@localhost", local: "alice", domain: "localhost", resource: "phone" },
-      event: { type: "presence.available", show: "away", status: "brb", priority: 5, delay: "2026-11-29T01:00:00Z" },
+      jid: {
+        full: "alice@localhost/phone",
+        bare: "alice@localhost",
+        local: "alice",
+        domain: "localhost",
+        resource: "phone",
+      },
+      event: {
+        type: "presence.available",
+        show: "away",
+        status: "brb",
+        priority: 5,
+        delay: "2026-11-29T01:00:00Z",
+      },
     });
   });
 
@@ -35,7 +47,9 @@ describe("parsePresence", () => {
   });
 
   it("reads an unknown show as plain available and ignores a bad priority", () => {
-    const parsed = parsePresence(parseXml(`<presence from="a@h/r"><show>dancing</show><priority>x</priority></presence>`));
+    const parsed = parsePresence(
+      parseXml(`<presence from="a@h/r"><show>dancing</show><priority>x</priority></presence>`),
+    );
     expect(parsed).toMatchObject({ kind: "session", event: { type: "presence.available" } });
     if (parsed.kind === "session") expect(parsed.event).toEqual({ type: "presence.available" });
   });
@@ -58,14 +72,22 @@ describe("parseFullJid", () => {
     const parsed = parseFullJid(text);
     expect(parsed).toEqual({
       ok: true,
-      jid: { full: text, bare: "Zoë@localhost", local: "Zoë", domain: "localhost", resource: `café & <"friends">/ü` },
+      jid: {
+        full: text,
+        bare: "Zoë@localhost",
+        local: "Zoë",
+        domain: "localhost",
+        resource: `café & <"friends">/ü`,
+      },
     });
   });
 
   it("never throws, whatever the text", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => {
-      parseFullJid(s);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (s) => {
+        parseFullJid(s);
+      }),
+    );
   });
 });
 
