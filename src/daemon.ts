@@ -31,9 +31,9 @@ export interface DaemonOptions {
   before?: readonly ChildSpec[];
 }
 
-// How long after the handshake the server's replay of current presences may
-// take to arrive. Prosody sends it in the same TCP chunk as the handshake
-// reply, so a second is generous; a session not replayed by then is pinged.
+// How long the server's replay of current presences may stay quiet before it
+// counts as over. Prosody sends it right after the handshake reply, so a
+// second of silence is generous.
 const RESYNC_SETTLE_MS = 1_000;
 
 export function startDaemon({ config, logger, clock = systemClock, before = [] }: DaemonOptions) {
@@ -58,6 +58,7 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
     mailboxCapacity: current.mailbox.capacity,
     pingTimeoutMs: current.resync.pingTimeoutMs,
     resyncSettleMs: RESYNC_SETTLE_MS,
+    liveness: current.liveness,
   });
   const delayFor = (attempt: number) => {
     const delay = backoffDelay(
@@ -116,6 +117,7 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
     /** Drains queued notifications (bounded by the drain timeout), then closes. */
     async stop() {
       await supervisor.shutdown();
+      pipeline.close();
       const left = pipeline.mailbox.size;
       if (left > 0) {
         logger.error(

@@ -3,6 +3,7 @@ import { Counters } from "./actors/counters.js";
 import { Mailbox } from "./actors/mailbox.js";
 import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
 import { RecentSends } from "./actors/recent-sends.js";
+import { Liveness } from "./actors/liveness.js";
 import { Resync } from "./actors/resync.js";
 import { SessionRegistry } from "./actors/session-registry.js";
 import type { Clock } from "./clock.js";
@@ -26,8 +27,10 @@ export interface PipelineOptions {
   fromUser: () => boolean;
   mailboxCapacity: number;
   pingTimeoutMs: number;
-  /** How long after the handshake the server's presence replay may take. */
+  /** How long the server's presence replay may stay quiet before it counts as over. */
   resyncSettleMs: number;
+  /** Periodic checks of quiet sessions (XEP-0199); `maxRate` 0 turns them off. */
+  liveness: { intervalMs: number; timeoutMs: number; maxRate: number };
 }
 
 /**
@@ -49,6 +52,7 @@ export function createPipeline(options: PipelineOptions) {
     counters,
     logger,
     onReplay: () => resync.replayed(),
+    onSession: (jid, available) => (available ? liveness.touch(jid) : liveness.forget(jid)),
   });
   const pinger = new Pinger({
     clock,
@@ -66,6 +70,17 @@ export function createPipeline(options: PipelineOptions) {
     settleMs: options.resyncSettleMs,
     concurrency: 64,
   });
+  const liveness = new Liveness({
+    clock,
+    ping: (jid) => pinger.ping(jid, options.liveness.timeoutMs),
+    drive: (jid, event) => router.driveTracked(jid, event),
+    canPing: (jid) => link.online && registry.stateOf(jid).confirmed === true,
+    counters,
+    logger,
+    intervalMs: options.liveness.intervalMs,
+    maxRate: options.liveness.maxRate,
+  });
+  liveness.start();
   let privileges: Privileges | undefined;
 
   const onPrivileges = (granted: Privileges) => {
@@ -134,7 +149,20 @@ export function createPipeline(options: PipelineOptions) {
   link.on("online", () => resync.online());
   link.on("offline", () => resync.offline());
 
-  return { counters, registry, mailbox, recent, router, privileges: () => privileges };
+  return {
+    counters,
+    registry,
+    mailbox,
+    recent,
+    router,
+    liveness,
+    privileges: () => privileges,
+    /** Stops the pipeline's own timers (liveness ticks, resync). */
+    close() {
+      liveness.stop();
+      resync.offline();
+    },
+  };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

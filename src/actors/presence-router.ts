@@ -37,6 +37,8 @@ export class PresenceRouter {
       logger: Logger;
       /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
       onReplay?: () => void;
+      /** Told, after every event a session's machine took, whether it is available. */
+      onSession?: (fullJid: string, available: boolean) => void;
     },
   ) {}
 
@@ -71,7 +73,9 @@ export class PresenceRouter {
 
   /** Feeds one event to a session's machine; queues a notification if the transition notifies. */
   drive(jid: Pick<FullJid, "full" | "bare" | "domain">, event: SessionEvent): void {
-    const applied = this.deps.registry.apply(jid.full, event);
+    const { registry, onSession } = this.deps;
+    const applied = registry.apply(jid.full, event);
+    onSession?.(jid.full, registry.stateOf(jid.full).presence === "available");
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
     this.enqueue(

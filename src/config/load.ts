@@ -112,6 +112,11 @@ export function resolveConfig(input: {
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout },
+    liveness: {
+      intervalMs: c.liveness.interval,
+      timeoutMs: c.liveness.timeout,
+      maxRate: c.liveness.max_rate,
+    },
     mailbox: { capacity: c.mailbox.capacity },
     log: { level: c.log.level },
     shutdown: { drainTimeoutMs: c.shutdown.drain_timeout },

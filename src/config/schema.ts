@@ -41,6 +41,8 @@ export interface DaemonConfig {
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: { readonly pingTimeoutMs: number };
+  /** Periodic XEP-0199 checks of quiet sessions; `maxRate` 0 turns them off. */
+  readonly liveness: { readonly intervalMs: number; readonly timeoutMs: number; readonly maxRate: number };
   readonly mailbox: { readonly capacity: number };
   readonly log: { readonly level: LogLevel };
   readonly shutdown: { readonly drainTimeoutMs: number };
@@ -62,6 +64,9 @@ export const CONFIG_KEYS = {
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
+  "liveness.interval": "string",
+  "liveness.timeout": "string",
+  "liveness.max_rate": "integer",
   "mailbox.capacity": "integer",
   "log.level": "string",
   "shutdown.drain_timeout": "string",
@@ -92,6 +97,9 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
+  "liveness.interval": "30s",
+  "liveness.timeout": "10s",
+  "liveness.max_rate": 200,
   "mailbox.capacity": 100_000,
   "log.level": "info",
   "shutdown.drain_timeout": "5s",
@@ -200,6 +208,14 @@ const Capacity = Schema.Number.check(
   ),
 );
 
+const Rate = Schema.Number.check(
+  Schema.makeFilter((n: number) =>
+    Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000
+      ? undefined
+      : `must be a whole number of pings per second from 0 (off) to 1000000, such as 200; got ${n}`,
+  ),
+);
+
 /**
  * The configuration with every key present (file, environment and defaults
  * already layered): decoding it validates every value and turns durations
@@ -217,6 +233,7 @@ export const LayeredConfig = Schema.Struct({
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration }),
+  liveness: Schema.Struct({ interval: Duration, timeout: Duration, max_rate: Rate }),
   mailbox: Schema.Struct({ capacity: Capacity }),
   log: Schema.Struct({ level: oneOf(LOG_LEVELS) }),
   shutdown: Schema.Struct({ drain_timeout: Duration }),

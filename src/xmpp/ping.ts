@@ -41,9 +41,9 @@ export class Pinger {
     return this.pending.size;
   }
 
-  ping(fullJid: string): Promise<PingOutcome> {
+  ping(fullJid: string, timeoutMs = this.deps.timeoutMs): Promise<PingOutcome> {
     const id = `${this.prefix}-${++this.seq}`;
-    const { clock, timeoutMs } = this.deps;
+    const { clock } = this.deps;
     return new Promise((resolve) => {
       const timer = clock.setTimeout(() => this.settle(id, "timeout"), timeoutMs);
       this.pending.set(id, { to: fullJid, resolve, timer });

@@ -110,6 +110,10 @@ initial = "1s"
 max = "5m"
 [resync]
 ping_timeout = "1h"
+[liveness]
+interval = "45s"
+timeout = "5s"
+max_rate = 0
 [mailbox]
 capacity = 5
 [log]
@@ -127,6 +131,7 @@ drain_timeout = "2s"
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync.pingTimeoutMs).toBe(3_600_000);
+    expect(config.liveness).toEqual({ intervalMs: 45_000, timeoutMs: 5_000, maxRate: 0 });
     expect(config.mailbox.capacity).toBe(5);
     expect(config.log.level).toBe("debug");
     expect(config.shutdown.drainTimeoutMs).toBe(2_000);
@@ -331,6 +336,8 @@ describe("invalid values", () => {
       /reconnect\.initial \(1m, from file \S+\) must not be longer than reconnect\.max \(30s, from file \S+\)/,
     ],
     ["resync.ping_timeout", '[resync]\nping_timeout = "0s"', /must be longer than zero/],
+    ["liveness.max_rate", "[liveness]\nmax_rate = -1", /from 0 \(off\)/],
+    ["liveness.interval", '[liveness]\ninterval = "soon"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "25d"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "1000h"', /is too long/],
     [

@@ -1,41 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createActor, SimulatedClock } from "xstate";
-import { notifierLogic } from "../../../src/actors/notifier.js";
-import { createPipeline } from "../../../src/pipeline.js";
-import { NS_FLUX } from "../../../src/protocol/notification.js";
-import { logSink } from "../../support/log-sink.js";
-import { MemoryServer, settle } from "../../support/memory-link.js";
-
-function setup(policy: { include?: (l: string) => boolean; domains?: string[] } = {}) {
-  const server = new MemoryServer();
-  const clock = new SimulatedClock();
-  const { logger, records } = logSink();
-  const pipeline = createPipeline({
-    link: server,
-    clock,
-    logger,
-    policy: () => ({
-      serverUser: "world",
-      accepts: policy.include ?? (() => true),
-      domains: policy.domains ?? [],
-    }),
-    fromUser: () => false,
-    mailboxCapacity: 100,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
-  });
-  const notifier = createActor(
-    notifierLogic({ ...pipeline, link: server, from: () => "component", logger }),
-  ).start();
-  const notified = () =>
-    server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
-  return { server, clock, pipeline, notifier, notified, records };
-}
-
-const available = (jid: string, extra = "") =>
-  `<presence from="${jid}" to="presence.localhost">${extra}</presence>`;
-const unavailable = (jid: string) =>
-  `<presence type="unavailable" from="${jid}" to="presence.localhost"/>`;
+import { settle } from "../../support/memory-link.js";
+import { available, setup, unavailable } from "./setup.js";
 
 describe("presence pipeline", () => {
   it("notifies available and unavailable, not a show change", async () => {

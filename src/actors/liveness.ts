@@ -1,0 +1,115 @@
+import type { Clock } from "../clock.js";
+import type { Logger } from "../log.js";
+import type { SessionEvent } from "../machines/session.js";
+import type { PingOutcome } from "../xmpp/ping.js";
+import type { Counters } from "./counters.js";
+import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
+
+/**
+ * Finds sessions the server never reports gone (ejabberd says nothing to a
+ * component when a client's socket drops; SERVERS.md) with XEP-0199 pings.
+ *
+ * Sessions sit in a Map ordered by their last sign of life: any presence or
+ * ping answer moves a session to the back. Every tick walks the front, the
+ * sessions quiet for at least `intervalMs`, and pings as many as the token
+ * bucket allows (`maxRate` a second, banked for one tick at most), so pings
+ * are spread evenly and a tick costs only the sessions it pings. A session
+ * that misses two answers in a row (each `timeoutMs`) or gets
+ * service-unavailable is reported unavailable (cause `liveness`).
+ */
+export interface LivenessOptions {
+  clock: Clock;
+  ping: (fullJid: string) => Promise<PingOutcome>;
+  /** Feeds the session machine; `liveness.failed` notifies `unavailable`. */
+  drive: (fullJid: string, event: SessionEvent) => void;
+  /** Whether a ping makes sense now (link up, session confirmed). */
+  canPing: (fullJid: string) => boolean;
+  counters: Counters;
+  logger: Logger;
+  intervalMs: number;
+  maxRate: number;
+  tickMs?: number;
+}
+
+export class Liveness {
+  private readonly lastSeen = new Map<string, number>();
+  private readonly inFlight = new Set<string>();
+  private bucket: Bucket;
+  private timer: unknown;
+  private readonly tickMs: number;
+  private readonly burst: number;
+
+  constructor(private readonly options: LivenessOptions) {
+    this.tickMs = options.tickMs ?? 100;
+    this.burst = Math.max(1, (options.maxRate * this.tickMs) / 1000);
+    this.bucket = fullBucket(this.burst, options.clock.now());
+  }
+
+  get tracked(): number {
+    return this.lastSeen.size;
+  }
+
+  /** A sign of life from an available session: its next check is `intervalMs` away. */
+  touch(fullJid: string): void {
+    this.lastSeen.delete(fullJid);
+    this.lastSeen.set(fullJid, this.options.clock.now());
+  }
+
+  /** The session is no longer available: stop checking it. */
+  forget(fullJid: string): void {
+    this.lastSeen.delete(fullJid);
+  }
+
+  start(): void {
+    if (this.options.maxRate <= 0 || this.timer !== undefined) return;
+    const loop = () => {
+      this.tick();
+      this.timer = this.options.clock.setTimeout(loop, this.tickMs);
+    };
+    this.timer = this.options.clock.setTimeout(loop, this.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    const { clock, intervalMs, maxRate } = this.options;
+    const now = clock.now();
+    this.bucket = refill(this.bucket, now, maxRate, this.burst);
+    for (const [jid, seen] of this.lastSeen) {
+      if (now - seen < intervalMs) break; // the rest are younger
+      // Moving a session to the back re-inserts it: the walk meets it again
+      // as the youngest entry and stops there.
+      if (this.inFlight.has(jid) || !this.options.canPing(jid)) {
+        this.touch(jid);
+        continue;
+      }
+      const next = take(this.bucket);
+      if (next === undefined) break; // out of tokens: it stays first in line
+      this.bucket = next;
+      this.touch(jid);
+      void this.check(jid);
+    }
+  }
+
+  private async check(jid: string): Promise<void> {
+    const { ping, counters } = this.options;
+    this.inFlight.add(jid);
+    counters.inc("liveness_pings");
+    let outcome = await ping(jid);
+    if (outcome === "timeout" && this.lastSeen.has(jid)) {
+      counters.inc("liveness_pings");
+      outcome = await ping(jid);
+    }
+    this.inFlight.delete(jid);
+    counters.inc(`liveness_${outcome}`);
+    // Forgotten meanwhile (went unavailable on its own), or the link dropped.
+    if (!this.lastSeen.has(jid) || outcome === "error") return;
+    if (outcome === "alive") return this.touch(jid);
+    this.forget(jid);
+    this.options.logger.info({ session: jid, outcome }, "liveness check failed: session gone");
+    this.options.drive(jid, { type: "liveness.failed" });
+  }
+}

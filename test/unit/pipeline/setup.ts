@@ -1,0 +1,45 @@
+import { createActor, SimulatedClock } from "xstate";
+import { notifierLogic } from "../../../src/actors/notifier.js";
+import { createPipeline } from "../../../src/pipeline.js";
+import { NS_FLUX } from "../../../src/protocol/notification.js";
+import { logSink } from "../../support/log-sink.js";
+import { MemoryServer } from "../../support/memory-link.js";
+
+/** The pipeline and a notifier actor against an in-memory server, on a simulated clock. */
+export function setup(
+  policy: {
+    include?: (l: string) => boolean;
+    domains?: string[];
+    liveness?: { intervalMs: number; timeoutMs: number; maxRate: number };
+  } = {},
+) {
+  const server = new MemoryServer();
+  const clock = new SimulatedClock();
+  const { logger, records } = logSink();
+  const pipeline = createPipeline({
+    link: server,
+    clock,
+    logger,
+    policy: () => ({
+      serverUser: "world",
+      accepts: policy.include ?? (() => true),
+      domains: policy.domains ?? [],
+    }),
+    fromUser: () => false,
+    mailboxCapacity: 100,
+    pingTimeoutMs: 10_000,
+    resyncSettleMs: 1_000,
+    liveness: policy.liveness ?? { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
+  });
+  const notifier = createActor(
+    notifierLogic({ ...pipeline, link: server, from: () => "component", logger }),
+  ).start();
+  const notified = () =>
+    server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
+  return { server, clock, pipeline, notifier, notified, records };
+}
+
+export const available = (jid: string, extra = "") =>
+  `<presence from="${jid}" to="presence.localhost">${extra}</presence>`;
+export const unavailable = (jid: string) =>
+  `<presence type="unavailable" from="${jid}" to="presence.localhost"/>`;
