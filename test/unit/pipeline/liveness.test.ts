@@ -23,7 +23,11 @@ describe("liveness checks", () => {
     expect(pingsTo(t)).toEqual([]);
     t.clock.increment(200);
     await settle();
-    expect(pingsTo(t).map((p) => p.attrs.to).sort()).toEqual(["dead@localhost/r", "live@localhost/r"]);
+    expect(
+      pingsTo(t)
+        .map((p) => p.attrs.to)
+        .sort(),
+    ).toEqual(["dead@localhost/r", "live@localhost/r"]);
     expect(t.notified()).toEqual([
       { user: "dead@localhost/r", presence: "available" },
       { user: "live@localhost/r", presence: "available" },

@@ -173,3 +173,22 @@ describe("resync after reconnect", () => {
     expect(t.notified().at(-1)).toEqual({ user: "u@localhost/silent", presence: "unavailable" });
   });
 });
+
+describe("XEP-0356 advertisement", () => {
+  it("logs the permissions granted and warns when presence permission is missing", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.deliver(
+      `<message from="localhost"><privilege xmlns="urn:xmpp:privilege:1"><perm access="presence" type="roster"/></privilege></message>`,
+    );
+    await settle();
+    expect(t.records.find((r) => r.msg === "privileges granted by the server")).toMatchObject({
+      namespace: "urn:xmpp:privilege:1",
+      perms: { presence: "roster" },
+    });
+    expect(
+      t.records.some((r) => r.level === 40 && String(r.msg).includes("presence=managed_entity")),
+    ).toBe(true);
+    expect(t.pipeline.privileges()?.ns).toBe("urn:xmpp:privilege:1");
+  });
+});
