@@ -1,9 +1,9 @@
 import type { Element } from "@xmpp/xml";
 import { Counters } from "./actors/counters.js";
+import { Liveness } from "./actors/liveness.js";
 import { Mailbox } from "./actors/mailbox.js";
 import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
 import { RecentSends } from "./actors/recent-sends.js";
-import { Liveness } from "./actors/liveness.js";
 import { Resync } from "./actors/resync.js";
 import { SessionRegistry } from "./actors/session-registry.js";
 import type { Clock } from "./clock.js";
