@@ -49,6 +49,7 @@ export interface UserAccount {
 }
 
 export interface ProsodyServer {
+  readonly kind: "prosody";
   readonly c2sPort: number;
   readonly componentPort: number;
   readonly domains: readonly string[];
@@ -268,6 +269,7 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
       run("prosodyctl", ["--config", configPath, "register", user, host, password]);
 
     const server: ProsodyServer = {
+      kind: "prosody",
       c2sPort,
       componentPort,
       domains,
