@@ -9,6 +9,7 @@ import type { DaemonConfig } from "./config/schema.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
 import { ComponentLink } from "./xmpp/component-link.js";
+import { ejabberdSessionList } from "./xmpp/session-list.js";
 
 /**
  * The daemon: the presence pipeline plus its supervised actors.
@@ -59,6 +60,14 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
     pingTimeoutMs: current.resync.pingTimeoutMs,
     resyncSettleMs: RESYNC_SETTLE_MS,
     liveness: current.liveness,
+    ...(current.resync.ejabberdApi
+      ? {
+          sessionList: ejabberdSessionList(
+            current.resync.ejabberdApi,
+            current.resync.pingTimeoutMs,
+          ),
+        }
+      : {}),
   });
   const delayFor = (attempt: number) => {
     const delay = backoffDelay(

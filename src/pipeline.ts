@@ -8,6 +8,7 @@ import { Resync } from "./actors/resync.js";
 import { SessionRegistry } from "./actors/session-registry.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
+import { parseFullJid } from "./protocol/jid.js";
 import type { Notification } from "./protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
@@ -17,6 +18,7 @@ import {
 } from "./protocol/privilege.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
+import type { SessionList } from "./xmpp/session-list.js";
 
 export interface PipelineOptions {
   link: Link;
@@ -31,6 +33,8 @@ export interface PipelineOptions {
   resyncSettleMs: number;
   /** Periodic checks of quiet sessions (XEP-0199); `maxRate` 0 turns them off. */
   liveness: { intervalMs: number; timeoutMs: number; maxRate: number };
+  /** The server's own list of live sessions, if it has one (ejabberd's HTTP API). */
+  sessionList?: SessionList;
 }
 
 /**
@@ -63,6 +67,16 @@ export function createPipeline(options: PipelineOptions) {
   const resync = new Resync({
     registry,
     drive: (jid, event) => router.driveTracked(jid, event),
+    admit: ({ jid, show }) => {
+      const parsed = parseFullJid(jid);
+      if (!parsed.ok) return counters.inc("presence_rejected");
+      const event = {
+        type: "presence.available" as const,
+        delay: new Date(clock.now()).toISOString(),
+      };
+      router.accept(parsed.jid, show === undefined ? event : { ...event, show });
+    },
+    ...(options.sessionList ? { sessionList: options.sessionList } : {}),
     pinger,
     clock,
     counters,

@@ -56,8 +56,15 @@ export class PresenceRouter {
     if (parsed.event.type === "presence.available" && parsed.event.delay !== undefined) {
       this.deps.onReplay?.();
     }
+    this.accept(parsed.jid, parsed.event);
+  }
+
+  /**
+   * A session presence of known shape, from the wire or from the server's
+   * session list: filtered by the routing policy, then fed to its machine.
+   */
+  accept(jid: FullJid, event: SessionEvent): void {
     const policy = this.deps.policy();
-    const { jid } = parsed;
     if (policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
       this.refuse("presence_rejected", "domain not served", jid.full);
       return;
@@ -68,7 +75,7 @@ export class PresenceRouter {
       return;
     }
     this.deps.counters.inc("presence_accepted");
-    this.drive(jid, parsed.event);
+    this.drive(jid, event);
   }
 
   /** Feeds one event to a session's machine; queues a notification if the transition notifies. */

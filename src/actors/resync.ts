@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import type { SessionEvent } from "../machines/session.js";
 import type { Pinger } from "../xmpp/ping.js";
+import type { ListedSession, SessionList } from "../xmpp/session-list.js";
 import type { Counters } from "./counters.js";
 import type { SessionRegistry } from "./session-registry.js";
 
@@ -21,6 +22,9 @@ import type { SessionRegistry } from "./session-registry.js";
  * - if nothing was replayed (ejabberd replays nothing, or nobody is online),
  *   each unconfirmed session is pinged (XEP-0199): an answer confirms it,
  *   service-unavailable (or two timeouts) makes it unavailable.
+ * Where the server has a list of live sessions (ejabberd's admin API), that
+ * list is the truth instead: listed sessions are admitted (so a session that
+ * came online during the outage is announced at once), the rest are gone.
  * Either way a departure is notified like any other.
  */
 export class Resync {
@@ -33,6 +37,10 @@ export class Resync {
     private readonly deps: {
       registry: SessionRegistry;
       drive: (jid: string, event: SessionEvent) => void;
+      /** Feeds a session the server lists as online (filtered like a presence). */
+      admit: (session: ListedSession) => void;
+      /** The server's own list of live sessions, where it has one (ejabberd's API). */
+      sessionList?: SessionList;
       pinger: Pinger;
       clock: Clock;
       counters: Counters;
@@ -68,9 +76,39 @@ export class Resync {
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
       this.settling = false;
-      if (this.replaySeen) this.dropUnreplayed();
-      else void this.verify(generation);
+      void this.settle(generation);
     }, this.deps.settleMs);
+  }
+
+  private async settle(generation: number): Promise<void> {
+    if (this.deps.sessionList && (await this.reconcile(this.deps.sessionList, generation))) return;
+    if (generation !== this.generation) return;
+    if (this.replaySeen) this.dropUnreplayed();
+    else await this.verify(generation);
+  }
+
+  /**
+   * Makes our view equal the server's list: listed sessions are admitted (a
+   * new one is announced, a known one confirmed), unconfirmed ones not
+   * listed are gone. Returns false when the list could not be had.
+   */
+  private async reconcile(list: SessionList, generation: number): Promise<boolean> {
+    let listed: ListedSession[];
+    try {
+      listed = await list();
+    } catch (err) {
+      this.deps.counters.inc("resync_session_list_failed");
+      this.deps.logger.warn(
+        { err: (err as Error).message },
+        "the server's session list failed; falling back",
+      );
+      return false;
+    }
+    if (generation !== this.generation) return true;
+    for (const session of listed) this.deps.admit(session);
+    this.deps.logger.info({ sessions: listed.length }, "reconciled with the server's session list");
+    this.dropUnreplayed();
+    return true;
   }
 
   private dropUnreplayed(): void {

@@ -13,7 +13,10 @@ export const fullBucket = (burst: number, now: number): Bucket => ({ tokens: bur
 /** The bucket at `now`: refilled for the time passed, never above `burst`. */
 export function refill(bucket: Bucket, now: number, rate: number, burst: number): Bucket {
   const elapsed = Math.max(0, now - bucket.at);
-  return { tokens: Math.min(burst, bucket.tokens + (elapsed * rate) / 1000), at: Math.max(now, bucket.at) };
+  return {
+    tokens: Math.min(burst, bucket.tokens + (elapsed * rate) / 1000),
+    at: Math.max(now, bucket.at),
+  };
 }
 
 /** Takes one token, or returns undefined when less than one is banked. */

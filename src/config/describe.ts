@@ -25,6 +25,7 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
     "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
     "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),
+    "resync.ejabberd_api": quote(config.resync.ejabberdApi),
     "liveness.interval": quote(formatDuration(config.liveness.intervalMs)),
     "liveness.timeout": quote(formatDuration(config.liveness.timeoutMs)),
     "liveness.max_rate": String(config.liveness.maxRate),

@@ -111,7 +111,7 @@ export function resolveConfig(input: {
       domains: c.notify.domains,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
-    resync: { pingTimeoutMs: c.resync.ping_timeout },
+    resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },
     liveness: {
       intervalMs: c.liveness.interval,
       timeoutMs: c.liveness.timeout,

@@ -40,9 +40,17 @@ export interface DaemonConfig {
     readonly domains: readonly string[];
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
-  readonly resync: { readonly pingTimeoutMs: number };
+  readonly resync: {
+    readonly pingTimeoutMs: number;
+    /** ejabberd's mod_http_api base URL ("http://127.0.0.1:5281/api"), or "" for none. */
+    readonly ejabberdApi: string;
+  };
   /** Periodic XEP-0199 checks of quiet sessions; `maxRate` 0 turns them off. */
-  readonly liveness: { readonly intervalMs: number; readonly timeoutMs: number; readonly maxRate: number };
+  readonly liveness: {
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly maxRate: number;
+  };
   readonly mailbox: { readonly capacity: number };
   readonly log: { readonly level: LogLevel };
   readonly shutdown: { readonly drainTimeoutMs: number };
@@ -64,6 +72,7 @@ export const CONFIG_KEYS = {
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
+  "resync.ejabberd_api": "string",
   "liveness.interval": "string",
   "liveness.timeout": "string",
   "liveness.max_rate": "integer",
@@ -97,6 +106,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
+  "resync.ejabberd_api": "",
   "liveness.interval": "30s",
   "liveness.timeout": "10s",
   "liveness.max_rate": 200,
@@ -208,6 +218,19 @@ const Capacity = Schema.Number.check(
   ),
 );
 
+const ApiUrl = checked((value) => {
+  if (value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `is not a URL; expected e.g. "http://127.0.0.1:5281/api", or "" for none`;
+  }
+  return url.protocol === "http:" || url.protocol === "https:"
+    ? undefined
+    : `must be an http:// or https:// URL; got ${JSON.stringify(url.protocol)}`;
+});
+
 const Rate = Schema.Number.check(
   Schema.makeFilter((n: number) =>
     Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000
@@ -232,7 +255,7 @@ export const LayeredConfig = Schema.Struct({
     domains: Schema.Array(Domain),
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
-  resync: Schema.Struct({ ping_timeout: Duration }),
+  resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),
   liveness: Schema.Struct({ interval: Duration, timeout: Duration, max_rate: Rate }),
   mailbox: Schema.Struct({ capacity: Capacity }),
   log: Schema.Struct({ level: oneOf(LOG_LEVELS) }),

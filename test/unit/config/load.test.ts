@@ -53,7 +53,7 @@ describe("the example file", () => {
       domains: [],
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
-    expect(config.resync).toEqual({ pingTimeoutMs: 10_000 });
+    expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
     expect(config.mailbox).toEqual({ capacity: 100_000 });
     expect(config.log).toEqual({ level: "info" });
     expect(config.shutdown).toEqual({ drainTimeoutMs: 5_000 });
@@ -110,6 +110,7 @@ initial = "1s"
 max = "5m"
 [resync]
 ping_timeout = "1h"
+ejabberd_api = "http://127.0.0.1:5281/api"
 [liveness]
 interval = "45s"
 timeout = "5s"
@@ -130,7 +131,10 @@ drain_timeout = "2s"
       domains: ["example.com"],
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
-    expect(config.resync.pingTimeoutMs).toBe(3_600_000);
+    expect(config.resync).toEqual({
+      pingTimeoutMs: 3_600_000,
+      ejabberdApi: "http://127.0.0.1:5281/api",
+    });
     expect(config.liveness).toEqual({ intervalMs: 45_000, timeoutMs: 5_000, maxRate: 0 });
     expect(config.mailbox.capacity).toBe(5);
     expect(config.log.level).toBe("debug");
@@ -337,6 +341,8 @@ describe("invalid values", () => {
     ],
     ["resync.ping_timeout", '[resync]\nping_timeout = "0s"', /must be longer than zero/],
     ["liveness.max_rate", "[liveness]\nmax_rate = -1", /from 0 \(off\)/],
+    ["resync.ejabberd_api", '[resync]\nejabberd_api = "ftp://x/api"', /http:\/\/ or https:\/\//],
+    ["resync.ejabberd_api", '[resync]\nejabberd_api = "not a url"', /is not a URL/],
     ["liveness.interval", '[liveness]\ninterval = "soon"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "25d"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "1000h"', /is too long/],

@@ -2,6 +2,7 @@ import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
 import { createPipeline } from "../../../src/pipeline.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
+import type { SessionList } from "../../../src/xmpp/session-list.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer } from "../../support/memory-link.js";
 
@@ -11,6 +12,7 @@ export function setup(
     include?: (l: string) => boolean;
     domains?: string[];
     liveness?: { intervalMs: number; timeoutMs: number; maxRate: number };
+    sessionList?: SessionList;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -30,6 +32,7 @@ export function setup(
     pingTimeoutMs: 10_000,
     resyncSettleMs: 1_000,
     liveness: policy.liveness ?? { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
+    ...(policy.sessionList ? { sessionList: policy.sessionList } : {}),
   });
   const notifier = createActor(
     notifierLogic({ ...pipeline, link: server, from: () => "component", logger }),
