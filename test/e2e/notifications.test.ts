@@ -1,20 +1,21 @@
 import { xml } from "@xmpp/component";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DaemonProcess } from "../harness/daemon.js";
-import { COMPONENT, Scenario } from "../harness/scenario.js";
+import { COMPONENT, LIVENESS, Scenario, SERVERS } from "../harness/scenario.js";
 import type { WorldServer } from "../harness/world.js";
 import { waitFor } from "../harness/xmpp-users.js";
 
-// The product, end to end on a real Prosody 0.12 + mod_privilege: real users
-// change presence, the real daemon process notifies a real server user.
+// The product, end to end on a real Prosody 0.12 + mod_privilege and a real
+// ejabberd 23.01: real users change presence, the real daemon process
+// notifies a real server user. The same assertions on both servers.
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 // Unicode 3.2 characters only: stringprep (RFC 3454), which Prosody 0.12 uses,
 // refuses later ones and binds a random resource instead. 𝄞 is four bytes of UTF-8.
 const RESOURCE_WEIRD = `Zoë's <"café"> & 日本 𝄞/x`;
 
-describe("notifications on Prosody (server user in the file, all users)", () => {
-  const scene = new Scenario();
+describe.each(SERVERS)("notifications on %s (server user in the file, all users)", (kind) => {
+  const scene = new Scenario(kind);
   let daemon: DaemonProcess;
   let world: WorldServer;
   let worldExample: WorldServer;
@@ -71,8 +72,20 @@ describe("notifications on Prosody (server user in the file, all users)", () => 
   it("notifies unavailable when a client's socket dies without a goodbye", async () => {
     const carol = await scene.online("carol@localhost", "laptop");
     await world.waitFor("carol@localhost/laptop", ["available"]);
+    const killed = Date.now();
     carol.socket?.destroy();
     await world.waitFor("carol@localhost/laptop", ["available", "unavailable"]);
+    const elapsedMs = Date.now() - killed;
+    if (kind === "ejabberd") {
+      // ejabberd tells the component nothing: the daemon's liveness check
+      // finds the dead session, within interval + 2 x timeout (+ 1 s slack).
+      expect(elapsedMs).toBeLessThan((LIVENESS.intervalS + 2 * LIVENESS.timeoutS + 1) * 1000);
+      const failed = daemon.logs.find((l) => l.msg === "liveness check failed: session gone");
+      expect(failed?.session).toBe("carol@localhost/laptop");
+    } else {
+      // Prosody reports the dead socket itself, within milliseconds.
+      expect(elapsedMs).toBeLessThan(1_000);
+    }
   });
 
   it("notifies each resource of one user as its own session", async () => {
@@ -146,8 +159,8 @@ describe("notifications on Prosody (server user in the file, all users)", () => 
   });
 });
 
-describe("notifications on Prosody (configuration variants)", () => {
-  const scene = new Scenario();
+describe.each(SERVERS)("notifications on %s (configuration variants)", (kind) => {
+  const scene = new Scenario(kind);
 
   beforeAll(async () => {
     await scene.start({

@@ -1,5 +1,6 @@
 import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
+import { type EjabberdServer, startEjabberd } from "../../src/servers/ejabberd.js";
 import { type ProsodyServer, startProsody } from "../../src/servers/prosody.js";
 import { DaemonProcess } from "./daemon.js";
 import { WorldServer } from "./world.js";
@@ -9,19 +10,37 @@ export const COMPONENT = "presence.localhost";
 export const SECRET = "e2e-component-secret";
 export const PASSWORD = "pw";
 
+/** The servers every end-to-end file runs against (describe.each). */
+export const SERVERS = ["prosody", "ejabberd"] as const;
+export type ServerKind = (typeof SERVERS)[number];
+
 /**
- * One end-to-end scene: a real Prosody, the real daemon process, a world
- * server user per domain and real users. Everything it starts, it stops.
+ * What the daemon is told about each server in the e2e suite. ejabberd does
+ * not report a dropped socket to a component, nor replay presences on
+ * connect (SERVERS.md): the daemon's liveness checks (short here, so tests
+ * stay short) and ejabberd's session list (HTTP API) make up for it.
+ */
+export const LIVENESS = { intervalS: 2, timeoutS: 1 };
+
+/**
+ * One end-to-end scene: a real Prosody or ejabberd, the real daemon process,
+ * a world server user per domain and real users. Everything it starts, it stops.
  */
 export class Scenario {
-  server!: ProsodyServer;
+  server!: ProsodyServer | EjabberdServer;
+
+  constructor(readonly kind: ServerKind = "prosody") {}
   readonly daemons: DaemonProcess[] = [];
   readonly clients: Client[] = [];
   readonly worlds: WorldServer[] = [];
 
   async start(options: { domains?: string[]; users: string[] }): Promise<this> {
     const domains = options.domains ?? ["localhost"];
-    this.server = await startProsody({ domains, component: { domain: COMPONENT, secret: SECRET } });
+    const component = { domain: COMPONENT, secret: SECRET };
+    this.server =
+      this.kind === "prosody"
+        ? await startProsody({ domains, component })
+        : await startEjabberd({ domains, component, httpApi: true });
     await this.server.registerMany(
       options.users.map((jid) => {
         const [user = "", host = ""] = jid.split("@");
@@ -49,6 +68,15 @@ export class Scenario {
       'max = "1s"',
       "[log]",
       'level = "debug"',
+      ...(this.server.kind === "ejabberd"
+        ? [
+            "[resync]",
+            `ejabberd_api = "http://127.0.0.1:${this.server.httpApiPort}/api"`,
+            "[liveness]",
+            `interval = "${LIVENESS.intervalS}s"`,
+            `timeout = "${LIVENESS.timeoutS}s"`,
+          ]
+        : []),
       ...extra,
     ].join("\n");
   }
