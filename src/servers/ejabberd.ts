@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import {
   type ProcStat,
   signal,
 } from "./ejabberd-processes.js";
+import { fileSize, readTail, sleep } from "./log-file.js";
 import { acceptsConnection, freePort } from "./ports.js";
 import type { ProcessExit, UserAccount } from "./prosody.js";
 import type { MessagePermission, PresencePermission } from "./prosody-config.js";
@@ -89,32 +90,6 @@ export class EjabberdStartError extends Error {
   ) {
     super(`${message}\n--- ejabberd log tail ---\n${logTail}`);
     this.name = "EjabberdStartError";
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function readTail(path: string, from: number, maxBytes: number): string {
-  let fd: number | undefined;
-  try {
-    const size = statSync(path).size;
-    const start = Math.max(from, size - maxBytes);
-    const buf = Buffer.alloc(Math.max(0, size - start));
-    fd = openSync(path, "r");
-    readSync(fd, buf, 0, buf.length, start);
-    return buf.toString("utf8");
-  } catch {
-    return "";
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }
 

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Logger, silentLogger } from "../log.js";
+import { fileSize, readTail, sleep } from "./log-file.js";
 import { acceptsConnection, freePort } from "./ports.js";
 import {
   type MessagePermission,
@@ -89,32 +89,6 @@ export class ProsodyCommandError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ProsodyCommandError";
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function readTail(path: string, from: number, maxBytes: number): string {
-  let fd: number | undefined;
-  try {
-    const size = statSync(path).size;
-    const start = Math.max(from, size - maxBytes);
-    const buf = Buffer.alloc(Math.max(0, size - start));
-    fd = openSync(path, "r");
-    readSync(fd, buf, 0, buf.length, start);
-    return buf.toString("utf8");
-  } catch {
-    return "";
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }
 
