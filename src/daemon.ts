@@ -38,8 +38,8 @@ export interface DaemonOptions {
 const RESYNC_SETTLE_MS = 1_000;
 
 export function startDaemon({ config, logger, clock = systemClock, before = [] }: DaemonOptions) {
-  let current = config;
-  let filter = compileFilter(current.notify.include, current.notify.exclude);
+  const current = config;
+  const filter = compileFilter(current.notify.include, current.notify.exclude);
   const link = new ComponentLink({
     service: current.component.service,
     domain: current.component.domain,
@@ -118,11 +118,6 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
     pipeline,
     link,
     supervisor,
-    /** Applies a new configuration's filters, server user and limits in place. */
-    reconfigure(next: DaemonConfig) {
-      current = next;
-      filter = compileFilter(next.notify.include, next.notify.exclude);
-    },
     /** Drains queued notifications (bounded by the drain timeout), then closes. */
     async stop() {
       await supervisor.shutdown();

@@ -64,6 +64,18 @@ export function createPipeline(options: PipelineOptions) {
     send: (el) => link.send(el),
     timeoutMs: options.pingTimeoutMs,
   });
+  const liveness = new Liveness({
+    clock,
+    ping: (jid) => pinger.ping(jid, options.liveness.timeoutMs),
+    drive: (jid, event) => router.driveTracked(jid, event),
+    online: () => link.online,
+    canPing: (jid) => registry.stateOf(jid).confirmed === true,
+    counters,
+    logger,
+    intervalMs: options.liveness.intervalMs,
+    maxRate: options.liveness.maxRate,
+  });
+  liveness.start();
   const resync = new Resync({
     registry,
     drive: (jid, event) => router.driveTracked(jid, event),
@@ -78,23 +90,13 @@ export function createPipeline(options: PipelineOptions) {
     },
     ...(options.sessionList ? { sessionList: options.sessionList } : {}),
     pinger,
+    liveness,
     clock,
     counters,
     logger,
     settleMs: options.resyncSettleMs,
     concurrency: 64,
   });
-  const liveness = new Liveness({
-    clock,
-    ping: (jid) => pinger.ping(jid, options.liveness.timeoutMs),
-    drive: (jid, event) => router.driveTracked(jid, event),
-    canPing: (jid) => link.online && registry.stateOf(jid).confirmed === true,
-    counters,
-    logger,
-    intervalMs: options.liveness.intervalMs,
-    maxRate: options.liveness.maxRate,
-  });
-  liveness.start();
   let privileges: Privileges | undefined;
 
   const onPrivileges = (granted: Privileges) => {

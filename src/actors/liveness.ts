@@ -16,13 +16,17 @@ import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
  * are spread evenly and a tick costs only the sessions it pings. A session
  * that misses two answers in a row (each `timeoutMs`) or gets
  * service-unavailable is reported unavailable (cause `liveness`).
+ * Sessions handed to `checkSoon` (unconfirmed after a reconnect) go first,
+ * under the same rate.
  */
 export interface LivenessOptions {
   clock: Clock;
   ping: (fullJid: string) => Promise<PingOutcome>;
   /** Feeds the session machine; `liveness.failed` notifies `unavailable`. */
   drive: (fullJid: string, event: SessionEvent) => void;
-  /** Whether a ping makes sense now (link up, session confirmed). */
+  /** Whether pings can go out at all (the link is up). */
+  online: () => boolean;
+  /** Whether a quiet session may be pinged now (e.g. not while a resync settles it). */
   canPing: (fullJid: string) => boolean;
   counters: Counters;
   logger: Logger;
@@ -33,6 +37,8 @@ export interface LivenessOptions {
 
 export class Liveness {
   private readonly lastSeen = new Map<string, number>();
+  /** Sessions to check before any quiet one, e.g. unconfirmed after a reconnect. */
+  private readonly urgent = new Set<string>();
   private readonly inFlight = new Set<string>();
   private bucket: Bucket;
   private timer: unknown;
@@ -58,6 +64,17 @@ export class Liveness {
   /** The session is no longer available: stop checking it. */
   forget(fullJid: string): void {
     this.lastSeen.delete(fullJid);
+    this.urgent.delete(fullJid);
+  }
+
+  /** Whether the checks run at all (`maxRate` > 0). */
+  get enabled(): boolean {
+    return this.options.maxRate > 0;
+  }
+
+  /** Checks these sessions first, at the same bounded rate. */
+  checkSoon(fullJids: Iterable<string>): void {
+    for (const jid of fullJids) this.urgent.add(jid);
   }
 
   start(): void {
@@ -78,11 +95,21 @@ export class Liveness {
     const { clock, intervalMs, maxRate } = this.options;
     const now = clock.now();
     this.bucket = refill(this.bucket, now, maxRate, this.burst);
+    if (!this.options.online()) return;
+    for (const jid of this.urgent) {
+      if (this.inFlight.has(jid)) continue;
+      const next = take(this.bucket);
+      if (next === undefined) return;
+      this.bucket = next;
+      this.urgent.delete(jid);
+      this.touch(jid);
+      void this.check(jid);
+    }
     for (const [jid, seen] of this.lastSeen) {
       if (now - seen < intervalMs) break; // the rest are younger
       // Moving a session to the back re-inserts it: the walk meets it again
       // as the youngest entry and stops there.
-      if (this.inFlight.has(jid) || !this.options.canPing(jid)) {
+      if (this.inFlight.has(jid) || this.urgent.has(jid) || !this.options.canPing(jid)) {
         this.touch(jid);
         continue;
       }
@@ -107,7 +134,11 @@ export class Liveness {
     counters.inc(`liveness_${outcome}`);
     // Forgotten meanwhile (went unavailable on its own), or the link dropped.
     if (!this.lastSeen.has(jid) || outcome === "error") return;
-    if (outcome === "alive") return this.touch(jid);
+    if (outcome === "alive") {
+      this.touch(jid);
+      // Confirms a session left unconfirmed by a reconnect; a no-op otherwise.
+      return this.options.drive(jid, { type: "liveness.ok" });
+    }
     this.forget(jid);
     this.options.logger.info({ session: jid, outcome }, "liveness check failed: session gone");
     this.options.drive(jid, { type: "liveness.failed" });

@@ -4,6 +4,7 @@ import type { SessionEvent } from "../machines/session.js";
 import type { Pinger } from "../xmpp/ping.js";
 import type { ListedSession, SessionList } from "../xmpp/session-list.js";
 import type { Counters } from "./counters.js";
+import type { Liveness } from "./liveness.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 /**
@@ -42,6 +43,8 @@ export class Resync {
       /** The server's own list of live sessions, where it has one (ejabberd's API). */
       sessionList?: SessionList;
       pinger: Pinger;
+      /** The rate-limited pinger of quiet sessions; used when it is enabled. */
+      liveness: Pick<Liveness, "enabled" | "checkSoon">;
       clock: Clock;
       counters: Counters;
       logger: Logger;
@@ -138,10 +141,12 @@ export class Resync {
   }
 
   private async verify(generation: number): Promise<void> {
-    const { registry, logger } = this.deps;
+    const { registry, logger, liveness } = this.deps;
     const pending = [...registry.sessionsInState({ presence: "available", confirmed: false })];
     if (pending.length === 0) return;
     logger.info({ sessions: pending.length }, "verifying sessions not confirmed after reconnect");
+    // With liveness checks on, the pings go through their rate limit.
+    if (liveness.enabled) return liveness.checkSoon(pending);
     let next = 0;
     const worker = async () => {
       while (next < pending.length && generation === this.generation) {

@@ -131,3 +131,29 @@ describe("token bucket", () => {
     );
   });
 });
+
+describe("verification after a reconnect with liveness on", () => {
+  it("pings the unconfirmed sessions first, within max_rate, and confirms the live ones", async () => {
+    const t = setup({ liveness: { intervalMs: 30_000, timeoutMs: 5_000, maxRate: 20 } });
+    t.server.connect();
+    for (let i = 0; i < 40; i++) t.server.deliver(available(`u${i}@localhost/r`));
+    for (let i = 0; i < 30; i++) t.server.liveSessions.add(`u${i}@localhost/r`);
+    await settle();
+    t.server.drop();
+    t.server.connect(); // nothing replayed: all 40 are pinged, 20 a second
+    t.clock.increment(1_000);
+    await settle();
+    for (let tick = 0; tick < 10; tick++) {
+      t.clock.increment(100);
+      await settle(2);
+    }
+    expect(pingsTo(t).length).toBeLessThanOrEqual(22);
+    for (let tick = 0; tick < 20; tick++) {
+      t.clock.increment(100);
+      await settle(2);
+    }
+    expect(pingsTo(t)).toHaveLength(40);
+    expect(t.pipeline.registry.counts()).toMatchObject({ available: 30, unconfirmed: 0 });
+    expect(t.notified().filter((n) => n.presence === "unavailable")).toHaveLength(10);
+  });
+});
