@@ -1,0 +1,133 @@
+import type Database from "better-sqlite3";
+import type { Notification, PresenceValue } from "../protocol/notification.js";
+import type { NotificationQueue } from "./notification-queue.js";
+
+interface Row {
+  seq: number;
+  trace: string;
+  user: string;
+  presence: PresenceValue;
+  to_jid: string;
+  user_bare: string;
+}
+
+/**
+ * The notifier's queue on disk: one `outbox` row per accepted notification,
+ * in `seq` order. Same contract as `Mailbox<Notification>`, so the notifier
+ * peeks, sends and shifts either one unchanged.
+ *
+ * Rows left by a previous run are the queue: after a crash, everything
+ * accepted is delivered at least once. A notification sent just before the
+ * crash but not yet shifted is sent again, with the same `trace`, which is
+ * how a consumer recognises the duplicate.
+ *
+ * `size` and the head are cached in memory, so `peek` and `size` cost no I/O.
+ * That is sound because the store holds the file's lock exclusively (one
+ * writer: this process), and because `DurableStore.transaction` re-reads them
+ * after a rollback.
+ *
+ * Unlike `Mailbox.offer`, `offer` can throw: on an I/O error (disk full) the
+ * notification is not accepted, and the caller's per-stanza error handling
+ * counts it. It still returns false, never throws, for "full".
+ */
+export class SqliteOutbox implements NotificationQueue<Notification> {
+  private count = 0;
+  private head: { seq: number; n: Notification } | undefined;
+  private readonly listeners = new Set<() => void>();
+  private wakeAfterCommit = false;
+  private readonly insertRow: Database.Statement;
+  private readonly selectHead: Database.Statement<[], Row>;
+  private readonly deleteRow: Database.Statement;
+  private readonly countRows: Database.Statement<[], { n: number }>;
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly capacity: number,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
+    }
+    this.insertRow = db.prepare(
+      "INSERT INTO outbox (trace, user, presence, to_jid, user_bare) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.selectHead = db.prepare<[], Row>("SELECT * FROM outbox ORDER BY seq LIMIT 1");
+    this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq = ?");
+    this.countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM outbox");
+    this.reload();
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Inserts, or returns false when full. Inside `DurableStore.transaction`
+   * the listeners are called after the commit, so the notifier never peeks
+   * a row that a rollback could take back.
+   */
+  offer(n: Notification): boolean {
+    if (this.count >= this.capacity) return false;
+    const info = this.insertRow.run(n.trace, n.user, n.presence, n.to, n.userBare);
+    this.count++;
+    if (this.head === undefined) this.head = { seq: Number(info.lastInsertRowid), n };
+    if (this.db.inTransaction) this.wakeAfterCommit = true;
+    else this.wake();
+    return true;
+  }
+
+  peek(): Notification | undefined {
+    return this.head?.n;
+  }
+
+  /** Deletes the head, once it has been delivered. */
+  shift(): Notification | undefined {
+    const head = this.head;
+    if (head === undefined) return undefined;
+    this.deleteRow.run(head.seq);
+    this.count--;
+    this.head = this.count > 0 ? this.readHead() : undefined;
+    return head.n;
+  }
+
+  onOffer(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @internal Called by `DurableStore.transaction` after its function returned. */
+  afterCommit(): void {
+    if (this.db.inTransaction || !this.wakeAfterCommit) return;
+    this.wakeAfterCommit = false;
+    this.wake();
+  }
+
+  /** @internal Called by `DurableStore.transaction` when its function threw. */
+  afterRollback(): void {
+    this.reload();
+    if (!this.db.inTransaction) this.wakeAfterCommit = false;
+  }
+
+  private reload(): void {
+    this.count = this.countRows.get()?.n ?? 0;
+    this.head = this.count > 0 ? this.readHead() : undefined;
+  }
+
+  private readHead(): { seq: number; n: Notification } | undefined {
+    const row = this.selectHead.get();
+    if (row === undefined) return undefined;
+    return {
+      seq: row.seq,
+      n: {
+        trace: row.trace,
+        user: row.user,
+        presence: row.presence,
+        to: row.to_jid,
+        userBare: row.user_bare,
+      },
+    };
+  }
+
+  private wake(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
