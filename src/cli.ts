@@ -4,9 +4,11 @@ import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
 import { createLogger } from "./log.js";
+import { isStoreError } from "./store/errors.js";
+import { type DurableStore, openStore } from "./store/open.js";
 
 /** sysexits.h: the exit codes an operator's tooling understands. */
-export const EXIT = { ok: 0, software: 70, usage: 64, config: 78 } as const;
+export const EXIT = { ok: 0, software: 70, usage: 64, tempfail: 75, config: 78 } as const;
 
 const USAGE = `usage: presence-notify <command> [options]
 
@@ -15,7 +17,8 @@ commands:
   check-config --config FILE  print the effective configuration and where each value came from
   demo                        run a local Prosody with simulated users and show the notifications
 
-exit codes: 0 ok, 64 usage, 70 internal failure, 78 configuration error`;
+exit codes: 0 ok, 64 usage, 70 internal failure, 75 state file locked by another daemon,
+            78 configuration error`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -80,11 +83,23 @@ async function start(args: string[]): Promise<number> {
   if (!loaded) return EXIT.config;
   const { config } = loaded;
   const logger = createLogger({ level: config.log.level });
+  let store: DurableStore | undefined;
+  if (config.durability.mode === "sqlite") {
+    try {
+      store = openStore(config.durability.path, { outboxCapacity: config.mailbox.capacity });
+    } catch (err) {
+      if (!isStoreError(err)) throw err;
+      process.stderr.write(`presence-notify: durability.path: ${err.message}\n`);
+      // Another daemon holding the file is a temporary condition; the rest is configuration.
+      return err.reason === "locked" ? EXIT.tempfail : EXIT.config;
+    }
+    logger.info(store.info(), "durable store opened");
+  }
   logger.info(
     { config: path, domain: config.component.domain, service: config.component.service },
     "starting",
   );
-  const daemon = startDaemon({ config, logger });
+  const daemon = startDaemon({ config, logger, ...(store ? { store } : {}) });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {

@@ -8,6 +8,7 @@ import { compileFilter } from "./config/glob.js";
 import type { DaemonConfig } from "./config/schema.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
+import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
 import { ejabberdSessionList } from "./xmpp/session-list.js";
 
@@ -30,6 +31,8 @@ export interface DaemonOptions {
    * the demo's Prosody, supervised as an OS process in the same tree.
    */
   before?: readonly ChildSpec[];
+  /** Durable mode: an open store (the caller opened it, the daemon closes it). */
+  store?: DurableStore;
 }
 
 // How long the server's replay of current presences may stay quiet before it
@@ -37,7 +40,13 @@ export interface DaemonOptions {
 // second of silence is generous.
 const RESYNC_SETTLE_MS = 1_000;
 
-export function startDaemon({ config, logger, clock = systemClock, before = [] }: DaemonOptions) {
+export function startDaemon({
+  config,
+  logger,
+  clock = systemClock,
+  before = [],
+  store,
+}: DaemonOptions) {
   const current = config;
   const filter = compileFilter(current.notify.include, current.notify.exclude);
   const link = new ComponentLink({
@@ -60,6 +69,7 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
     pingTimeoutMs: current.resync.pingTimeoutMs,
     resyncSettleMs: RESYNC_SETTLE_MS,
     liveness: current.liveness,
+    ...(store ? { store } : {}),
     ...(current.resync.ejabberdApi
       ? {
           sessionList: ejabberdSessionList(
@@ -123,10 +133,17 @@ export function startDaemon({ config, logger, clock = systemClock, before = [] }
       await supervisor.shutdown();
       pipeline.close();
       const left = pipeline.mailbox.size;
-      if (left > 0) {
+      store?.close();
+      if (left === 0) return;
+      if (store) {
+        logger.warn(
+          { queued: left },
+          "stopped with notifications queued: kept in the durable outbox",
+        );
+      } else {
         logger.error(
           { event: "presence_notify_error", undelivered: left },
-          "presence_notify_error: stopped with notifications still queued",
+          "presence_notify_error: stopped with notifications still queued, lost (memory mode)",
         );
       }
     },

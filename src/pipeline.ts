@@ -16,6 +16,8 @@ import {
   type Privileges,
   parsePrivilegeAdvertisement,
 } from "./protocol/privilege.js";
+import type { NotificationQueue } from "./store/notification-queue.js";
+import type { DurableStore } from "./store/open.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
 import type { SessionList } from "./xmpp/session-list.js";
@@ -34,7 +36,8 @@ export interface PipelineOptions {
   /** Periodic checks of quiet sessions (XEP-0199); `maxRate` 0 turns them off. */
   liveness: { intervalMs: number; timeoutMs: number; maxRate: number };
   /** The server's own list of live sessions, if it has one (ejabberd's HTTP API). */
-  sessionList?: SessionList;
+  sessionList?: SessionList /** Durable mode: the outbox and session table of an open store. */;
+  store?: DurableStore;
 }
 
 /**
@@ -47,7 +50,9 @@ export function createPipeline(options: PipelineOptions) {
   const { link, clock, logger } = options;
   const counters = new Counters();
   const registry = new SessionRegistry();
-  const mailbox = new Mailbox<Notification>(options.mailboxCapacity);
+  const { store } = options;
+  const mailbox: NotificationQueue<Notification> =
+    store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);
   const recent = new RecentSends();
   const router = new PresenceRouter({
     registry,
@@ -55,6 +60,14 @@ export function createPipeline(options: PipelineOptions) {
     policy: options.policy,
     counters,
     logger,
+    ...(store
+      ? {
+          durable: {
+            sessions: store.sessions,
+            transaction: <R>(fn: () => R) => store.transaction(fn),
+          },
+        }
+      : {}),
     onReplay: () => resync.replayed(),
     onSession: (jid, available) => (available ? liveness.touch(jid) : liveness.forget(jid)),
   });
@@ -97,6 +110,13 @@ export function createPipeline(options: PipelineOptions) {
     settleMs: options.resyncSettleMs,
     concurrency: 64,
   });
+  // Sessions available when the daemon last stopped (durable mode) are
+  // known again, silently; the first connect's resync settles each of them.
+  if (store) {
+    for (const jid of store.sessions.load()) registry.apply(jid, { type: "presence.available" });
+    const restored = { sessions: registry.size, queued: mailbox.size };
+    if (restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
+  }
   let privileges: Privileges | undefined;
 
   const onPrivileges = (granted: Privileges) => {

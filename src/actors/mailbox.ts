@@ -1,3 +1,5 @@
+import type { NotificationQueue } from "../store/notification-queue.js";
+
 /**
  * The notifier's mailbox: a bounded FIFO that outlives the notifier actor.
  *
@@ -6,7 +8,7 @@
  * accepted. When full, new items are refused, never silently dropped: the
  * caller counts and logs the refusal (`presence_notify_error`).
  */
-export class Mailbox<T> {
+export class Mailbox<T> implements NotificationQueue<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
   private readonly listeners = new Set<() => void>();

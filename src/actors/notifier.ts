@@ -7,13 +7,13 @@ import {
   privilegedNotificationStanza,
 } from "../protocol/notification.js";
 import type { Privileges } from "../protocol/privilege.js";
+import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
 import type { Counters } from "./counters.js";
-import type { Mailbox } from "./mailbox.js";
 import type { RecentSends } from "./recent-sends.js";
 
 export interface NotifierDeps {
-  mailbox: Mailbox<Notification>;
+  mailbox: NotificationQueue<Notification>;
   link: Link;
   /** "component": from the component domain; "user": from the user's bare JID (XEP-0356). */
   from: () => "component" | "user";

@@ -4,8 +4,9 @@ import type { SessionEvent } from "../machines/session.js";
 import { type FullJid, parseFullJid } from "../protocol/jid.js";
 import { type Notification, newNotification } from "../protocol/notification.js";
 import { parsePresence } from "../protocol/presence.js";
+import type { NotificationQueue } from "../store/notification-queue.js";
+import type { SessionTable } from "../store/session-table.js";
 import type { Counters } from "./counters.js";
-import type { Mailbox } from "./mailbox.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 /** Who is served, from the configuration; read on every presence so a reload applies at once. */
@@ -31,7 +32,15 @@ export class PresenceRouter {
   constructor(
     private readonly deps: {
       registry: SessionRegistry;
-      mailbox: Mailbox<Notification>;
+      mailbox: NotificationQueue<Notification>;
+      /**
+       * Durable mode: the set of available sessions, written in the same
+       * transaction as the notification it goes with.
+       */
+      durable?: {
+        sessions: Pick<SessionTable, "available" | "gone">;
+        transaction: <R>(fn: () => R) => R;
+      };
       policy: () => RoutingPolicy;
       counters: Counters;
       logger: Logger;
@@ -85,10 +94,15 @@ export class PresenceRouter {
     onSession?.(jid.full, registry.stateOf(jid.full).presence === "available");
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
-    this.enqueue(
-      newNotification(jid, presence, this.deps.policy().serverUser),
-      applied.session.cause,
-    );
+    const n = newNotification(jid, presence, this.deps.policy().serverUser);
+    const durable = this.deps.durable;
+    if (!durable) return this.enqueue(n, applied.session.cause);
+    // One commit: the notification and the session change it reports.
+    durable.transaction(() => {
+      this.enqueue(n, applied.session.cause);
+      if (presence === "available") durable.sessions.available(jid.full);
+      else durable.sessions.gone(jid.full);
+    });
   }
 
   /** The same, for a session known only by the full JID it is tracked under. */

@@ -32,6 +32,8 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "mailbox.capacity": String(config.mailbox.capacity),
     "log.level": quote(config.log.level),
     "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
+    "durability.mode": quote(config.durability.mode),
+    "durability.path": quote(config.durability.path),
   };
   const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
   const keyWidth = Math.max(...keys.map((k) => k.length));

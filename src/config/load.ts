@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { Result, Schema } from "effect";
 import { parse, TomlError } from "smol-toml";
 import { formatDuration } from "./duration.js";
@@ -120,6 +121,14 @@ export function resolveConfig(input: {
     mailbox: { capacity: c.mailbox.capacity },
     log: { level: c.log.level },
     shutdown: { drainTimeoutMs: c.shutdown.drain_timeout },
+    durability: {
+      mode: c.durability.mode,
+      // Like secret_file: a relative path in the file is relative to the file.
+      path:
+        complete["durability.path"] === "file"
+          ? resolve(dirname(path), c.durability.path)
+          : resolve(c.durability.path),
+    },
   };
   return { config, sources: complete, path };
 }

@@ -17,6 +17,8 @@ import type { Secret } from "./redacted.js";
  */
 
 export const NOTIFY_FROM = ["component", "user"] as const;
+export const DURABILITY_MODES = ["memory", "sqlite"] as const;
+export type DurabilityMode = (typeof DURABILITY_MODES)[number];
 export type NotifyFrom = (typeof NOTIFY_FROM)[number];
 
 /** pino's levels. */
@@ -54,6 +56,8 @@ export interface DaemonConfig {
   readonly mailbox: { readonly capacity: number };
   readonly log: { readonly level: LogLevel };
   readonly shutdown: { readonly drainTimeoutMs: number };
+  /** "sqlite": the outbox and the session table survive a crash, in `path`. */
+  readonly durability: { readonly mode: DurabilityMode; readonly path: string };
 }
 
 /** How a value is written; says how an environment variable's text is turned into it. */
@@ -79,6 +83,8 @@ export const CONFIG_KEYS = {
   "mailbox.capacity": "integer",
   "log.level": "string",
   "shutdown.drain_timeout": "string",
+  "durability.mode": "string",
+  "durability.path": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -113,6 +119,8 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "mailbox.capacity": 100_000,
   "log.level": "info",
   "shutdown.drain_timeout": "5s",
+  "durability.mode": "memory",
+  "durability.path": "/var/lib/presence-notify/state.db",
 };
 
 export function splitKey(key: string): { section: string; name: string } {
@@ -260,6 +268,12 @@ export const LayeredConfig = Schema.Struct({
   mailbox: Schema.Struct({ capacity: Capacity }),
   log: Schema.Struct({ level: oneOf(LOG_LEVELS) }),
   shutdown: Schema.Struct({ drain_timeout: Duration }),
+  durability: Schema.Struct({
+    mode: oneOf(DURABILITY_MODES),
+    path: checked((value) =>
+      value.trim() === "" ? "is empty; give the path of the state file" : undefined,
+    ),
+  }),
 });
 
 export type LayeredConfig = typeof LayeredConfig.Type;

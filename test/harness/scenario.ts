@@ -81,10 +81,17 @@ export class Scenario {
     ].join("\n");
   }
 
+  /** Starts a daemon and waits until the server granted it its privileges. */
   async daemon(config: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
+    const daemon = this.spawnDaemon(config, env);
+    await daemon.waitForLog({ msg: "privileges granted by the server" });
+    return daemon;
+  }
+
+  /** Starts a daemon process without waiting for anything. */
+  spawnDaemon(config: string, env: Record<string, string> = {}): DaemonProcess {
     const daemon = new DaemonProcess(config, env).start();
     this.daemons.push(daemon);
-    await daemon.waitForLog({ msg: "privileges granted by the server" });
     return daemon;
   }
 

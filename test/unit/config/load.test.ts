@@ -121,6 +121,9 @@ capacity = 5
 level = "debug"
 [shutdown]
 drain_timeout = "2s"
+[durability]
+mode = "sqlite"
+path = "state/presence.db"
 `);
     expect(config.component.service).toBe("xmpp://xmpp.internal:5275");
     expect(config.notify).toEqual({
@@ -139,6 +142,9 @@ drain_timeout = "2s"
     expect(config.mailbox.capacity).toBe(5);
     expect(config.log.level).toBe("debug");
     expect(config.shutdown.drainTimeoutMs).toBe(2_000);
+    // Relative to the configuration file, like secret_file.
+    expect(config.durability.mode).toBe("sqlite");
+    expect(config.durability.path).toMatch(/\/state\/presence\.db$/);
     expect(Object.values(sources).every((s) => s === "file")).toBe(true);
   });
 
@@ -343,6 +349,7 @@ describe("invalid values", () => {
     ["liveness.max_rate", "[liveness]\nmax_rate = -1", /from 0 \(off\)/],
     ["resync.ejabberd_api", '[resync]\nejabberd_api = "ftp://x/api"', /http:\/\/ or https:\/\//],
     ["resync.ejabberd_api", '[resync]\nejabberd_api = "not a url"', /is not a URL/],
+    ["durability.mode", '[durability]\nmode = "disk"', /must be "memory" or "sqlite"/],
     ["liveness.interval", '[liveness]\ninterval = "soon"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "25d"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "1000h"', /is too long/],
