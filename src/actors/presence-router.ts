@@ -96,7 +96,10 @@ export class PresenceRouter {
     const presence = applied.session.to === "available" ? "available" : "unavailable";
     const n = newNotification(jid, presence, this.deps.policy().serverUser);
     const durable = this.deps.durable;
-    if (!durable) return this.enqueue(n, applied.session.cause);
+    if (!durable) {
+      this.enqueue(n, applied.session.cause);
+      return;
+    }
     // One commit: the notification and the session change it reports.
     durable.transaction(() => {
       this.enqueue(n, applied.session.cause);
