@@ -115,6 +115,7 @@ export function startDaemon({
           from: () => current.notify.from,
           privileges: pipeline.privileges,
           recent: pipeline.recent,
+          held: pipeline.held,
           counters: pipeline.counters,
           logger,
         }),

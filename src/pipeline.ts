@@ -1,5 +1,7 @@
 import type { Element } from "@xmpp/xml";
+import { backoffDelay } from "./actors/backoff.js";
 import { Counters } from "./actors/counters.js";
+import { HeldMail } from "./actors/held-mail.js";
 import { Liveness } from "./actors/liveness.js";
 import { Mailbox } from "./actors/mailbox.js";
 import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
@@ -21,6 +23,13 @@ import type { DurableStore } from "./store/open.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
 import type { SessionList } from "./xmpp/session-list.js";
+
+/** Bounce conditions that mean "not now" rather than "never" (RFC 6120 8.3.3). */
+const RETRIABLE = new Set([
+  "service-unavailable",
+  "recipient-unavailable",
+  "remote-server-timeout",
+]);
 
 export interface PipelineOptions {
   link: Link;
@@ -54,6 +63,14 @@ export function createPipeline(options: PipelineOptions) {
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);
   const recent = new RecentSends();
+  const held = new HeldMail({
+    clock,
+    backoff: (attempt) =>
+      backoffDelay(attempt, { initial: 1_000, max: 60_000, factor: 2, jitter: 0.2 }, Math.random),
+    capacity: options.mailboxCapacity,
+    counters,
+    logger,
+  });
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -69,6 +86,7 @@ export function createPipeline(options: PipelineOptions) {
         }
       : {}),
     onReplay: () => resync.replayed(),
+    onServerUserOnline: (bare) => held.release(bare, "online"),
     onSession: (jid, available) => (available ? liveness.touch(jid) : liveness.forget(jid)),
   });
   const pinger = new Pinger({
@@ -162,19 +180,32 @@ export function createPipeline(options: PipelineOptions) {
     }
   };
 
-  // RFC 6120 8.3: the server returns an undeliverable message as type="error"
-  // (e.g. service-unavailable when the server user is offline).
+  // RFC 6120 8.3: the server returns an undeliverable message as type="error".
+  // service-unavailable (and its kin) means the server user is offline and
+  // there is no offline storage: hold the notification and send it again
+  // when the server user is back. Anything else is a failure, logged.
   const bounced = (el: Element) => {
     counters.inc("notifications_bounced");
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
     const n = recent.take(el.attrs.id);
+    const context = n
+      ? { user: n.user, presence: n.presence, to: n.to, trace: n.trace }
+      : { unknown_id: true };
+    if (n && condition !== undefined && RETRIABLE.has(condition)) {
+      held.hold(n);
+      logger.warn(
+        { id: el.attrs.id, from: el.attrs.from, condition, held: held.size, ...context },
+        "notification bounced: held until the server user is back",
+      );
+      return;
+    }
     logger.error(
       {
         event: "presence_notify_error",
         id: el.attrs.id,
         from: el.attrs.from,
         condition,
-        ...(n ? { user: n.user, presence: n.presence, to: n.to } : { unknown_id: true }),
+        ...context,
       },
       "presence_notify_error: the server returned a notification",
     );
@@ -190,6 +221,7 @@ export function createPipeline(options: PipelineOptions) {
     registry,
     mailbox,
     recent,
+    held,
     router,
     liveness,
     privileges: () => privileges,

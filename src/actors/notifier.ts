@@ -10,6 +10,7 @@ import type { Privileges } from "../protocol/privilege.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
 import type { Counters } from "./counters.js";
+import type { HeldMail } from "./held-mail.js";
 import type { RecentSends } from "./recent-sends.js";
 
 export interface NotifierDeps {
@@ -22,6 +23,8 @@ export interface NotifierDeps {
   logger: Logger;
   /** Where delivered notifications are remembered for bounce reports; optional. */
   recent?: RecentSends;
+  /** Bounced notifications to send again, first; optional. */
+  held?: HeldMail;
 }
 
 /**
@@ -30,19 +33,31 @@ export interface NotifierDeps {
  * nothing; a notification leaves the mailbox only once the link took it.
  */
 export function notifierLogic(deps: NotifierDeps) {
-  const { mailbox, link, counters, logger } = deps;
+  const { mailbox, link, counters, logger, held } = deps;
+  const released = () => held?.releasedCount ?? 0;
   return notifierMachine.provide({
     guards: {
-      canSend: () => mailbox.size > 0 && link.online,
-      isEmpty: () => mailbox.size === 0,
+      canSend: () => (mailbox.size > 0 || released() > 0) && link.online,
+      isEmpty: () => mailbox.size === 0 && released() === 0,
     },
     actors: {
       deliver: fromPromise<DeliveryResult>(async () => {
-        const n = mailbox.peek();
+        // Mail the server bounced and now sends again goes first, in order.
+        const again = held?.peekReleased();
+        const n = again ?? mailbox.peek();
         if (n === undefined) return "delivered";
+        if (again === undefined && held?.isHeld(n.to)) {
+          // Its server user has bounced mail waiting: queue behind it.
+          held.hold(n);
+          mailbox.shift();
+          counters.inc("notifications_held_behind");
+          return "delivered";
+        }
         // Building the stanza is our own code: if it throws, that is a bug and
         // the actor fails (its supervisor restarts it). Only the send is I/O.
         const stanza = stanzaFor(n, deps);
+        // Remembered before the send: a bounce can come back at any time after.
+        deps.recent?.add(n);
         try {
           await link.send(stanza);
         } catch (err) {
@@ -61,8 +76,8 @@ export function notifierLogic(deps: NotifierDeps) {
           );
           return "offline";
         }
-        mailbox.shift();
-        deps.recent?.add(n);
+        if (again) held?.shiftReleased();
+        else mailbox.shift();
         counters.inc("notifications_sent");
         logger.debug(
           { trace: n.trace, user: n.user, presence: n.presence, to: n.to },
@@ -73,9 +88,11 @@ export function notifierLogic(deps: NotifierDeps) {
       watch: fromCallback(({ sendBack }) => {
         const wake = () => sendBack({ type: "wake" });
         const offMail = mailbox.onOffer(wake);
+        const offHeld = held?.onRelease(wake);
         link.on("online", wake);
         return () => {
           offMail();
+          offHeld?.();
           link.off("online", wake);
         };
       }),

@@ -46,6 +46,8 @@ export class PresenceRouter {
       logger: Logger;
       /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
       onReplay?: () => void;
+      /** Told when a server user's session comes online (bare JID): its held mail can go. */
+      onServerUserOnline?: (bareJid: string) => void;
       /** Told, after every event a session's machine took, whether it is available. */
       onSession?: (fullJid: string, available: boolean) => void;
     },
@@ -79,6 +81,9 @@ export class PresenceRouter {
       return;
     }
     // The server user's own sessions never notify the server user (PROTOCOL.md, Filters).
+    if (jid.local === policy.serverUser && event.type === "presence.available") {
+      this.deps.onServerUserOnline?.(jid.bare);
+    }
     if (jid.local === policy.serverUser || !policy.accepts(jid.local)) {
       this.deps.counters.inc("presence_filtered");
       return;

@@ -167,6 +167,7 @@ describe.each(SERVERS)("notifications on %s (configuration variants)", (kind) =>
       users: [
         "backend@localhost",
         "world@localhost",
+        "ghost@localhost",
         "flux.actor.1@localhost",
         "flux.sim.2@localhost",
         "human@localhost",
@@ -219,7 +220,7 @@ describe.each(SERVERS)("notifications on %s (configuration variants)", (kind) =>
     expect(await daemon.stop()).toBe(0);
   });
 
-  it("logs presence_notify_error with the notification's context when the server bounces it", async () => {
+  it("holds notifications the server bounces while the server user is offline, and delivers them when it is back", async () => {
     // ghost@localhost exists but is not online, and there is no offline storage.
     const daemon = await scene.daemon(
       scene.config(['server_user = "ghost"', 'include = ["flux.sim.*"]']),
@@ -229,7 +230,10 @@ describe.each(SERVERS)("notifications on %s (configuration variants)", (kind) =>
       msg: "session transition",
       user: "flux.sim.2@localhost/bounce",
     });
-    const bounce = await daemon.waitForLog({ event: "presence_notify_error", id: sent.trace });
+    const bounce = await daemon.waitForLog({
+      msg: "notification bounced: held until the server user is back",
+      trace: sent.trace,
+    });
     expect(bounce).toMatchObject({
       condition: "service-unavailable",
       from: "ghost@localhost",
@@ -237,6 +241,12 @@ describe.each(SERVERS)("notifications on %s (configuration variants)", (kind) =>
       presence: "available",
       to: "ghost@localhost",
     });
+    const ghost = await scene.world("ghost");
+    await ghost.waitFor("flux.sim.2@localhost/bounce", ["available"]);
+    expect(ghost.received.find((r) => r.user === "flux.sim.2@localhost/bounce")?.trace).toBe(
+      sent.trace,
+    );
+    expect(daemon.logs.some((l) => l.event === "presence_notify_error")).toBe(false);
     expect(await daemon.stop()).toBe(0);
   });
 });

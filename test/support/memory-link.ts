@@ -18,6 +18,8 @@ export class MemoryServer extends EventEmitter implements Link {
   readonly liveSessions = new Set<string>();
   /** When set, sends fail as a broken socket would. */
   failSends = false;
+  /** Server users that are offline: messages to them bounce (no offline storage). */
+  readonly offline = new Set<string>();
 
   connect(): void {
     this.emit("connecting");
@@ -33,6 +35,10 @@ export class MemoryServer extends EventEmitter implements Link {
   async send(el: Element): Promise<void> {
     if (!this.online || this.failSends) throw new Error("socket closed");
     const stanza = parseXml(el.toString());
+    if (stanza.name === "message" && this.offline.has(stanza.attrs.to ?? "")) {
+      this.bounce(stanza);
+      return;
+    }
     this.sent.push(stanza);
     if (stanza.name === "iq" && stanza.getChild("ping", "urn:xmpp:ping")) this.answerPing(stanza);
   }
@@ -44,6 +50,20 @@ export class MemoryServer extends EventEmitter implements Link {
 
   messages(): Element[] {
     return this.sent.filter((s) => s.name === "message");
+  }
+
+  /** RFC 6120 8.3: the server returns the message with a service-unavailable error. */
+  private bounce(message: Element): void {
+    const error = xml(
+      "message",
+      { type: "error", id: message.attrs.id, from: message.attrs.to, to: message.attrs.from },
+      xml(
+        "error",
+        { type: "cancel" },
+        xml("service-unavailable", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }),
+      ),
+    );
+    setImmediate(() => this.emit("stanza", parseXml(error.toString())));
   }
 
   private answerPing(iq: Element): void {

@@ -1,0 +1,133 @@
+import type { Clock } from "../clock.js";
+import type { Logger } from "../log.js";
+import type { Notification } from "../protocol/notification.js";
+import type { Counters } from "./counters.js";
+
+/**
+ * Notifications the server bounced because their server user was offline
+ * (RFC 6120 8.3.3.19 service-unavailable, when there is no offline storage),
+ * kept per destination and sent again, in order, when that server user comes
+ * back (we see its presence) or when a backoff timer says try again.
+ *
+ * While a destination has anything held, newer notifications for it are held
+ * behind (`divert`), so nothing overtakes a bounced one. Held mail lives in
+ * memory, bounded by `capacity`: past it the oldest is dropped, counted and
+ * logged as presence_notify_error.
+ */
+interface Destination {
+  items: Notification[];
+  attempt: number;
+  timer: unknown;
+}
+
+export class HeldMail {
+  private readonly held = new Map<string, Destination>();
+  private readonly released: Notification[] = [];
+  private readonly pendingByDestination = new Map<string, number>();
+  private readonly listeners = new Set<() => void>();
+  private total = 0;
+
+  constructor(
+    private readonly deps: {
+      clock: Clock;
+      /** Delay before retry `attempt` (1-based) of a destination. */
+      backoff: (attempt: number) => number;
+      capacity: number;
+      counters: Counters;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Held or released-but-unsent notifications. */
+  get size(): number {
+    return this.total;
+  }
+
+  get releasedCount(): number {
+    return this.released.length;
+  }
+
+  /** Whether new mail for `to` must wait behind held mail. */
+  isHeld(to: string): boolean {
+    return (this.pendingByDestination.get(to) ?? 0) > 0;
+  }
+
+  /** Keeps a bounced notification, or one that must not overtake it. */
+  hold(n: Notification): void {
+    let dest = this.held.get(n.to);
+    if (!dest) {
+      dest = { items: [], attempt: 0, timer: undefined };
+      this.held.set(n.to, dest);
+    }
+    dest.items.push(n);
+    this.count(n.to, +1);
+    if (this.total > this.deps.capacity) this.dropOldest(dest, n.to);
+    if (dest.timer === undefined) {
+      dest.attempt++;
+      dest.timer = this.deps.clock.setTimeout(
+        () => this.release(n.to, "retry"),
+        this.deps.backoff(dest.attempt),
+      );
+    }
+  }
+
+  /** The server user `to` is back (or a retry is due): send its mail again, in order. */
+  release(to: string, why: "online" | "retry"): void {
+    const dest = this.held.get(to);
+    if (!dest) return;
+    if (dest.timer !== undefined) this.deps.clock.clearTimeout(dest.timer);
+    dest.timer = undefined;
+    if (why === "online") dest.attempt = 0;
+    if (dest.items.length === 0) return;
+    this.deps.logger.info(
+      { to, notifications: dest.items.length, why },
+      "sending held notifications again",
+    );
+    this.released.push(...dest.items);
+    dest.items = [];
+    for (const listener of this.listeners) listener();
+  }
+
+  peekReleased(): Notification | undefined {
+    return this.released[0];
+  }
+
+  /** The released head was sent. */
+  shiftReleased(): void {
+    const n = this.released.shift();
+    if (n) this.count(n.to, -1);
+  }
+
+  onRelease(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private dropOldest(dest: Destination, to: string): void {
+    const dropped = dest.items.shift();
+    if (!dropped) return;
+    this.count(to, -1);
+    this.deps.counters.inc("notifications_dropped_held_full");
+    this.deps.logger.error(
+      {
+        event: "presence_notify_error",
+        trace: dropped.trace,
+        user: dropped.user,
+        presence: dropped.presence,
+        to,
+      },
+      "presence_notify_error: too many held notifications, oldest dropped",
+    );
+  }
+
+  private count(to: string, delta: number): void {
+    const next = (this.pendingByDestination.get(to) ?? 0) + delta;
+    if (next > 0) this.pendingByDestination.set(to, next);
+    else {
+      this.pendingByDestination.delete(to);
+      const dest = this.held.get(to);
+      if (dest && dest.items.length === 0 && dest.timer === undefined) this.held.delete(to);
+    }
+    this.total += delta;
+  }
+}
