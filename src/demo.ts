@@ -130,7 +130,11 @@ export async function runDemo(args: string[]): Promise<number> {
     await stopped;
     await Promise.all(loops);
   } finally {
-    await Promise.all(live.map((c) => c.stop().catch(() => undefined)));
+    // Users leave first, and the server user stays to hear about it.
+    const world = live[0];
+    await Promise.all(live.slice(1).map((c) => c.stop().catch(() => undefined)));
+    await new Promise((r) => setTimeout(r, 500));
+    await world?.stop().catch(() => undefined);
     await daemon.stop();
   }
   say("demo stopped");
