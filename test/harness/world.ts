@@ -69,6 +69,15 @@ export class WorldServer {
     );
   }
 
+  /** Waits until at least `count` notifications about `fullJid` arrived. */
+  async waitForSession(fullJid: string, count: number, timeoutMs = 10_000): Promise<void> {
+    await waitFor(
+      () => this.about(fullJid).length >= count,
+      timeoutMs,
+      `${count} notifications for ${fullJid}`,
+    );
+  }
+
   async stop(): Promise<void> {
     await stopQuietly(this.entity);
   }
