@@ -116,6 +116,8 @@ export function startDaemon({
           privileges: pipeline.privileges,
           recent: pipeline.recent,
           held: pipeline.held,
+          maxAgeMs: current.mailbox.maxAgeMs,
+          now: () => clock.now(),
           counters: pipeline.counters,
           logger,
         }),

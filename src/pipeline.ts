@@ -77,6 +77,7 @@ export function createPipeline(options: PipelineOptions) {
     policy: options.policy,
     counters,
     logger,
+    now: () => clock.now(),
     ...(store
       ? {
           durable: {

@@ -25,6 +25,9 @@ export interface NotifierDeps {
   recent?: RecentSends;
   /** Bounced notifications to send again, first; optional. */
   held?: HeldMail;
+  /** A notification older than this when its turn comes is dropped as stale. */
+  maxAgeMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -46,6 +49,24 @@ export function notifierLogic(deps: NotifierDeps) {
         const again = held?.peekReleased();
         const n = again ?? mailbox.peek();
         if (n === undefined) return "delivered";
+        const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
+        if (deps.maxAgeMs !== undefined && age > deps.maxAgeMs) {
+          if (again) held?.shiftReleased();
+          else mailbox.shift();
+          counters.inc("notifications_expired");
+          logger.error(
+            {
+              event: "presence_notify_error",
+              trace: n.trace,
+              user: n.user,
+              presence: n.presence,
+              to: n.to,
+              ageMs: age,
+            },
+            "presence_notify_error: notification dropped, older than mailbox.max_age",
+          );
+          return "delivered";
+        }
         if (again === undefined && held?.isHeld(n.to)) {
           // Its server user has bounced mail waiting: queue behind it.
           held.hold(n);

@@ -44,6 +44,8 @@ export class PresenceRouter {
       policy: () => RoutingPolicy;
       counters: Counters;
       logger: Logger;
+      /** The daemon's clock, for the time a notification was queued. */
+      now: () => number;
       /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
       onReplay?: () => void;
       /** Told when a server user's session comes online (bare JID): its held mail can go. */
@@ -99,7 +101,7 @@ export class PresenceRouter {
     onSession?.(jid.full, registry.stateOf(jid.full).presence === "available");
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
-    const n = newNotification(jid, presence, this.deps.policy().serverUser);
+    const n = newNotification(jid, presence, this.deps.policy().serverUser, this.deps.now());
     const durable = this.deps.durable;
     if (!durable) {
       this.enqueue(n, applied.session.cause);

@@ -30,6 +30,7 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "liveness.timeout": quote(formatDuration(config.liveness.timeoutMs)),
     "liveness.max_rate": String(config.liveness.maxRate),
     "mailbox.capacity": String(config.mailbox.capacity),
+    "mailbox.max_age": quote(formatDuration(config.mailbox.maxAgeMs)),
     "log.level": quote(config.log.level),
     "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
     "durability.mode": quote(config.durability.mode),

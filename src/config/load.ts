@@ -118,7 +118,7 @@ export function resolveConfig(input: {
       timeoutMs: c.liveness.timeout,
       maxRate: c.liveness.max_rate,
     },
-    mailbox: { capacity: c.mailbox.capacity },
+    mailbox: { capacity: c.mailbox.capacity, maxAgeMs: c.mailbox.max_age },
     log: { level: c.log.level },
     shutdown: { drainTimeoutMs: c.shutdown.drain_timeout },
     durability: {

@@ -53,7 +53,7 @@ export interface DaemonConfig {
     readonly timeoutMs: number;
     readonly maxRate: number;
   };
-  readonly mailbox: { readonly capacity: number };
+  readonly mailbox: { readonly capacity: number; readonly maxAgeMs: number };
   readonly log: { readonly level: LogLevel };
   readonly shutdown: { readonly drainTimeoutMs: number };
   /** "sqlite": the outbox and the session table survive a crash, in `path`. */
@@ -81,6 +81,7 @@ export const CONFIG_KEYS = {
   "liveness.timeout": "string",
   "liveness.max_rate": "integer",
   "mailbox.capacity": "integer",
+  "mailbox.max_age": "string",
   "log.level": "string",
   "shutdown.drain_timeout": "string",
   "durability.mode": "string",
@@ -117,6 +118,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "liveness.timeout": "10s",
   "liveness.max_rate": 200,
   "mailbox.capacity": 100_000,
+  "mailbox.max_age": "1h",
   "log.level": "info",
   "shutdown.drain_timeout": "5s",
   "durability.mode": "memory",
@@ -265,7 +267,7 @@ export const LayeredConfig = Schema.Struct({
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),
   liveness: Schema.Struct({ interval: Duration, timeout: Duration, max_rate: Rate }),
-  mailbox: Schema.Struct({ capacity: Capacity }),
+  mailbox: Schema.Struct({ capacity: Capacity, max_age: Duration }),
   log: Schema.Struct({ level: oneOf(LOG_LEVELS) }),
   shutdown: Schema.Struct({ drain_timeout: Duration }),
   durability: Schema.Struct({

@@ -22,14 +22,18 @@ export interface Notification {
   readonly to: string;
   /** The user's bare JID, used as sender when `from = "user"`. */
   readonly userBare: string;
+  /** When it was queued (ms on the daemon's clock), to bound how long it may wait. */
+  readonly queuedAt: number;
 }
 
 export function newNotification(
   session: { full: string; bare: string; domain: string },
   presence: PresenceValue,
   serverUser: string,
+  queuedAt: number,
 ): Notification {
   return {
+    queuedAt,
     trace: randomUUID(),
     user: session.full,
     presence,

@@ -22,7 +22,8 @@ const MIGRATIONS: Record<number, string> = {
       user      TEXT NOT NULL,
       presence  TEXT NOT NULL CHECK (presence IN ('available', 'unavailable')),
       to_jid    TEXT NOT NULL,
-      user_bare TEXT NOT NULL
+      user_bare TEXT NOT NULL,
+      queued_at INTEGER NOT NULL
     ) STRICT;
     CREATE TABLE sessions (
       jid TEXT PRIMARY KEY

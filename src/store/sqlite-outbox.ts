@@ -9,6 +9,7 @@ interface Row {
   presence: PresenceValue;
   to_jid: string;
   user_bare: string;
+  queued_at: number;
 }
 
 /**
@@ -48,7 +49,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
       throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
     }
     this.insertRow = db.prepare(
-      "INSERT INTO outbox (trace, user, presence, to_jid, user_bare) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO outbox (trace, user, presence, to_jid, user_bare, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.selectHead = db.prepare<[], Row>("SELECT * FROM outbox ORDER BY seq LIMIT 1");
     this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq = ?");
@@ -67,7 +68,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
    */
   offer(n: Notification): boolean {
     if (this.count >= this.capacity) return false;
-    const info = this.insertRow.run(n.trace, n.user, n.presence, n.to, n.userBare);
+    const info = this.insertRow.run(n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt);
     this.count++;
     if (this.head === undefined) this.head = { seq: Number(info.lastInsertRowid), n };
     if (this.db.inTransaction) this.wakeAfterCommit = true;
@@ -123,6 +124,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
         presence: row.presence,
         to: row.to_jid,
         userBare: row.user_bare,
+        queuedAt: row.queued_at,
       },
     };
   }

@@ -54,7 +54,7 @@ describe("the example file", () => {
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
-    expect(config.mailbox).toEqual({ capacity: 100_000 });
+    expect(config.mailbox).toEqual({ capacity: 100_000, maxAgeMs: 3_600_000 });
     expect(config.log).toEqual({ level: "info" });
     expect(config.shutdown).toEqual({ drainTimeoutMs: 5_000 });
     expect(sources["component.secret"]).toBe("env PRESENCE_NOTIFY_COMPONENT_SECRET");
@@ -117,6 +117,7 @@ timeout = "5s"
 max_rate = 0
 [mailbox]
 capacity = 5
+max_age = "10m"
 [log]
 level = "debug"
 [shutdown]
@@ -139,7 +140,7 @@ path = "state/presence.db"
       ejabberdApi: "http://127.0.0.1:5281/api",
     });
     expect(config.liveness).toEqual({ intervalMs: 45_000, timeoutMs: 5_000, maxRate: 0 });
-    expect(config.mailbox.capacity).toBe(5);
+    expect(config.mailbox).toEqual({ capacity: 5, maxAgeMs: 600_000 });
     expect(config.log.level).toBe("debug");
     expect(config.shutdown.drainTimeoutMs).toBe(2_000);
     // Relative to the configuration file, like secret_file.

@@ -42,7 +42,7 @@ describe("notifier under its supervisor", () => {
     });
     for (const r of ["a", "b", "c"]) {
       mailbox.offer(
-        newNotification({ full: `u@h/${r}`, bare: "u@h", domain: "h" }, "available", "world"),
+        newNotification({ full: `u@h/${r}`, bare: "u@h", domain: "h" }, "available", "world", 0),
       );
     }
     server.connect();

@@ -192,3 +192,23 @@ describe("XEP-0356 advertisement", () => {
     expect(t.pipeline.privileges()?.ns).toBe("urn:xmpp:privilege:1");
   });
 });
+
+describe("mailbox.max_age", () => {
+  it("drops notifications that waited longer than max_age, counted and logged, and sends the rest", async () => {
+    const t = setup({ maxAgeMs: 60_000 });
+    t.server.connect();
+    t.server.drop();
+    t.server.deliver(available("old@localhost/r"));
+    t.clock.increment(45_000);
+    t.server.deliver(available("new@localhost/r"));
+    t.clock.increment(30_000);
+    t.server.connect();
+    await settle();
+    expect(t.notified()).toEqual([{ user: "new@localhost/r", presence: "available" }]);
+    expect(t.pipeline.counters.get("notifications_expired")).toBe(1);
+    expect(t.records.find((r) => r.event === "presence_notify_error")).toMatchObject({
+      user: "old@localhost/r",
+      ageMs: 75_000,
+    });
+  });
+});

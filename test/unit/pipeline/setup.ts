@@ -13,6 +13,7 @@ export function setup(
     domains?: string[];
     liveness?: { intervalMs: number; timeoutMs: number; maxRate: number };
     sessionList?: SessionList;
+    maxAgeMs?: number;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -35,7 +36,14 @@ export function setup(
     ...(policy.sessionList ? { sessionList: policy.sessionList } : {}),
   });
   const notifier = createActor(
-    notifierLogic({ ...pipeline, link: server, from: () => "component", logger }),
+    notifierLogic({
+      ...pipeline,
+      link: server,
+      from: () => "component",
+      logger,
+      ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: policy.maxAgeMs }),
+      now: () => clock.now(),
+    }),
   ).start();
   const notified = () =>
     server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);

@@ -15,7 +15,7 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 describe("default notification stanza (PROTOCOL.md)", () => {
   it("has the structure of mod_presence_notify's message", () => {
-    const n = newNotification(alice, "available", "server");
+    const n = newNotification(alice, "available", "server", 0);
     const el = parseXml(notificationStanza(n, "presence.example.com").toString());
     expect(el.name).toBe("message");
     expect(el.attrs).toMatchObject({
@@ -39,7 +39,7 @@ describe("default notification stanza (PROTOCOL.md)", () => {
 
   it("gives every notification a fresh random trace (UUID v4)", () => {
     const traces = new Set(
-      Array.from({ length: 1000 }, () => newNotification(alice, "unavailable", "s").trace),
+      Array.from({ length: 1000 }, () => newNotification(alice, "unavailable", "s", 0).trace),
     );
     expect(traces.size).toBe(1000);
     for (const t of traces) expect(t).toMatch(UUID_V4);
@@ -49,7 +49,7 @@ describe("default notification stanza (PROTOCOL.md)", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }), (resource) => {
         const session = { ...alice, full: `alice@example.com/${resource}` };
-        const n = newNotification(session, "unavailable", "world");
+        const n = newNotification(session, "unavailable", "world", 0);
         const el = parseXml(notificationStanza(n, "p.example.com").toString());
         const payload = JSON.parse(el.getChild("event", NS_FLUX)?.getText() ?? "");
         expect(payload.args.user).toBe(session.full);
@@ -61,7 +61,7 @@ describe("default notification stanza (PROTOCOL.md)", () => {
 
   it("escapes XML-special characters instead of letting them open markup", () => {
     const session = { ...alice, full: `alice@example.com/</event><x a='"'>&amp;` };
-    const text = notificationStanza(newNotification(session, "available", "s"), "p").toString();
+    const text = notificationStanza(newNotification(session, "available", "s", 0), "p").toString();
     const el = parseXml(text);
     expect(el.getChild("event", NS_FLUX)?.getChildElements()).toEqual([]);
     expect(JSON.parse(el.getChild("event", NS_FLUX)?.getText() ?? "").args.user).toBe(session.full);
@@ -70,7 +70,7 @@ describe("default notification stanza (PROTOCOL.md)", () => {
 
 describe("privileged notification (XEP-0356 message=outgoing)", () => {
   it("wraps the same message from the user's bare JID in privilege/forwarded", () => {
-    const n = newNotification(alice, "available", "server");
+    const n = newNotification(alice, "available", "server", 0);
     const outer = parseXml(
       privilegedNotificationStanza(n, "presence.example.com", NS_PRIVILEGE_V2).toString(),
     );

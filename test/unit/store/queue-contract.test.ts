@@ -32,6 +32,7 @@ const notificationArb: fc.Arbitrary<Notification> = fc.record({
   presence: fc.constantFrom("available" as const, "unavailable" as const),
   to: fc.string({ maxLength: 20 }),
   userBare: fc.string({ unit: "binary", maxLength: 20 }),
+  queuedAt: fc.integer({ min: 0, max: 2 ** 48 }),
 });
 
 function checkSize(m: Model, r: Real) {

@@ -22,5 +22,6 @@ export function notification(i: number | string): Notification {
     presence: typeof i === "number" && i % 2 === 1 ? "unavailable" : "available",
     to: "world@example.com",
     userBare: `user${i}@example.com`,
+    queuedAt: 1_700_000_000_000 + (typeof i === "number" ? i : 0),
   };
 }
