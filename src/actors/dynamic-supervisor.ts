@@ -10,9 +10,11 @@ import {
   markSupervisionLogic,
   type NodeStatus,
   newChild,
+  type Outcome,
   registerView,
   requestStop,
   resolveContext,
+  runtimeTransition,
   type SupervisedChild,
   type SupervisionContext,
   type SupervisionOptions,
@@ -93,8 +95,6 @@ const pools = new WeakMap<AnyActorRef, DynamicPool>();
 export const poolOf = (ref: AnyActorRef | undefined): DynamicPool | undefined =>
   ref === undefined ? undefined : pools.get(ref);
 
-type Outcome = { status: "done" } | { status: "error"; error: unknown };
-
 export function dynamicSupervisorLogic(
   flags: PoolFlags,
   template: ChildTemplate,
@@ -114,21 +114,7 @@ export function dynamicSupervisorLogic(
       pools.set(scope.self, runtime.pool);
       return { status: "active", output: undefined, error: undefined };
     },
-    transition(snapshot, event, scope) {
-      const runtime = runtimes.get(scope.self);
-      if (runtime === undefined || snapshot.status !== "active") return snapshot;
-      if ((event as { type: string }).type === "xstate.stop") {
-        runtime.halt();
-        return { status: "stopped", output: undefined, error: undefined };
-      }
-      const outcome = runtime.handle(event);
-      if (outcome?.status === "done")
-        return { status: "done", output: undefined, error: undefined };
-      if (outcome?.status === "error") {
-        return { status: "error", output: undefined, error: outcome.error };
-      }
-      return snapshot;
-    },
+    transition: runtimeTransition(runtimes),
     getPersistedSnapshot: (snapshot) => snapshot,
   });
 }

@@ -1,4 +1,10 @@
-import { type AnyActorLogic, type AnyActorRef, createActor, type Subscription } from "xstate";
+import {
+  type AnyActorLogic,
+  type AnyActorRef,
+  createActor,
+  type Snapshot,
+  type Subscription,
+} from "xstate";
 import { type Clock, systemClock } from "../clock.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { ChildType, ResolvedChildSpec, RestartType } from "./supervisor-spec.js";
@@ -231,3 +237,34 @@ export const resolveContext = (
 /** OTP restart types: permanent always, transient only after an abnormal exit, temporary never. */
 export const shouldRestart = (restart: RestartType, exit: Exit): boolean =>
   restart === "permanent" || (restart === "transient" && exit.kind === "crash");
+
+/** How a supervisor's runtime answers an event: keep going, or end the actor. */
+export type Outcome = { status: "done" } | { status: "error"; error: unknown };
+
+type SupervisorSnapshotOf = Snapshot<undefined>;
+
+/**
+ * The actor-logic `transition` shared by static and dynamic supervisors: the
+ * per-actor runtime takes every event; XState's stop halts it at once.
+ */
+export function runtimeTransition<E>(
+  runtimes: WeakMap<AnyActorRef, { halt(): void; handle(event: E): Outcome | undefined }>,
+) {
+  return (
+    snapshot: SupervisorSnapshotOf,
+    event: E,
+    scope: { self: AnyActorRef },
+  ): SupervisorSnapshotOf => {
+    const runtime = runtimes.get(scope.self);
+    if (runtime === undefined || snapshot.status !== "active") return snapshot;
+    if ((event as { type: string }).type === "xstate.stop") {
+      runtime.halt();
+      return { status: "stopped", output: undefined, error: undefined };
+    }
+    const outcome = runtime.handle(event);
+    if (outcome?.status === "done") return { status: "done", output: undefined, error: undefined };
+    if (outcome?.status === "error")
+      return { status: "error", output: undefined, error: outcome.error };
+    return snapshot;
+  };
+}

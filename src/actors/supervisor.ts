@@ -10,9 +10,11 @@ import {
   markSupervisionLogic,
   type NodeStatus,
   newChild,
+  type Outcome,
   registerView,
   requestStop,
   resolveContext,
+  runtimeTransition,
   type SupervisedChild,
   type SupervisionContext,
   type SupervisionOptions,
@@ -68,8 +70,6 @@ export interface SupervisorOptions extends SupervisionOptions {
   unsafeRestartScopeForTests?: RestartScope;
 }
 
-type Outcome = { status: "done" } | { status: "error"; error: unknown };
-
 /** A run of ordered stops, then a continuation: a group restart, a shutdown or a give-up. */
 interface Operation {
   purpose: "restart" | "shutdown" | "give_up";
@@ -100,21 +100,7 @@ export function supervisorLogic(
     start(_snapshot, scope) {
       runtimes.get(scope.self)?.start();
     },
-    transition(snapshot, event, scope) {
-      const runtime = runtimes.get(scope.self);
-      if (runtime === undefined || snapshot.status !== "active") return snapshot;
-      if ((event as { type: string }).type === "xstate.stop") {
-        runtime.halt();
-        return { status: "stopped", output: undefined, error: undefined };
-      }
-      const outcome = runtime.handle(event);
-      if (outcome?.status === "done")
-        return { status: "done", output: undefined, error: undefined };
-      if (outcome?.status === "error") {
-        return { status: "error", output: undefined, error: outcome.error };
-      }
-      return snapshot;
-    },
+    transition: runtimeTransition(runtimes),
     getPersistedSnapshot: (snapshot) => snapshot,
   });
 }
