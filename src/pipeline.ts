@@ -45,7 +45,8 @@ export interface PipelineOptions {
   /** Periodic checks of quiet sessions (XEP-0199); `maxRate` 0 turns them off. */
   liveness: { intervalMs: number; timeoutMs: number; maxRate: number };
   /** The server's own list of live sessions, if it has one (ejabberd's HTTP API). */
-  sessionList?: SessionList /** Durable mode: the outbox and session table of an open store. */;
+  sessionList?: SessionList;
+  /** Durable mode: the outbox and session table of an open store. */
   store?: DurableStore;
 }
 
