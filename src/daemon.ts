@@ -137,6 +137,12 @@ export function startDaemon({
       pipeline.close();
       const left = pipeline.mailbox.size;
       store?.close();
+      if (pipeline.held.size > 0) {
+        logger.error(
+          { event: "presence_notify_error", undelivered: pipeline.held.size },
+          "presence_notify_error: stopped with bounced notifications held for offline server users, lost",
+        );
+      }
       if (left === 0) return;
       if (store) {
         logger.warn(

@@ -227,10 +227,11 @@ export function createPipeline(options: PipelineOptions) {
     router,
     liveness,
     privileges: () => privileges,
-    /** Stops the pipeline's own timers (liveness ticks, resync). */
+    /** Stops the pipeline's own timers (liveness ticks, resync, held-mail retries). */
     close() {
       liveness.stop();
       resync.offline();
+      held.close();
     },
   };
 }

@@ -98,6 +98,14 @@ export class HeldMail {
     if (n) this.count(n.to, -1);
   }
 
+  /** Stops the retry timers (the daemon is stopping); held mail stays readable. */
+  close(): void {
+    for (const dest of this.held.values()) {
+      if (dest.timer !== undefined) this.deps.clock.clearTimeout(dest.timer);
+      dest.timer = undefined;
+    }
+  }
+
   onRelease(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
