@@ -66,3 +66,54 @@ describe("notifier under its supervisor", () => {
     await supervisor.shutdown();
   });
 });
+
+describe("notifier failing on every Nth send", () => {
+  it("loses nothing and keeps the order across all its restarts", async () => {
+    // Promise: each failure is a restart by the supervisor (within its
+    // intensity), the mailbox outlives them, every notification arrives once,
+    // in order.
+    const server = new MemoryServer();
+    const mailbox = new Mailbox<Notification>(1_000);
+    const clock = new SimulatedClock();
+    const { logger, records } = logSink();
+    let sends = 0;
+    const supervisor = startSupervisor({
+      name: "test-root",
+      clock,
+      logger,
+      // Tolerates this fault rate: 28 restarts in the run.
+      flags: { strategy: "one_for_one", intensity: 50, period: 10_000 },
+      children: [
+        {
+          id: "notifier",
+          logic: notifierLogic({
+            mailbox,
+            link: server,
+            from: () => "component",
+            privileges: () => {
+              if (++sends % 7 === 0) throw new Error(`injected fault on send ${sends}`);
+              return undefined;
+            },
+            counters: new Counters(),
+            logger,
+          }),
+        },
+      ],
+    });
+    const users = Array.from({ length: 200 }, (_, i) => `u@h/${i}`);
+    for (const full of users) {
+      mailbox.offer(newNotification({ full, bare: "u@h", domain: "h" }, "available", "world", 0));
+    }
+    server.connect();
+    await settle(200);
+    const delivered = server
+      .messages()
+      .map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args.user);
+    expect(delivered).toEqual(users);
+    const crashes = records.filter((r) => r.msg === "child crashed");
+    expect(crashes.length).toBe(Math.floor(sends / 7));
+    expect(crashes.length).toBeGreaterThanOrEqual(28);
+    expect(supervisor.tree().status).toBe("running");
+    await supervisor.shutdown();
+  });
+});
