@@ -1,6 +1,7 @@
 import { backoffDelay } from "./actors/backoff.js";
 import { connectionLogic } from "./actors/connection.js";
 import { notifierLogic } from "./actors/notifier.js";
+import { SendRate } from "./actors/send-rate.js";
 import { startSupervisor } from "./actors/supervisor-root.js";
 import type { ChildSpec } from "./actors/supervisor-spec.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -93,6 +94,7 @@ export function startDaemon({
     logger.info({ attempt, delayMs: delay }, "reconnecting after backoff");
     return delay;
   };
+  const rate = current.notify.maxRate > 0 ? new SendRate(clock, current.notify.maxRate) : undefined;
   const supervisor = startSupervisor({
     name: "presence-notify",
     clock,
@@ -118,6 +120,7 @@ export function startDaemon({
           held: pipeline.held,
           maxAgeMs: current.mailbox.maxAgeMs,
           now: () => clock.now(),
+          ...(rate ? { rate } : {}),
           counters: pipeline.counters,
           logger,
         }),
@@ -135,6 +138,7 @@ export function startDaemon({
     async stop() {
       await supervisor.shutdown();
       pipeline.close();
+      rate?.close();
       const left = pipeline.mailbox.size;
       store?.close();
       if (pipeline.held.size > 0) {

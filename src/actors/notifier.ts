@@ -12,6 +12,7 @@ import type { Link } from "../xmpp/component-link.js";
 import type { Counters } from "./counters.js";
 import type { HeldMail } from "./held-mail.js";
 import type { RecentSends } from "./recent-sends.js";
+import type { SendRate } from "./send-rate.js";
 
 export interface NotifierDeps {
   mailbox: NotificationQueue<Notification>;
@@ -28,6 +29,8 @@ export interface NotifierDeps {
   /** A notification older than this when its turn comes is dropped as stale. */
   maxAgeMs?: number;
   now?: () => number;
+  /** A global cap on sends per second; optional. */
+  rate?: SendRate;
 }
 
 /**
@@ -74,6 +77,8 @@ export function notifierLogic(deps: NotifierDeps) {
           counters.inc("notifications_held_behind");
           return "delivered";
         }
+        // Over the global rate: wait (in the queue) for the next token.
+        if (deps.rate && !deps.rate.tryTake()) return "wait";
         // Building the stanza is our own code: if it throws, that is a bug and
         // the actor fails (its supervisor restarts it). Only the send is I/O.
         const stanza = stanzaFor(n, deps);
@@ -95,7 +100,7 @@ export function notifierLogic(deps: NotifierDeps) {
             },
             "presence_notify_error: send failed, kept for retry",
           );
-          return "offline";
+          return "wait";
         }
         if (again) held?.shiftReleased();
         else mailbox.shift();
@@ -110,10 +115,12 @@ export function notifierLogic(deps: NotifierDeps) {
         const wake = () => sendBack({ type: "wake" });
         const offMail = mailbox.onOffer(wake);
         const offHeld = held?.onRelease(wake);
+        const offRate = deps.rate?.onReady(wake);
         link.on("online", wake);
         return () => {
           offMail();
           offHeld?.();
+          offRate?.();
           link.off("online", wake);
         };
       }),

@@ -22,6 +22,7 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "notify.exclude": list(config.notify.exclude),
     "notify.from": quote(config.notify.from),
     "notify.domains": list(config.notify.domains),
+    "notify.max_rate": String(config.notify.maxRate),
     "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
     "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
     "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),

@@ -110,6 +110,7 @@ export function resolveConfig(input: {
       exclude: c.notify.exclude,
       from: c.notify.from,
       domains: c.notify.domains,
+      maxRate: c.notify.max_rate,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },

@@ -40,6 +40,8 @@ export interface DaemonConfig {
     readonly from: NotifyFrom;
     /** User domains served; empty means any domain the server reports. */
     readonly domains: readonly string[];
+    /** Notifications sent per second at most, all server users together; 0: no cap. */
+    readonly maxRate: number;
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: {
@@ -73,6 +75,7 @@ export const CONFIG_KEYS = {
   "notify.exclude": "list",
   "notify.from": "string",
   "notify.domains": "list",
+  "notify.max_rate": "integer",
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
@@ -110,6 +113,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "notify.exclude": [],
   "notify.from": "component",
   "notify.domains": [],
+  "notify.max_rate": 0,
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
@@ -245,7 +249,7 @@ const Rate = Schema.Number.check(
   Schema.makeFilter((n: number) =>
     Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000
       ? undefined
-      : `must be a whole number of pings per second from 0 (off) to 1000000, such as 200; got ${n}`,
+      : `must be a whole number per second from 0 (off) to 1000000, such as 200; got ${n}`,
   ),
 );
 
@@ -263,6 +267,7 @@ export const LayeredConfig = Schema.Struct({
     exclude: Schema.Array(Glob),
     from: oneOf(NOTIFY_FROM),
     domains: Schema.Array(Domain),
+    max_rate: Rate,
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),

@@ -12,14 +12,15 @@ import { fromCallback, fromPromise, setup } from "xstate";
  * unhandled so the actor fails and its supervisor restarts it. The mailbox
  * lives outside the actor, so a restart loses nothing.
  */
-export type DeliveryResult = "delivered" | "offline";
+/** "wait": not sent now (link down, or over the rate); the next wake retries. */
+export type DeliveryResult = "delivered" | "wait";
 
 export const notifierMachine = setup({
   types: {
     events: {} as { type: "wake" } | { type: "shutdown" },
   },
   actors: {
-    deliver: fromPromise<DeliveryResult>(async () => "offline"),
+    deliver: fromPromise<DeliveryResult>(async () => "wait"),
     watch: fromCallback(() => undefined),
   },
   // Provided by src/actors/notifier.ts: "there is mail and a link to send it

@@ -51,6 +51,7 @@ describe("the example file", () => {
       exclude: [],
       from: "component",
       domains: [],
+      maxRate: 0,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -105,6 +106,7 @@ include = ["flux.actor.*", "flux.sim.*"]
 exclude = ["flux.actor.test?"]
 from = "user"
 domains = ["example.com"]
+max_rate = 500
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -133,6 +135,7 @@ path = "state/presence.db"
       exclude: ["flux.actor.test?"],
       from: "user",
       domains: ["example.com"],
+      maxRate: 500,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({

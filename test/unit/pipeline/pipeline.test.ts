@@ -212,3 +212,32 @@ describe("mailbox.max_age", () => {
     });
   });
 });
+
+describe("notify.max_rate", () => {
+  it("spreads sends at the cap and keeps the rest queued, in order, dropping nothing", async () => {
+    const t = setup({ maxRate: 20 });
+    t.server.connect();
+    for (let i = 0; i < 90; i++) t.server.deliver(available(`u${i}@localhost/r`));
+    await settle();
+    const perSecond: number[] = [];
+    let before = t.notified().length;
+    for (let second = 0; second < 3; second++) {
+      for (let tick = 0; tick < 20; tick++) {
+        t.clock.increment(50);
+        await settle(3);
+      }
+      perSecond.push(t.notified().length - before);
+      before = t.notified().length;
+    }
+    // 20 a second, after the first tenth of a second's worth at once.
+    for (const n of perSecond) expect(n).toBeLessThanOrEqual(22);
+    expect(perSecond.every((n) => n >= 18)).toBe(true);
+    for (let tick = 0; tick < 40; tick++) {
+      t.clock.increment(50);
+      await settle(3);
+    }
+    expect(t.notified().map((n) => n.user)).toEqual(
+      Array.from({ length: 90 }, (_, i) => `u${i}@localhost/r`),
+    );
+  });
+});

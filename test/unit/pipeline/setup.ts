@@ -1,5 +1,6 @@
 import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
+import { SendRate } from "../../../src/actors/send-rate.js";
 import { createPipeline } from "../../../src/pipeline.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
 import type { SessionList } from "../../../src/xmpp/session-list.js";
@@ -14,6 +15,7 @@ export function setup(
     liveness?: { intervalMs: number; timeoutMs: number; maxRate: number };
     sessionList?: SessionList;
     maxAgeMs?: number;
+    maxRate?: number;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -43,6 +45,7 @@ export function setup(
       logger,
       ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: policy.maxAgeMs }),
       now: () => clock.now(),
+      ...(policy.maxRate ? { rate: new SendRate(clock, policy.maxRate) } : {}),
     }),
   ).start();
   const notified = () =>
