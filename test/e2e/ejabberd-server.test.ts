@@ -213,7 +213,6 @@ describe("startEjabberd: a real ejabberd 23.01 with mod_privilege on loopback", 
       statustext: string;
     }
     const info = await server.api<SessionInfo[]>("connected_users_info");
-    console.info(`connected_users_info: ${JSON.stringify(info)}`);
     const alice = info.find((s) => s.jid === "alice@localhost/phone");
     expect(info.map((s) => s.jid).sort()).toEqual(expected);
     expect(alice).toMatchObject({
