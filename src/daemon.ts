@@ -70,6 +70,7 @@ export function startDaemon({
     pingTimeoutMs: current.resync.pingTimeoutMs,
     resyncSettleMs: RESYNC_SETTLE_MS,
     liveness: current.liveness,
+    flapWindowMs: current.notify.flapWindowMs,
     ...(store ? { store } : {}),
     ...(current.resync.ejabberdApi
       ? {
@@ -136,6 +137,7 @@ export function startDaemon({
     supervisor,
     /** Drains queued notifications (bounded by the drain timeout), then closes. */
     async stop() {
+      pipeline.flush();
       await supervisor.shutdown();
       pipeline.close();
       rate?.close();

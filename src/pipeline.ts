@@ -1,6 +1,7 @@
 import type { Element } from "@xmpp/xml";
 import { backoffDelay } from "./actors/backoff.js";
 import { Counters } from "./actors/counters.js";
+import { FlapDamper } from "./actors/flap-damper.js";
 import { HeldMail } from "./actors/held-mail.js";
 import { Liveness } from "./actors/liveness.js";
 import { Mailbox } from "./actors/mailbox.js";
@@ -48,6 +49,8 @@ export interface PipelineOptions {
   sessionList?: SessionList;
   /** Durable mode: the outbox and session table of an open store. */
   store?: DurableStore;
+  /** Opt-in flap damping window (ms); 0 or absent: off. */
+  flapWindowMs?: number;
 }
 
 /**
@@ -72,6 +75,9 @@ export function createPipeline(options: PipelineOptions) {
     counters,
     logger,
   });
+  const damper = options.flapWindowMs
+    ? new FlapDamper(clock, options.flapWindowMs, counters)
+    : undefined;
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -79,6 +85,7 @@ export function createPipeline(options: PipelineOptions) {
     counters,
     logger,
     now: () => clock.now(),
+    ...(damper ? { damper } : {}),
     ...(store
       ? {
           durable: {
@@ -227,6 +234,10 @@ export function createPipeline(options: PipelineOptions) {
     router,
     liveness,
     privileges: () => privileges,
+    /** Queues what flap damping still holds back, so a drain can send it. */
+    flush() {
+      damper?.flush();
+    },
     /** Stops the pipeline's own timers (liveness ticks, resync, held-mail retries). */
     close() {
       liveness.stop();

@@ -7,6 +7,7 @@ import { parsePresence } from "../protocol/presence.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { SessionTable } from "../store/session-table.js";
 import type { Counters } from "./counters.js";
+import type { FlapDamper } from "./flap-damper.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 /** Who is served, from the configuration; read on every presence so a reload applies at once. */
@@ -46,6 +47,8 @@ export class PresenceRouter {
       logger: Logger;
       /** The daemon's clock, for the time a notification was queued. */
       now: () => number;
+      /** Opt-in flap damping: notifications go through it before the queue. */
+      damper?: FlapDamper;
       /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
       onReplay?: () => void;
       /** Told when a server user's session comes online (bare JID): its held mail can go. */
@@ -102,17 +105,21 @@ export class PresenceRouter {
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
     const n = newNotification(jid, presence, this.deps.policy().serverUser, this.deps.now());
-    const durable = this.deps.durable;
-    if (!durable) {
-      this.enqueue(n, applied.session.cause);
-      return;
-    }
-    // One commit: the notification and the session change it reports.
-    durable.transaction(() => {
-      this.enqueue(n, applied.session.cause);
-      if (presence === "available") durable.sessions.available(jid.full);
-      else durable.sessions.gone(jid.full);
-    });
+    const { durable, damper } = this.deps;
+    const commit = () => {
+      if (!durable) {
+        this.enqueue(n, applied.session.cause);
+        return;
+      }
+      // One commit: the notification and the session change it reports.
+      durable.transaction(() => {
+        this.enqueue(n, applied.session.cause);
+        if (presence === "available") durable.sessions.available(jid.full);
+        else durable.sessions.gone(jid.full);
+      });
+    };
+    if (damper) damper.offer(jid.full, commit);
+    else commit();
   }
 
   /** The same, for a session known only by the full JID it is tracked under. */

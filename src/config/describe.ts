@@ -23,6 +23,9 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "notify.from": quote(config.notify.from),
     "notify.domains": list(config.notify.domains),
     "notify.max_rate": String(config.notify.maxRate),
+    "notify.flap_window": quote(
+      config.notify.flapWindowMs === 0 ? "off" : formatDuration(config.notify.flapWindowMs),
+    ),
     "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
     "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
     "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),

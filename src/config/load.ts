@@ -111,6 +111,7 @@ export function resolveConfig(input: {
       from: c.notify.from,
       domains: c.notify.domains,
       maxRate: c.notify.max_rate,
+      flapWindowMs: c.notify.flap_window,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },

@@ -42,6 +42,8 @@ export interface DaemonConfig {
     readonly domains: readonly string[];
     /** Notifications sent per second at most, all server users together; 0: no cap. */
     readonly maxRate: number;
+    /** Opt-in flap damping window in ms; 0: off. */
+    readonly flapWindowMs: number;
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: {
@@ -76,6 +78,7 @@ export const CONFIG_KEYS = {
   "notify.from": "string",
   "notify.domains": "list",
   "notify.max_rate": "integer",
+  "notify.flap_window": "string",
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
@@ -114,6 +117,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "notify.from": "component",
   "notify.domains": [],
   "notify.max_rate": 0,
+  "notify.flap_window": "off",
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
@@ -224,6 +228,25 @@ const Duration = checked((value) => {
   ),
 );
 
+/** "off" (0) or a duration in ms. */
+const OffOrDuration = checked((value) => {
+  if (value === "off") return undefined;
+  const parsed = parseDuration(value);
+  return parsed.ok ? undefined : `${parsed.reason}, or "off"`;
+}).pipe(
+  Schema.decodeTo(
+    Schema.Number,
+    SchemaTransformation.transform({
+      decode: (value: string) => {
+        if (value === "off") return 0;
+        const parsed = parseDuration(value);
+        return parsed.ok ? parsed.ms : Number.NaN;
+      },
+      encode: (ms: number) => (ms === 0 ? "off" : `${ms}ms`),
+    }),
+  ),
+);
+
 const Capacity = Schema.Number.check(
   Schema.makeFilter((n: number) =>
     Number.isSafeInteger(n) && n > 0
@@ -268,6 +291,7 @@ export const LayeredConfig = Schema.Struct({
     from: oneOf(NOTIFY_FROM),
     domains: Schema.Array(Domain),
     max_rate: Rate,
+    flap_window: OffOrDuration,
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),

@@ -52,6 +52,7 @@ describe("the example file", () => {
       from: "component",
       domains: [],
       maxRate: 0,
+      flapWindowMs: 0,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -107,6 +108,7 @@ exclude = ["flux.actor.test?"]
 from = "user"
 domains = ["example.com"]
 max_rate = 500
+flap_window = "2s"
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -136,6 +138,7 @@ path = "state/presence.db"
       from: "user",
       domains: ["example.com"],
       maxRate: 500,
+      flapWindowMs: 2_000,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({
@@ -354,6 +357,7 @@ describe("invalid values", () => {
     ["resync.ejabberd_api", '[resync]\nejabberd_api = "ftp://x/api"', /http:\/\/ or https:\/\//],
     ["resync.ejabberd_api", '[resync]\nejabberd_api = "not a url"', /is not a URL/],
     ["durability.mode", '[durability]\nmode = "disk"', /must be "memory" or "sqlite"/],
+    ["notify.flap_window", '[notify]\nflap_window = "sometimes"', /or "off"/],
     ["liveness.interval", '[liveness]\ninterval = "soon"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "25d"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "1000h"', /is too long/],

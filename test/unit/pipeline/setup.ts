@@ -16,6 +16,7 @@ export function setup(
     sessionList?: SessionList;
     maxAgeMs?: number;
     maxRate?: number;
+    flapWindowMs?: number;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -36,6 +37,7 @@ export function setup(
     resyncSettleMs: 1_000,
     liveness: policy.liveness ?? { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
     ...(policy.sessionList ? { sessionList: policy.sessionList } : {}),
+    ...(policy.flapWindowMs ? { flapWindowMs: policy.flapWindowMs } : {}),
   });
   const notifier = createActor(
     notifierLogic({

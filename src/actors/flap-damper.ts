@@ -1,0 +1,51 @@
+import type { Clock } from "../clock.js";
+import type { Counters } from "./counters.js";
+
+/**
+ * Opt-in damping of presence flapping (`notify.flap_window`): a session's
+ * notification waits `windowMs` before it is queued; if the session flips
+ * back within that time, the waiting notification is cancelled and the flip
+ * back is not sent either. The consumer never ends with a wrong state: a
+ * session's notifications alternate (available, unavailable, ...), so
+ * cancelling a waiting one together with its reversal leaves exactly the
+ * state the consumer already has, and the last change of a storm always
+ * goes out once the session has been quiet for the window.
+ */
+export class FlapDamper {
+  private readonly pending = new Map<string, { timer: unknown; commit: () => void }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+    private readonly counters: Counters,
+  ) {}
+
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /** Runs `commit` (queue the notification) after the window, unless `fullJid` flips back first. */
+  offer(fullJid: string, commit: () => void): void {
+    const waiting = this.pending.get(fullJid);
+    if (waiting) {
+      this.clock.clearTimeout(waiting.timer);
+      this.pending.delete(fullJid);
+      this.counters.inc("notifications_damped", 2);
+      return;
+    }
+    const timer = this.clock.setTimeout(() => {
+      this.pending.delete(fullJid);
+      commit();
+    }, this.windowMs);
+    this.pending.set(fullJid, { timer, commit });
+  }
+
+  /** Queues everything still waiting (the daemon is stopping). */
+  flush(): void {
+    for (const [jid, { timer, commit }] of this.pending) {
+      this.clock.clearTimeout(timer);
+      this.pending.delete(jid);
+      commit();
+    }
+  }
+}
