@@ -71,6 +71,7 @@ export function startDaemon({
     resyncSettleMs: RESYNC_SETTLE_MS,
     liveness: current.liveness,
     flapWindowMs: current.notify.flapWindowMs,
+    sequence: current.notify.sequence === "session",
     ...(store ? { store } : {}),
     ...(current.resync.ejabberdApi
       ? {

@@ -8,6 +8,7 @@ import { Mailbox } from "./actors/mailbox.js";
 import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
 import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
+import { SequenceNumbers } from "./actors/sequence-numbers.js";
 import { SessionRegistry } from "./actors/session-registry.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
@@ -51,6 +52,8 @@ export interface PipelineOptions {
   store?: DurableStore;
   /** Opt-in flap damping window (ms); 0 or absent: off. */
   flapWindowMs?: number;
+  /** Opt-in per-session sequence numbers in the payload. */
+  sequence?: boolean;
 }
 
 /**
@@ -86,6 +89,7 @@ export function createPipeline(options: PipelineOptions) {
     logger,
     now: () => clock.now(),
     ...(damper ? { damper } : {}),
+    ...(options.sequence ? { sequence: new SequenceNumbers() } : {}),
     ...(store
       ? {
           durable: {

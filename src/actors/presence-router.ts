@@ -8,6 +8,7 @@ import type { NotificationQueue } from "../store/notification-queue.js";
 import type { SessionTable } from "../store/session-table.js";
 import type { Counters } from "./counters.js";
 import type { FlapDamper } from "./flap-damper.js";
+import type { SequenceNumbers } from "./sequence-numbers.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 /** Who is served, from the configuration; read on every presence so a reload applies at once. */
@@ -49,6 +50,8 @@ export class PresenceRouter {
       now: () => number;
       /** Opt-in flap damping: notifications go through it before the queue. */
       damper?: FlapDamper;
+      /** Opt-in per-session sequence numbers in the payload. */
+      sequence?: SequenceNumbers;
       /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
       onReplay?: () => void;
       /** Told when a server user's session comes online (bare JID): its held mail can go. */
@@ -104,7 +107,13 @@ export class PresenceRouter {
     onSession?.(jid.full, registry.stateOf(jid.full).presence === "available");
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
-    const n = newNotification(jid, presence, this.deps.policy().serverUser, this.deps.now());
+    const n = newNotification(
+      jid,
+      presence,
+      this.deps.policy().serverUser,
+      this.deps.now(),
+      this.deps.sequence?.next(jid.full),
+    );
     const { durable, damper } = this.deps;
     const commit = () => {
       if (!durable) {

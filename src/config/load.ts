@@ -112,6 +112,7 @@ export function resolveConfig(input: {
       domains: c.notify.domains,
       maxRate: c.notify.max_rate,
       flapWindowMs: c.notify.flap_window,
+      sequence: c.notify.sequence,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },

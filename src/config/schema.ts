@@ -18,6 +18,8 @@ import type { Secret } from "./redacted.js";
 
 export const NOTIFY_FROM = ["component", "user"] as const;
 export const DURABILITY_MODES = ["memory", "sqlite"] as const;
+export const SEQUENCES = ["off", "session"] as const;
+export type Sequence = (typeof SEQUENCES)[number];
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
 export type NotifyFrom = (typeof NOTIFY_FROM)[number];
 
@@ -44,6 +46,8 @@ export interface DaemonConfig {
     readonly maxRate: number;
     /** Opt-in flap damping window in ms; 0: off. */
     readonly flapWindowMs: number;
+    /** Opt-in payload extension: "session" adds args.seq. */
+    readonly sequence: Sequence;
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: {
@@ -79,6 +83,7 @@ export const CONFIG_KEYS = {
   "notify.domains": "list",
   "notify.max_rate": "integer",
   "notify.flap_window": "string",
+  "notify.sequence": "string",
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
@@ -118,6 +123,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "notify.domains": [],
   "notify.max_rate": 0,
   "notify.flap_window": "off",
+  "notify.sequence": "off",
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
@@ -292,6 +298,7 @@ export const LayeredConfig = Schema.Struct({
     domains: Schema.Array(Domain),
     max_rate: Rate,
     flap_window: OffOrDuration,
+    sequence: oneOf(SEQUENCES),
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),

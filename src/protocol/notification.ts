@@ -24,6 +24,8 @@ export interface Notification {
   readonly userBare: string;
   /** When it was queued (ms on the daemon's clock), to bound how long it may wait. */
   readonly queuedAt: number;
+  /** Opt-in extension: the session's sequence number (args.seq). */
+  readonly seq?: number;
 }
 
 export function newNotification(
@@ -31,8 +33,10 @@ export function newNotification(
   presence: PresenceValue,
   serverUser: string,
   queuedAt: number,
+  seq?: number,
 ): Notification {
   return {
+    ...(seq === undefined ? {} : { seq }),
     queuedAt,
     trace: randomUUID(),
     user: session.full,
@@ -47,7 +51,11 @@ export function payloadJson(n: Notification): string {
   return JSON.stringify({
     trace: n.trace,
     type: "PRESENCE_DID_CHANGE",
-    args: { user: n.user, presence: n.presence },
+    // The default bytes are the original module's; extensions only when opted in.
+    args:
+      n.seq === undefined
+        ? { user: n.user, presence: n.presence }
+        : { user: n.user, presence: n.presence, seq: n.seq },
   });
 }
 

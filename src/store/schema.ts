@@ -23,7 +23,8 @@ const MIGRATIONS: Record<number, string> = {
       presence  TEXT NOT NULL CHECK (presence IN ('available', 'unavailable')),
       to_jid    TEXT NOT NULL,
       user_bare TEXT NOT NULL,
-      queued_at INTEGER NOT NULL
+      queued_at INTEGER NOT NULL,
+      session_seq INTEGER
     ) STRICT;
     CREATE TABLE sessions (
       jid TEXT PRIMARY KEY

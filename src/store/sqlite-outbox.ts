@@ -10,6 +10,7 @@ interface Row {
   to_jid: string;
   user_bare: string;
   queued_at: number;
+  session_seq: number | null;
 }
 
 /**
@@ -49,7 +50,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
       throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
     }
     this.insertRow = db.prepare(
-      "INSERT INTO outbox (trace, user, presence, to_jid, user_bare, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO outbox (trace, user, presence, to_jid, user_bare, queued_at, session_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.selectHead = db.prepare<[], Row>("SELECT * FROM outbox ORDER BY seq LIMIT 1");
     this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq = ?");
@@ -68,7 +69,15 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
    */
   offer(n: Notification): boolean {
     if (this.count >= this.capacity) return false;
-    const info = this.insertRow.run(n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt);
+    const info = this.insertRow.run(
+      n.trace,
+      n.user,
+      n.presence,
+      n.to,
+      n.userBare,
+      n.queuedAt,
+      n.seq ?? null,
+    );
     this.count++;
     if (this.head === undefined) this.head = { seq: Number(info.lastInsertRowid), n };
     if (this.db.inTransaction) this.wakeAfterCommit = true;
@@ -125,6 +134,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
         to: row.to_jid,
         userBare: row.user_bare,
         queuedAt: row.queued_at,
+        ...(row.session_seq === null ? {} : { seq: row.session_seq }),
       },
     };
   }

@@ -53,6 +53,7 @@ describe("the example file", () => {
       domains: [],
       maxRate: 0,
       flapWindowMs: 0,
+      sequence: "off",
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -109,6 +110,7 @@ from = "user"
 domains = ["example.com"]
 max_rate = 500
 flap_window = "2s"
+sequence = "session"
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -139,6 +141,7 @@ path = "state/presence.db"
       domains: ["example.com"],
       maxRate: 500,
       flapWindowMs: 2_000,
+      sequence: "session",
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({

@@ -241,3 +241,30 @@ describe("notify.max_rate", () => {
     );
   });
 });
+
+describe('notify.sequence = "session"', () => {
+  it("numbers each session's notifications, across its comings and goings", async () => {
+    const t = setup({ sequence: true });
+    t.server.connect();
+    t.server.deliver(available("a@localhost/r"));
+    t.server.deliver(available("b@localhost/r"));
+    t.server.deliver(unavailable("a@localhost/r"));
+    t.server.deliver(available("a@localhost/r"));
+    await settle();
+    expect(t.notified()).toEqual([
+      { user: "a@localhost/r", presence: "available", seq: 1 },
+      { user: "b@localhost/r", presence: "available", seq: 1 },
+      { user: "a@localhost/r", presence: "unavailable", seq: 2 },
+      { user: "a@localhost/r", presence: "available", seq: 3 },
+    ]);
+  });
+
+  it("is off by default: the original module's bytes", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.deliver(available("a@localhost/r"));
+    await settle();
+    const text = t.server.messages()[0]?.getChild("event", "flux:xmpp")?.getText() ?? "";
+    expect(Object.keys(JSON.parse(text).args)).toEqual(["user", "presence"]);
+  });
+});

@@ -17,6 +17,7 @@ export function setup(
     maxAgeMs?: number;
     maxRate?: number;
     flapWindowMs?: number;
+    sequence?: boolean;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -38,6 +39,7 @@ export function setup(
     liveness: policy.liveness ?? { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
     ...(policy.sessionList ? { sessionList: policy.sessionList } : {}),
     ...(policy.flapWindowMs ? { flapWindowMs: policy.flapWindowMs } : {}),
+    ...(policy.sequence ? { sequence: true } : {}),
   });
   const notifier = createActor(
     notifierLogic({

@@ -33,6 +33,7 @@ const notificationArb: fc.Arbitrary<Notification> = fc.record({
   to: fc.string({ maxLength: 20 }),
   userBare: fc.string({ unit: "binary", maxLength: 20 }),
   queuedAt: fc.integer({ min: 0, max: 2 ** 48 }),
+  seq: fc.option(fc.integer({ min: 1, max: 1_000_000_000 }), { nil: undefined }),
 });
 
 function checkSize(m: Model, r: Real) {

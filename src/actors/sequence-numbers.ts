@@ -1,0 +1,25 @@
+/**
+ * Opt-in per-session sequence numbers (`notify.sequence = "session"`): each
+ * notification about a full JID carries the next number for that JID, so a
+ * consumer can tell a gap (a number skipped) from a restart (a number lower
+ * than expected: the daemon restarted, or forgot a long-quiet session).
+ *
+ * The numbers of the last `limit` JIDs are remembered, least recently used
+ * forgotten first, so memory stays bounded however many sessions churn.
+ */
+export class SequenceNumbers {
+  private readonly last = new Map<string, number>();
+
+  constructor(readonly limit = 100_000) {}
+
+  next(fullJid: string): number {
+    const seq = (this.last.get(fullJid) ?? 0) + 1;
+    this.last.delete(fullJid);
+    this.last.set(fullJid, seq);
+    if (this.last.size > this.limit) {
+      const oldest = this.last.keys().next().value;
+      if (oldest !== undefined) this.last.delete(oldest);
+    }
+    return seq;
+  }
+}
