@@ -5,13 +5,16 @@ import { fromCallback, fromPromise, setup } from "xstate";
  * order, while the connection is up.
  *
  * idle --wake [work and online]--> sending --delivered--> idle
- * sending --offline--> waiting --wake--> sending (a wake: link online or new mail)
+ * sending --wait--> waiting --wake--> sending
+ *   (wait: link down or over the rate; a wake: link online, new or released
+ *   mail, or the next rate token)
  * any --shutdown--> draining: keeps delivering, then done (final)
  *
  * A delivery that throws is a bug, not an outage: the error is left
  * unhandled so the actor fails and its supervisor restarts it. The mailbox
  * lives outside the actor, so a restart loses nothing.
  */
+
 /** "wait": not sent now (link down, or over the rate); the next wake retries. */
 export type DeliveryResult = "delivered" | "wait";
 
