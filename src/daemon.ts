@@ -123,6 +123,7 @@ export function startDaemon({
           maxAgeMs: current.mailbox.maxAgeMs,
           now: () => clock.now(),
           ...(rate ? { rate } : {}),
+          batch: current.notify.batch,
           counters: pipeline.counters,
           logger,
         }),

@@ -200,12 +200,19 @@ export function createPipeline(options: PipelineOptions) {
   const bounced = (el: Element) => {
     counters.inc("notifications_bounced");
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
-    const n = recent.take(el.attrs.id);
-    const context = n
-      ? { user: n.user, presence: n.presence, to: n.to, trace: n.trace }
+    const sent = recent.take(el.attrs.id);
+    const first = sent[0];
+    const context = first
+      ? {
+          user: first.user,
+          presence: first.presence,
+          to: first.to,
+          trace: first.trace,
+          count: sent.length,
+        }
       : { unknown_id: true };
-    if (n && condition !== undefined && RETRIABLE.has(condition)) {
-      held.hold(n);
+    if (first && condition !== undefined && RETRIABLE.has(condition)) {
+      for (const n of sent) held.hold(n);
       logger.warn(
         { id: el.attrs.id, from: el.attrs.from, condition, held: held.size, ...context },
         "notification bounced: held until the server user is back",

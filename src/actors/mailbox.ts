@@ -35,6 +35,10 @@ export class Mailbox<T> implements NotificationQueue<T> {
     return this.size > 0 ? this.items[this.head] : undefined;
   }
 
+  peekMany(max: number): T[] {
+    return this.items.slice(this.head, this.head + Math.max(0, max)) as T[];
+  }
+
   /** Removes the head, once it has been delivered. */
   shift(): T | undefined {
     if (this.size === 0) return undefined;

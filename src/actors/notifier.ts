@@ -1,7 +1,10 @@
+import { randomUUID } from "node:crypto";
+import type { Element } from "@xmpp/xml";
 import { fromCallback, fromPromise } from "xstate";
 import type { Logger } from "../log.js";
 import { type DeliveryResult, notifierMachine } from "../machines/notifier.js";
 import {
+  batchStanza,
   type Notification,
   notificationStanza,
   privilegedNotificationStanza,
@@ -31,6 +34,8 @@ export interface NotifierDeps {
   now?: () => number;
   /** A global cap on sends per second; optional. */
   rate?: SendRate;
+  /** Opt-in: at most this many notifications for one server user per message. */
+  batch?: number;
 }
 
 /**
@@ -79,15 +84,18 @@ export function notifierLogic(deps: NotifierDeps) {
         }
         // Over the global rate: wait (in the queue) for the next token.
         if (deps.rate && !deps.rate.tryTake()) return "wait";
+        // Mail released after a bounce goes one by one; queued mail may be
+        // batched (opt-in) with the mail right behind it for the same server user.
+        const batch = again ? [n] : batchFrom(mailbox, n, deps);
         // Building the stanza is our own code: if it throws, that is a bug and
         // the actor fails (its supervisor restarts it). Only the send is I/O.
-        const stanza = stanzaFor(n, deps);
+        const { id, stanza } = stanzaFor(batch, deps);
         // Remembered before the send: a bounce can come back at any time after.
-        deps.recent?.add(n);
+        deps.recent?.add(id, batch);
         try {
           await link.send(stanza);
         } catch (err) {
-          counters.inc("notifications_failed");
+          counters.inc("notifications_failed", batch.length);
           logger.error(
             {
               event: "presence_notify_error",
@@ -95,6 +103,7 @@ export function notifierLogic(deps: NotifierDeps) {
               user: n.user,
               to: n.to,
               presence: n.presence,
+              count: batch.length,
               err: (err as Error).message,
               queued: mailbox.size,
             },
@@ -103,10 +112,10 @@ export function notifierLogic(deps: NotifierDeps) {
           return "wait";
         }
         if (again) held?.shiftReleased();
-        else mailbox.shift();
-        counters.inc("notifications_sent");
+        else for (let i = 0; i < batch.length; i++) mailbox.shift();
+        counters.inc("notifications_sent", batch.length);
         logger.debug(
-          { trace: n.trace, user: n.user, presence: n.presence, to: n.to },
+          { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
           "notification sent",
         );
         return "delivered";
@@ -128,10 +137,41 @@ export function notifierLogic(deps: NotifierDeps) {
   });
 }
 
-function stanzaFor(n: Notification, deps: NotifierDeps) {
+/**
+ * The head and, with `notify.batch` > 1, the notifications right behind it
+ * for the same server user, as long as none is stale. Batches go from the
+ * component only: one message cannot come from several users.
+ */
+function batchFrom(
+  mailbox: NotificationQueue<Notification>,
+  head: Notification,
+  deps: NotifierDeps,
+): Notification[] {
+  const max = deps.batch ?? 1;
+  if (max <= 1 || deps.from() === "user") return [head];
+  const now = deps.now?.();
+  const batch: Notification[] = [];
+  for (const n of mailbox.peekMany(max)) {
+    if (n.to !== head.to) break;
+    if (now !== undefined && deps.maxAgeMs !== undefined && now - n.queuedAt > deps.maxAgeMs) break;
+    batch.push(n);
+  }
+  return batch.length > 0 ? batch : [head];
+}
+
+function stanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
+  const [n] = batch;
+  if (n === undefined) throw new Error("stanzaFor needs at least one notification");
+  if (batch.length > 1) {
+    const trace = randomUUID();
+    return { id: trace, stanza: batchStanza(batch, trace, deps.link.domain) };
+  }
   const privileges = deps.privileges();
   if (deps.from() === "user" && privileges) {
-    return privilegedNotificationStanza(n, deps.link.domain, privileges.ns);
+    return {
+      id: n.trace,
+      stanza: privilegedNotificationStanza(n, deps.link.domain, privileges.ns),
+    };
   }
-  return notificationStanza(n, deps.link.domain);
+  return { id: n.trace, stanza: notificationStanza(n, deps.link.domain) };
 }

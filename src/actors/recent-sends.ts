@@ -6,23 +6,25 @@ import type { Notification } from "../protocol/notification.js";
  * Bounded: the oldest entry goes when a new one would pass the limit.
  */
 export class RecentSends {
-  private readonly byTrace = new Map<string, Notification>();
+  private readonly byId = new Map<string, readonly Notification[]>();
 
   constructor(readonly limit = 10_000) {}
 
-  add(n: Notification): void {
-    this.byTrace.set(n.trace, n);
-    if (this.byTrace.size > this.limit) {
-      const oldest = this.byTrace.keys().next().value;
-      if (oldest !== undefined) this.byTrace.delete(oldest);
+  /** Remembers what went out under message id `id` (a trace, or a batch's trace). */
+  add(id: string, sent: readonly Notification[]): void {
+    this.byId.set(id, sent);
+    if (this.byId.size > this.limit) {
+      const oldest = this.byId.keys().next().value;
+      if (oldest !== undefined) this.byId.delete(oldest);
     }
   }
 
-  /** The notification a bounce refers to (`id` == trace), once. */
-  take(id: string | undefined): Notification | undefined {
-    if (id === undefined) return undefined;
-    const n = this.byTrace.get(id) ?? this.byTrace.get(id.replace(/^fwd-/, ""));
-    if (n) this.byTrace.delete(n.trace);
-    return n;
+  /** The notifications a bounce refers to (by message id), once; empty if unknown. */
+  take(id: string | undefined): readonly Notification[] {
+    if (id === undefined) return [];
+    const key = this.byId.has(id) ? id : id.replace(/^fwd-/, "");
+    const sent = this.byId.get(key) ?? [];
+    this.byId.delete(key);
+    return sent;
   }
 }

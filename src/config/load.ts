@@ -113,6 +113,7 @@ export function resolveConfig(input: {
       maxRate: c.notify.max_rate,
       flapWindowMs: c.notify.flap_window,
       sequence: c.notify.sequence,
+      batch: c.notify.batch,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },

@@ -48,6 +48,8 @@ export interface DaemonConfig {
     readonly flapWindowMs: number;
     /** Opt-in payload extension: "session" adds args.seq. */
     readonly sequence: Sequence;
+    /** Opt-in: at most this many notifications for one server user per message; 1: off. */
+    readonly batch: number;
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: {
@@ -84,6 +86,7 @@ export const CONFIG_KEYS = {
   "notify.max_rate": "integer",
   "notify.flap_window": "string",
   "notify.sequence": "string",
+  "notify.batch": "integer",
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
@@ -124,6 +127,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "notify.max_rate": 0,
   "notify.flap_window": "off",
   "notify.sequence": "off",
+  "notify.batch": 1,
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
@@ -253,6 +257,14 @@ const OffOrDuration = checked((value) => {
   ),
 );
 
+const BatchSize = Schema.Number.check(
+  Schema.makeFilter((n: number) =>
+    Number.isSafeInteger(n) && n >= 1 && n <= 1000
+      ? undefined
+      : `must be a whole number of notifications per message from 1 (off) to 1000; got ${n}`,
+  ),
+);
+
 const Capacity = Schema.Number.check(
   Schema.makeFilter((n: number) =>
     Number.isSafeInteger(n) && n > 0
@@ -299,6 +311,7 @@ export const LayeredConfig = Schema.Struct({
     max_rate: Rate,
     flap_window: OffOrDuration,
     sequence: oneOf(SEQUENCES),
+    batch: BatchSize,
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),

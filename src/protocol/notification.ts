@@ -89,3 +89,24 @@ export function privilegedNotificationStanza(
     xml("privilege", { xmlns: privilegeNs }, xml("forwarded", { xmlns: NS_FORWARD }, inner)),
   );
 }
+
+/**
+ * Opt-in extension (`notify.batch` > 1): several notifications for one server
+ * user in one message. Same envelope; the JSON says PRESENCE_DID_CHANGE_BATCH
+ * and lists each change with its own trace, in order:
+ * `{"trace":T,"type":"PRESENCE_DID_CHANGE_BATCH","args":{"changes":[{"trace","user","presence"}, ...]}}`.
+ */
+export function batchStanza(batch: readonly Notification[], trace: string, from: string): Element {
+  const changes = batch.map((n) =>
+    n.seq === undefined
+      ? { trace: n.trace, user: n.user, presence: n.presence }
+      : { trace: n.trace, user: n.user, presence: n.presence, seq: n.seq },
+  );
+  const json = JSON.stringify({ trace, type: "PRESENCE_DID_CHANGE_BATCH", args: { changes } });
+  return xml(
+    "message",
+    { type: "chat", id: trace, from, to: batch[0]?.to },
+    xml("body", {}, "Presence update"),
+    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, json),
+  );
+}

@@ -13,6 +13,8 @@ export interface NotificationQueue<T = Notification> {
   offer(item: T): boolean;
   /** The oldest item, left in place. */
   peek(): T | undefined;
+  /** Up to `max` oldest items, oldest first, left in place. */
+  peekMany(max: number): T[];
   /** Removes and returns the oldest item, once it has been delivered. */
   shift(): T | undefined;
   /** Calls `listener` after every accepted offer; returns the unsubscribe. */

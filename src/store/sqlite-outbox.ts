@@ -40,6 +40,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
   private readonly insertRow: Database.Statement;
   private readonly selectHead: Database.Statement<[], Row>;
   private readonly deleteRow: Database.Statement;
+  private readonly selectFirst: Database.Statement<[number], Row>;
   private readonly countRows: Database.Statement<[], { n: number }>;
 
   constructor(
@@ -53,6 +54,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
       "INSERT INTO outbox (trace, user, presence, to_jid, user_bare, queued_at, session_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.selectHead = db.prepare<[], Row>("SELECT * FROM outbox ORDER BY seq LIMIT 1");
+    this.selectFirst = db.prepare<[number], Row>("SELECT * FROM outbox ORDER BY seq LIMIT ?");
     this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq = ?");
     this.countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM outbox");
     this.reload();
@@ -87,6 +89,11 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
 
   peek(): Notification | undefined {
     return this.head?.n;
+  }
+
+  peekMany(max: number): Notification[] {
+    if (max <= 1 || this.count <= 1) return this.head && max >= 1 ? [this.head.n] : [];
+    return this.selectFirst.all(max).map((row) => toNotification(row));
   }
 
   /** Deletes the head, once it has been delivered. */
@@ -124,22 +131,22 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
 
   private readHead(): { seq: number; n: Notification } | undefined {
     const row = this.selectHead.get();
-    if (row === undefined) return undefined;
-    return {
-      seq: row.seq,
-      n: {
-        trace: row.trace,
-        user: row.user,
-        presence: row.presence,
-        to: row.to_jid,
-        userBare: row.user_bare,
-        queuedAt: row.queued_at,
-        ...(row.session_seq === null ? {} : { seq: row.session_seq }),
-      },
-    };
+    return row === undefined ? undefined : { seq: row.seq, n: toNotification(row) };
   }
 
   private wake(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+function toNotification(row: Row): Notification {
+  return {
+    trace: row.trace,
+    user: row.user,
+    presence: row.presence,
+    to: row.to_jid,
+    userBare: row.user_bare,
+    queuedAt: row.queued_at,
+    ...(row.session_seq === null ? {} : { seq: row.session_seq }),
+  };
 }

@@ -18,7 +18,7 @@ describe("describeConfig", () => {
       ),
     );
     const lines = text.split("\n");
-    expect(lines).toHaveLength(24);
+    expect(lines).toHaveLength(25);
     expect(lines).toContainEqual(
       expect.stringMatching(/^notify\.server_user +=\s"world" +\(file\)$/),
     );

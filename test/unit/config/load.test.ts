@@ -54,6 +54,7 @@ describe("the example file", () => {
       maxRate: 0,
       flapWindowMs: 0,
       sequence: "off",
+      batch: 1,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -111,6 +112,7 @@ domains = ["example.com"]
 max_rate = 500
 flap_window = "2s"
 sequence = "session"
+batch = 20
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -142,6 +144,7 @@ path = "state/presence.db"
       maxRate: 500,
       flapWindowMs: 2_000,
       sequence: "session",
+      batch: 20,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({

@@ -18,6 +18,7 @@ export function setup(
     maxRate?: number;
     flapWindowMs?: number;
     sequence?: boolean;
+    batch?: number;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -50,6 +51,7 @@ export function setup(
       ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: policy.maxAgeMs }),
       now: () => clock.now(),
       ...(policy.maxRate ? { rate: new SendRate(clock, policy.maxRate) } : {}),
+      ...(policy.batch ? { batch: policy.batch } : {}),
     }),
   ).start();
   const notified = () =>

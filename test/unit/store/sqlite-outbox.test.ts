@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { Mailbox } from "../../../src/actors/mailbox.js";
 import { openStore } from "../../../src/store/open.js";
 import { notification, tempDir } from "./temp-store.js";
 
@@ -124,5 +125,30 @@ describe("SqliteOutbox", () => {
       { seq: 3, trace: "trace-2" },
     ]);
     db.close();
+  });
+});
+
+describe("peekMany (batching reads ahead without removing)", () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+
+  it("returns the oldest items in order, in memory and on disk alike", () => {
+    const store = openStore(dir.file(), { outboxCapacity: 100 });
+    const mailbox = new Mailbox<ReturnType<typeof notification>>(100);
+    for (let i = 0; i < 5; i++) {
+      store.outbox.offer(notification(i));
+      mailbox.offer(notification(i));
+    }
+    for (const max of [0, 1, 3, 5, 9]) {
+      const expected = Array.from({ length: Math.min(max, 5) }, (_, i) => notification(i));
+      expect(store.outbox.peekMany(max)).toEqual(expected);
+      expect(mailbox.peekMany(max)).toEqual(expected);
+    }
+    store.outbox.shift();
+    mailbox.shift();
+    expect(store.outbox.peekMany(2)).toEqual([notification(1), notification(2)]);
+    expect(mailbox.peekMany(2)).toEqual([notification(1), notification(2)]);
+    expect(store.outbox.size).toBe(4);
+    store.close();
   });
 });
