@@ -72,6 +72,7 @@ export function startDaemon({
     liveness: current.liveness,
     flapWindowMs: current.notify.flapWindowMs,
     sequence: current.notify.sequence === "session",
+    userRate: current.notify.userRate,
     ...(store ? { store } : {}),
     ...(current.resync.ejabberdApi
       ? {

@@ -10,6 +10,7 @@ import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
 import { SequenceNumbers } from "./actors/sequence-numbers.js";
 import { SessionRegistry } from "./actors/session-registry.js";
+import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import { parseFullJid } from "./protocol/jid.js";
@@ -54,6 +55,8 @@ export interface PipelineOptions {
   flapWindowMs?: number;
   /** Opt-in per-session sequence numbers in the payload. */
   sequence?: boolean;
+  /** Opt-in notifications per second per user; 0 or absent: no limit. */
+  userRate?: number;
 }
 
 /**
@@ -81,6 +84,9 @@ export function createPipeline(options: PipelineOptions) {
   const damper = options.flapWindowMs
     ? new FlapDamper(clock, options.flapWindowMs, counters)
     : undefined;
+  const userRate = options.userRate
+    ? new UserRateLimiter(clock, options.userRate, counters)
+    : undefined;
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -90,6 +96,7 @@ export function createPipeline(options: PipelineOptions) {
     now: () => clock.now(),
     ...(damper ? { damper } : {}),
     ...(options.sequence ? { sequence: new SequenceNumbers() } : {}),
+    ...(userRate ? { userRate } : {}),
     ...(store
       ? {
           durable: {
@@ -248,6 +255,7 @@ export function createPipeline(options: PipelineOptions) {
     /** Queues what flap damping still holds back, so a drain can send it. */
     flush() {
       damper?.flush();
+      userRate?.flush();
     },
     /** Stops the pipeline's own timers (liveness ticks, resync, held-mail retries). */
     close() {

@@ -10,6 +10,7 @@ import type { Counters } from "./counters.js";
 import type { FlapDamper } from "./flap-damper.js";
 import type { SequenceNumbers } from "./sequence-numbers.js";
 import type { SessionRegistry } from "./session-registry.js";
+import type { UserRateLimiter } from "./user-rate.js";
 
 /** Who is served, from the configuration; read on every presence so a reload applies at once. */
 export interface RoutingPolicy {
@@ -52,6 +53,8 @@ export class PresenceRouter {
       damper?: FlapDamper;
       /** Opt-in per-session sequence numbers in the payload. */
       sequence?: SequenceNumbers;
+      /** Opt-in per-user rate limit, after flap damping. */
+      userRate?: UserRateLimiter;
       /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
       onReplay?: () => void;
       /** Told when a server user's session comes online (bare JID): its held mail can go. */
@@ -127,8 +130,10 @@ export class PresenceRouter {
         else durable.sessions.gone(jid.full);
       });
     };
-    if (damper) damper.offer(jid.full, commit);
-    else commit();
+    const { userRate } = this.deps;
+    const limited = userRate ? () => userRate.offer(jid.bare, jid.full, commit) : commit;
+    if (damper) damper.offer(jid.full, limited);
+    else limited();
   }
 
   /** The same, for a session known only by the full JID it is tracked under. */

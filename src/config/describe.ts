@@ -25,6 +25,7 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "notify.max_rate": String(config.notify.maxRate),
     "notify.sequence": quote(config.notify.sequence),
     "notify.batch": String(config.notify.batch),
+    "notify.user_rate": String(config.notify.userRate),
     "notify.flap_window": quote(
       config.notify.flapWindowMs === 0 ? "off" : formatDuration(config.notify.flapWindowMs),
     ),

@@ -114,6 +114,7 @@ export function resolveConfig(input: {
       flapWindowMs: c.notify.flap_window,
       sequence: c.notify.sequence,
       batch: c.notify.batch,
+      userRate: c.notify.user_rate,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },

@@ -50,6 +50,8 @@ export interface DaemonConfig {
     readonly sequence: Sequence;
     /** Opt-in: at most this many notifications for one server user per message; 1: off. */
     readonly batch: number;
+    /** Opt-in: notifications per second per user (bare JID) at most; 0: no limit. */
+    readonly userRate: number;
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: {
@@ -87,6 +89,7 @@ export const CONFIG_KEYS = {
   "notify.flap_window": "string",
   "notify.sequence": "string",
   "notify.batch": "integer",
+  "notify.user_rate": "integer",
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
@@ -128,6 +131,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "notify.flap_window": "off",
   "notify.sequence": "off",
   "notify.batch": 1,
+  "notify.user_rate": 0,
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
@@ -312,6 +316,7 @@ export const LayeredConfig = Schema.Struct({
     flap_window: OffOrDuration,
     sequence: oneOf(SEQUENCES),
     batch: BatchSize,
+    user_rate: Rate,
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),

@@ -55,6 +55,7 @@ describe("the example file", () => {
       flapWindowMs: 0,
       sequence: "off",
       batch: 1,
+      userRate: 0,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -113,6 +114,7 @@ max_rate = 500
 flap_window = "2s"
 sequence = "session"
 batch = 20
+user_rate = 5
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -145,6 +147,7 @@ path = "state/presence.db"
       flapWindowMs: 2_000,
       sequence: "session",
       batch: 20,
+      userRate: 5,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({

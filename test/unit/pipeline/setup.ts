@@ -19,6 +19,7 @@ export function setup(
     flapWindowMs?: number;
     sequence?: boolean;
     batch?: number;
+    userRate?: number;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -41,6 +42,7 @@ export function setup(
     ...(policy.sessionList ? { sessionList: policy.sessionList } : {}),
     ...(policy.flapWindowMs ? { flapWindowMs: policy.flapWindowMs } : {}),
     ...(policy.sequence ? { sequence: true } : {}),
+    ...(policy.userRate ? { userRate: policy.userRate } : {}),
   });
   const notifier = createActor(
     notifierLogic({
