@@ -146,7 +146,12 @@ export function startDaemon({
       rate?.close();
       const left = pipeline.mailbox.size;
       store?.close();
-      if (pipeline.held.size > 0) {
+      if (pipeline.held.size > 0 && store) {
+        logger.warn(
+          { held: pipeline.held.size },
+          "stopped with bounced notifications held: kept in the state file",
+        );
+      } else if (pipeline.held.size > 0) {
         logger.error(
           { event: "presence_notify_error", undelivered: pipeline.held.size },
           "presence_notify_error: stopped with bounced notifications held for offline server users, lost",

@@ -80,6 +80,7 @@ export function createPipeline(options: PipelineOptions) {
     capacity: options.mailboxCapacity,
     counters,
     logger,
+    ...(store ? { table: store.held } : {}),
   });
   const damper = options.flapWindowMs
     ? new FlapDamper(clock, options.flapWindowMs, counters)

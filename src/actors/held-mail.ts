@@ -10,9 +10,9 @@ import type { Counters } from "./counters.js";
  * back (we see its presence) or when a backoff timer says try again.
  *
  * While a destination has anything held, newer notifications for it are held
- * behind (`divert`), so nothing overtakes a bounced one. Held mail lives in
- * memory, bounded by `capacity`: past it the oldest is dropped, counted and
- * logged as presence_notify_error.
+ * behind, so nothing overtakes a bounced one. Held mail is bounded by
+ * `capacity` (past it the oldest is dropped, counted and logged as
+ * presence_notify_error) and, in durable mode, kept in the state file.
  */
 interface Destination {
   items: Notification[];
@@ -35,8 +35,19 @@ export class HeldMail {
       capacity: number;
       counters: Counters;
       logger: Logger;
+      /** Durable mode: where held mail is kept across a crash. */
+      table?: {
+        add(n: Notification): void;
+        remove(trace: string): void;
+        load(): Notification[];
+      };
     },
-  ) {}
+  ) {
+    const restored = deps.table?.load() ?? [];
+    for (const n of restored) this.keep(n);
+    if (restored.length > 0)
+      deps.logger.info({ notifications: restored.length }, "held notifications restored");
+  }
 
   /** Held or released-but-unsent notifications. */
   get size(): number {
@@ -54,6 +65,11 @@ export class HeldMail {
 
   /** Keeps a bounced notification, or one that must not overtake it. */
   hold(n: Notification): void {
+    this.deps.table?.add(n);
+    this.keep(n);
+  }
+
+  private keep(n: Notification): void {
     let dest = this.held.get(n.to);
     if (!dest) {
       dest = { items: [], attempt: 0, timer: undefined };
@@ -95,7 +111,9 @@ export class HeldMail {
   /** The released head was sent. */
   shiftReleased(): void {
     const n = this.released.shift();
-    if (n) this.count(n.to, -1);
+    if (!n) return;
+    this.deps.table?.remove(n.trace);
+    this.count(n.to, -1);
   }
 
   /** Stops the retry timers (the daemon is stopping); held mail stays readable. */
@@ -114,6 +132,7 @@ export class HeldMail {
   private dropOldest(dest: Destination, to: string): void {
     const dropped = dest.items.shift();
     if (!dropped) return;
+    this.deps.table?.remove(dropped.trace);
     this.count(to, -1);
     this.deps.counters.inc("notifications_dropped_held_full");
     this.deps.logger.error(
@@ -133,8 +152,12 @@ export class HeldMail {
     if (next > 0) this.pendingByDestination.set(to, next);
     else {
       this.pendingByDestination.delete(to);
+      // Forget a destination only once it is known to be back (attempt reset
+      // by its presence): otherwise the next bounce would restart the backoff.
       const dest = this.held.get(to);
-      if (dest && dest.items.length === 0 && dest.timer === undefined) this.held.delete(to);
+      if (dest && dest.items.length === 0 && dest.timer === undefined && dest.attempt === 0) {
+        this.held.delete(to);
+      }
     }
     this.total += delta;
   }

@@ -26,6 +26,15 @@ const MIGRATIONS: Record<number, string> = {
       queued_at INTEGER NOT NULL,
       session_seq INTEGER
     ) STRICT;
+    CREATE TABLE held (
+      trace       TEXT PRIMARY KEY,
+      user        TEXT NOT NULL,
+      presence    TEXT NOT NULL CHECK (presence IN ('available', 'unavailable')),
+      to_jid      TEXT NOT NULL,
+      user_bare   TEXT NOT NULL,
+      queued_at   INTEGER NOT NULL,
+      session_seq INTEGER
+    ) STRICT;
     CREATE TABLE sessions (
       jid TEXT PRIMARY KEY
     ) STRICT, WITHOUT ROWID;

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { acceptsConnection } from "../../src/servers/ports.js";
 
 // The README's quick start: `presence-notify demo` on the local Debian Prosody.
 
@@ -28,9 +29,8 @@ describe("presence-notify demo", () => {
     );
     expect(stdout).toMatch(/unavailable\s+flux\.actor\.\d@localhost\/sim-\d/);
     expect(stdout.trimEnd().endsWith("demo stopped")).toBe(true);
-    // Nothing of the demo's Prosody survives it.
-    const ps = spawn("pgrep", ["-f", "presence-notify-prosody-"]);
-    const left = await new Promise<number | null>((resolve) => ps.on("exit", resolve));
-    expect(left).toBe(1);
+    // Nothing of the demo's Prosody survives it: its ports are closed.
+    const port = Number(ports?.[1]);
+    expect(await acceptsConnection(port)).toBe(false);
   });
 });

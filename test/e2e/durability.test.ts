@@ -15,7 +15,13 @@ describe.each(SERVERS)("%s: durable state across kill -9", (kind) => {
 
   beforeAll(async () => {
     await scene.start({
-      users: ["world@localhost", "stays@localhost", "leaves@localhost", "later@localhost"],
+      users: [
+        "world@localhost",
+        "ghost@localhost",
+        "stays@localhost",
+        "leaves@localhost",
+        "later@localhost",
+      ],
     });
     world = await scene.world("world");
   });
@@ -45,6 +51,24 @@ describe.each(SERVERS)("%s: durable state across kill -9", (kind) => {
     await scene.online("later@localhost", "r");
     await world.waitFor("later@localhost/r", ["available"]);
     expect(world.about("stays@localhost/r")).toEqual(["available"]);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it("keeps notifications bounced by an offline server user across kill -9, and delivers them", async () => {
+    const config = scene.config(
+      ['server_user = "ghost"', 'include = ["later"]'],
+      ["[durability]", 'mode = "sqlite"', `path = "${join(dir, "held.db")}"`],
+    );
+    const first = await scene.daemon(config);
+    await scene.online("later@localhost", "held");
+    await first.waitForLog({ msg: "notification bounced: held until the server user is back" });
+    expect(await first.kill()).toBe(null);
+
+    const second = await scene.daemon(config);
+    const restored = await second.waitForLog({ msg: "held notifications restored" });
+    expect(restored.notifications).toBeGreaterThanOrEqual(1);
+    const ghost = await scene.world("ghost");
+    await ghost.waitFor("later@localhost/held", ["available"]);
     expect(await second.stop()).toBe(0);
   });
 

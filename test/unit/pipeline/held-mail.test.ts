@@ -38,8 +38,11 @@ describe("bounced notifications", () => {
     t.clock.increment(1_000); // first retry: still offline, bounced again
     await settle();
     expect(t.pipeline.counters.get("notifications_bounced")).toBe(2);
+    t.clock.increment(1_000); // the backoff doubled: not yet
+    await settle();
+    expect(t.pipeline.counters.get("notifications_bounced")).toBe(2);
     t.server.offline.delete("world@localhost");
-    t.clock.increment(2_000); // second retry, after a longer delay
+    t.clock.increment(1_000); // second retry, 2 s after the first
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["u@localhost/a"]);
   });

@@ -1,0 +1,46 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { SimulatedClock } from "xstate";
+import { Counters } from "../../../src/actors/counters.js";
+import { HeldMail } from "../../../src/actors/held-mail.js";
+import { silentLogger } from "../../../src/log.js";
+import { openStore } from "../../../src/store/open.js";
+import { notification, tempDir } from "./temp-store.js";
+
+// Durable mode: bounced notifications survive a restart of the daemon.
+
+describe("held mail in the state file", () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+
+  const heldMail = (store: ReturnType<typeof openStore>) =>
+    new HeldMail({
+      clock: new SimulatedClock(),
+      backoff: () => 1_000,
+      capacity: 100,
+      counters: new Counters(),
+      logger: silentLogger,
+      table: store.held,
+    });
+
+  it("comes back, in order, after a reopen, and leaves the file once sent", () => {
+    const path = dir.file();
+    const first = openStore(path);
+    const held = heldMail(first);
+    for (const i of [1, 2, 3]) held.hold(notification(i));
+    first.close();
+
+    const second = openStore(path);
+    const restored = heldMail(second);
+    expect(restored.size).toBe(3);
+    expect(restored.isHeld("world@example.com")).toBe(true);
+    restored.release("world@example.com", "online");
+    const sent = [];
+    for (let n = restored.peekReleased(); n; n = restored.peekReleased()) {
+      sent.push(n);
+      restored.shiftReleased();
+    }
+    expect(sent).toEqual([notification(1), notification(2), notification(3)]);
+    expect(second.held.load()).toEqual([]);
+    second.close();
+  });
+});
