@@ -57,3 +57,26 @@ describe("bounced notifications", () => {
     expect(t.notified().map((n) => n.user)).toEqual(["v@example.test/b"]);
   });
 });
+
+describe("mail queued while a server user's held mail is released", () => {
+  it("goes out right after the released mail, in order, without waiting for a retry", async () => {
+    const t = setup();
+    t.server.offline.add("world@localhost");
+    t.server.connect();
+    t.server.drop();
+    for (const r of ["a", "b"]) t.server.deliver(available(`u@localhost/${r}`));
+    t.server.connect();
+    await settle();
+    expect(t.pipeline.held.size).toBe(2);
+    // The link goes down before the server user comes back: the release and
+    // a newer notification meet in the queue.
+    t.server.drop();
+    t.server.offline.delete("world@localhost");
+    t.server.deliver(available("world@localhost/backend"));
+    t.server.deliver(available("u@localhost/c"));
+    t.server.connect();
+    await settle();
+    expect(t.notified().map((n) => n.user)).toEqual(["a", "b", "c"].map((r) => `u@localhost/${r}`));
+    expect(t.pipeline.held.size).toBe(0);
+  });
+});
