@@ -1,15 +1,11 @@
 import type Database from "better-sqlite3";
-import type { Notification, PresenceValue } from "../protocol/notification.js";
-
-interface Row {
-  trace: string;
-  user: string;
-  presence: PresenceValue;
-  to_jid: string;
-  user_bare: string;
-  queued_at: number;
-  session_seq: number | null;
-}
+import type { Notification } from "../protocol/notification.js";
+import {
+  NOTIFICATION_COLUMNS,
+  type NotificationRow,
+  rowValues,
+  toNotification,
+} from "./notification-row.js";
 
 /**
  * Notifications the server bounced (their server user was offline), kept on
@@ -19,18 +15,18 @@ interface Row {
 export class HeldTable {
   private readonly insertRow: Database.Statement;
   private readonly deleteRow: Database.Statement<[string]>;
-  private readonly selectAll: Database.Statement<[], Row>;
+  private readonly selectAll: Database.Statement<[], NotificationRow>;
 
   constructor(db: Database.Database) {
     this.insertRow = db.prepare(
-      "INSERT OR REPLACE INTO held (trace, user, presence, to_jid, user_bare, queued_at, session_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      `INSERT OR REPLACE INTO held (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteRow = db.prepare<[string]>("DELETE FROM held WHERE trace = ?");
-    this.selectAll = db.prepare<[], Row>("SELECT * FROM held ORDER BY rowid");
+    this.selectAll = db.prepare<[], NotificationRow>("SELECT * FROM held ORDER BY rowid");
   }
 
   add(n: Notification): void {
-    this.insertRow.run(n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null);
+    this.insertRow.run(...rowValues(n));
   }
 
   remove(trace: string): void {
@@ -38,14 +34,6 @@ export class HeldTable {
   }
 
   load(): Notification[] {
-    return this.selectAll.all().map((row) => ({
-      trace: row.trace,
-      user: row.user,
-      presence: row.presence,
-      to: row.to_jid,
-      userBare: row.user_bare,
-      queuedAt: row.queued_at,
-      ...(row.session_seq === null ? {} : { seq: row.session_seq }),
-    }));
+    return this.selectAll.all().map(toNotification);
   }
 }

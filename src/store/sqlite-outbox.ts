@@ -1,17 +1,14 @@
 import type Database from "better-sqlite3";
-import type { Notification, PresenceValue } from "../protocol/notification.js";
+import type { Notification } from "../protocol/notification.js";
 import type { NotificationQueue } from "./notification-queue.js";
+import {
+  NOTIFICATION_COLUMNS,
+  type NotificationRow,
+  rowValues,
+  toNotification,
+} from "./notification-row.js";
 
-interface Row {
-  seq: number;
-  trace: string;
-  user: string;
-  presence: PresenceValue;
-  to_jid: string;
-  user_bare: string;
-  queued_at: number;
-  session_seq: number | null;
-}
+type Row = NotificationRow & { seq: number };
 
 /**
  * The notifier's queue on disk: one `outbox` row per accepted notification,
@@ -51,7 +48,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
       throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
     }
     this.insertRow = db.prepare(
-      "INSERT INTO outbox (trace, user, presence, to_jid, user_bare, queued_at, session_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      `INSERT INTO outbox (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.selectHead = db.prepare<[], Row>("SELECT * FROM outbox ORDER BY seq LIMIT 1");
     this.selectFirst = db.prepare<[number], Row>("SELECT * FROM outbox ORDER BY seq LIMIT ?");
@@ -71,15 +68,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
    */
   offer(n: Notification): boolean {
     if (this.count >= this.capacity) return false;
-    const info = this.insertRow.run(
-      n.trace,
-      n.user,
-      n.presence,
-      n.to,
-      n.userBare,
-      n.queuedAt,
-      n.seq ?? null,
-    );
+    const info = this.insertRow.run(...rowValues(n));
     this.count++;
     if (this.head === undefined) this.head = { seq: Number(info.lastInsertRowid), n };
     if (this.db.inTransaction) this.wakeAfterCommit = true;
@@ -137,16 +126,4 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
   private wake(): void {
     for (const listener of this.listeners) listener();
   }
-}
-
-function toNotification(row: Row): Notification {
-  return {
-    trace: row.trace,
-    user: row.user,
-    presence: row.presence,
-    to: row.to_jid,
-    userBare: row.user_bare,
-    queuedAt: row.queued_at,
-    ...(row.session_seq === null ? {} : { seq: row.session_seq }),
-  };
 }

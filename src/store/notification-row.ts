@@ -1,0 +1,35 @@
+import type { Notification, PresenceValue } from "../protocol/notification.js";
+
+/**
+ * A notification as a row: the columns the `outbox` and `held` tables share
+ * (src/store/schema.ts), and the one mapping each way.
+ */
+export interface NotificationRow {
+  trace: string;
+  user: string;
+  presence: PresenceValue;
+  to_jid: string;
+  user_bare: string;
+  queued_at: number;
+  session_seq: number | null;
+}
+
+export const NOTIFICATION_COLUMNS =
+  "trace, user, presence, to_jid, user_bare, queued_at, session_seq";
+
+/** The values for `NOTIFICATION_COLUMNS`, in order. */
+export function rowValues(n: Notification): unknown[] {
+  return [n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null];
+}
+
+export function toNotification(row: NotificationRow): Notification {
+  return {
+    trace: row.trace,
+    user: row.user,
+    presence: row.presence,
+    to: row.to_jid,
+    userBare: row.user_bare,
+    queuedAt: row.queued_at,
+    ...(row.session_seq === null ? {} : { seq: row.session_seq }),
+  };
+}
