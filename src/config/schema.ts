@@ -226,40 +226,34 @@ const Include = Schema.Array(Glob).check(
   ),
 );
 
-const Duration = checked((value) => {
-  const parsed = parseDuration(value);
-  return parsed.ok ? undefined : parsed.reason;
-}).pipe(
-  Schema.decodeTo(
-    Schema.Number,
-    SchemaTransformation.transform({
-      decode: (value: string) => {
-        const parsed = parseDuration(value);
-        return parsed.ok ? parsed.ms : Number.NaN;
-      },
-      encode: (ms: number) => `${ms}ms`,
-    }),
-  ),
-);
+/**
+ * A duration ("500ms", "10s", "5m", "1h") decoded to ms; with `off`, the word
+ * "off" is accepted too and decodes to 0.
+ */
+function durationSchema(options: { off: boolean }) {
+  const isOff = (value: string) => options.off && value === "off";
+  return checked((value) => {
+    if (isOff(value)) return undefined;
+    const parsed = parseDuration(value);
+    if (parsed.ok) return undefined;
+    return options.off ? `${parsed.reason}, or "off"` : parsed.reason;
+  }).pipe(
+    Schema.decodeTo(
+      Schema.Number,
+      SchemaTransformation.transform({
+        decode: (value: string) => {
+          if (isOff(value)) return 0;
+          const parsed = parseDuration(value);
+          return parsed.ok ? parsed.ms : Number.NaN;
+        },
+        encode: (ms: number) => (options.off && ms === 0 ? "off" : `${ms}ms`),
+      }),
+    ),
+  );
+}
 
-/** "off" (0) or a duration in ms. */
-const OffOrDuration = checked((value) => {
-  if (value === "off") return undefined;
-  const parsed = parseDuration(value);
-  return parsed.ok ? undefined : `${parsed.reason}, or "off"`;
-}).pipe(
-  Schema.decodeTo(
-    Schema.Number,
-    SchemaTransformation.transform({
-      decode: (value: string) => {
-        if (value === "off") return 0;
-        const parsed = parseDuration(value);
-        return parsed.ok ? parsed.ms : Number.NaN;
-      },
-      encode: (ms: number) => (ms === 0 ? "off" : `${ms}ms`),
-    }),
-  ),
-);
+const Duration = durationSchema({ off: false });
+const OffOrDuration = durationSchema({ off: true });
 
 const BatchSize = Schema.Number.check(
   Schema.makeFilter((n: number) =>
