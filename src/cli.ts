@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { exitCodeOf } from "./actors/supervisor-root.js";
 import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
@@ -8,7 +9,8 @@ import { isStoreError } from "./store/errors.js";
 import { type DurableStore, openStore } from "./store/open.js";
 
 /** sysexits.h: the exit codes an operator's tooling understands. */
-export const EXIT = { ok: 0, software: 70, usage: 64, tempfail: 75, config: 78 } as const;
+// 70 (EX_SOFTWARE) comes from exitCodeOf when the root supervisor gave up.
+export const EXIT = { ok: 0, usage: 64, tempfail: 75, config: 78 } as const;
 
 const USAGE = `usage: presence-notify <command> [options]
 
@@ -115,7 +117,7 @@ async function start(args: string[]): Promise<number> {
 
   const end = await daemon.supervisor.done;
   await stopping;
-  if (end.exit === "failed") return EXIT.software;
+  if (end.exit === "failed") return exitCodeOf(end);
   logger.info("stopped");
   return EXIT.ok;
 }

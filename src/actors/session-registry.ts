@@ -169,17 +169,6 @@ export class SessionRegistry {
     return this.counts().unconfirmed;
   }
 
-  /** Ends a resync: every session still unconfirmed is gone (cause `reconnect`). */
-  endResync(): Applied[] {
-    const gone: Applied[] = [];
-    // Deleting the current entry while iterating a Map is well defined.
-    for (const jid of this.#sessions.keys()) {
-      const applied = this.apply(jid, { type: "resync.lost" });
-      if (applied !== undefined) gone.push(applied);
-    }
-    return gone;
-  }
-
   /**
    * A started live actor of `sessionMachine` in the current state of `jid`,
    * for inspection. Events sent to it do not change the registry.

@@ -7,13 +7,6 @@ import { migrate } from "./schema.js";
 import { SessionTable } from "./session-table.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
 
-/** `[durability] mode`: "memory" keeps today's behaviour, "sqlite" opens a DurableStore. */
-export type DurabilityMode = "memory" | "sqlite";
-
-export function isDurable(durability: { readonly mode: DurabilityMode }): boolean {
-  return durability.mode === "sqlite";
-}
-
 export interface StoreOptions {
   /** The outbox's bound, as `mailbox.capacity` for the in-memory queue. */
   outboxCapacity?: number;

@@ -80,7 +80,11 @@ describe("SessionRegistry", () => {
     expect(registry.apply(bob, { type: "liveness.ok" })).toBeUndefined();
     expect([...registry.sessionsInState({ confirmed: false })]).toEqual([laptop]);
 
-    const gone = registry.endResync();
+    // What src/actors/resync.ts does once the replay is over.
+    const gone = [...registry.sessionsInState({ confirmed: false })].map((jid) =>
+      registry.apply(jid, { type: "resync.lost" }),
+    );
+    expect(registry.apply(phone, { type: "resync.lost" })).toBeUndefined();
     expect(gone).toEqual([
       {
         session: {
@@ -155,7 +159,7 @@ describe("SessionRegistry per-user view (property)", () => {
   const operation = fc.oneof(
     { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...jids), sessionEvent) },
     { weight: 1, arbitrary: fc.constant("beginResync" as const) },
-    { weight: 1, arbitrary: fc.constant("endResync" as const) },
+    { weight: 1, arbitrary: fc.constant("resyncOver" as const) },
   );
 
   it("counts each user's available sessions and transitions the user exactly at 0 <-> 1", () => {
@@ -167,7 +171,12 @@ describe("SessionRegistry per-user view (property)", () => {
             (jid) => bareJidOf(jid) === user && registry.stateOf(jid).presence === "available",
           ).length;
         const perform = (op: (typeof operations)[number]) => {
-          if (op === "endResync") return registry.endResync();
+          // The end of a resync, as src/actors/resync.ts does it.
+          if (op === "resyncOver") {
+            return [...registry.sessionsInState({ confirmed: false })].map((jid) =>
+              registry.apply(jid, { type: "resync.lost" }),
+            );
+          }
           if (op === "beginResync") {
             registry.beginResync();
             return [];
@@ -180,7 +189,7 @@ describe("SessionRegistry per-user view (property)", () => {
             result?.user ? [`${result.user.user} ${result.user.presence}`] : [],
           );
           // A user transitions once per operation exactly when it crossed 0 <-> 1,
-          // even when endResync takes several of its sessions at once.
+          // even when the end of a resync takes several of its sessions at once.
           const crossed = users
             .filter((user) => before.get(user) !== availableOf(user) > 0)
             .map((user) => `${user} ${availableOf(user) > 0 ? "available" : "unavailable"}`);

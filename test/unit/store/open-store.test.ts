@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { isStoreError, type StoreError } from "../../../src/store/errors.js";
-import { isDurable, openStore } from "../../../src/store/open.js";
+import { openStore } from "../../../src/store/open.js";
 import { SCHEMA_VERSION } from "../../../src/store/schema.js";
 import { tempDir } from "./temp-store.js";
 
@@ -97,10 +97,5 @@ describe("openStore", () => {
     const err = openError(join(blocker, "sub", "state.db"));
     expect(err.reason).toBe("unwritable");
     expect(err.message).toContain(`cannot create the directory ${join(blocker, "sub")}`);
-  });
-
-  it("isDurable is true only for mode sqlite", () => {
-    expect(isDurable({ mode: "sqlite" })).toBe(true);
-    expect(isDurable({ mode: "memory" })).toBe(false);
   });
 });
