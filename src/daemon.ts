@@ -73,6 +73,7 @@ export function startDaemon({
     flapWindowMs: current.notify.flapWindowMs,
     sequence: current.notify.sequence === "session",
     userRate: current.notify.userRate,
+    receiptTimeoutMs: current.notify.receiptTimeoutMs,
     ...(store ? { store } : {}),
     ...(current.resync.ejabberdApi
       ? {
@@ -125,6 +126,7 @@ export function startDaemon({
           now: () => clock.now(),
           ...(rate ? { rate } : {}),
           batch: current.notify.batch,
+          ...(pipeline.awaiting ? { awaiting: pipeline.awaiting } : {}),
           counters: pipeline.counters,
           logger,
         }),
@@ -155,6 +157,18 @@ export function startDaemon({
         logger.error(
           { event: "presence_notify_error", undelivered: pipeline.held.size },
           "presence_notify_error: stopped with bounced notifications held for offline server users, lost",
+        );
+      }
+      const unacknowledged = pipeline.awaiting?.size ?? 0;
+      if (unacknowledged > 0 && store) {
+        logger.warn(
+          { unacknowledged },
+          "stopped with notifications awaiting a receipt: kept in the state file, sent again at start",
+        );
+      } else if (unacknowledged > 0) {
+        logger.error(
+          { event: "presence_notify_error", unacknowledged },
+          "presence_notify_error: stopped with notifications sent but never acknowledged, possibly lost (memory mode)",
         );
       }
       if (left === 0) return;

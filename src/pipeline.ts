@@ -1,4 +1,5 @@
 import type { Element } from "@xmpp/xml";
+import { AwaitingReceipts } from "./actors/awaiting-receipts.js";
 import { backoffDelay } from "./actors/backoff.js";
 import { Counters } from "./actors/counters.js";
 import { FlapDamper } from "./actors/flap-damper.js";
@@ -14,7 +15,7 @@ import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import { parseFullJid } from "./protocol/jid.js";
-import type { Notification } from "./protocol/notification.js";
+import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
   hasPresencePermission,
@@ -57,6 +58,8 @@ export interface PipelineOptions {
   sequence?: boolean;
   /** Opt-in notifications per second per user; 0 or absent: no limit. */
   userRate?: number;
+  /** Opt-in XEP-0184 receipts: how long to wait for one before sending again; 0 or absent: off. */
+  receiptTimeoutMs?: number;
 }
 
 /**
@@ -82,6 +85,34 @@ export function createPipeline(options: PipelineOptions) {
     logger,
     ...(store ? { table: store.held } : {}),
   });
+  // Sent again through held mail: in order, ahead of anything newer for the
+  // same server user, released when it is seen online or on a backoff timer.
+  const awaiting = options.receiptTimeoutMs
+    ? new AwaitingReceipts({
+        clock,
+        timeoutMs: options.receiptTimeoutMs,
+        capacity: options.mailboxCapacity,
+        resend: (notifications) => {
+          for (const n of notifications) held.hold(n);
+        },
+        counters,
+        logger,
+        ...(store ? { table: store.unacked } : {}),
+      })
+    : undefined;
+  // Sent before a restart and never acknowledged (durable mode): sent again,
+  // also when receipts have been turned off since.
+  const unacknowledged = store?.unacked.load() ?? [];
+  if (unacknowledged.length > 0) {
+    logger.info(
+      { notifications: unacknowledged.length },
+      "notifications sent before the restart without a receipt: sending them again",
+    );
+    for (const n of unacknowledged) {
+      held.hold(n);
+      store?.unacked.remove(n.trace);
+    }
+  }
   const damper = options.flapWindowMs
     ? new FlapDamper(clock, options.flapWindowMs, counters)
     : undefined;
@@ -189,6 +220,8 @@ export function createPipeline(options: PipelineOptions) {
         const granted = parsePrivilegeAdvertisement(el);
         if (granted) return onPrivileges(granted);
         if (el.attrs.type === "error") return bounced(el);
+        const receipt = el.getChild("received", NS_RECEIPTS);
+        if (receipt) return received(el, receipt);
       }
       counters.inc("stanzas_ignored");
     } catch (err) {
@@ -207,6 +240,7 @@ export function createPipeline(options: PipelineOptions) {
   // when the server user is back. Anything else is a failure, logged.
   const bounced = (el: Element) => {
     counters.inc("notifications_bounced");
+    if (el.attrs.id !== undefined) awaiting?.forget(el.attrs.id);
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
     const sent = recent.take(el.attrs.id);
     const first = sent[0];
@@ -239,10 +273,24 @@ export function createPipeline(options: PipelineOptions) {
     );
   };
 
+  // XEP-0184 section 5: the receipt echoes the message id in <received id>
+  // (early clients echoed it in the message's own id instead).
+  const received = (el: Element, receipt: Element) => {
+    const id = receipt.attrs.id ?? el.attrs.id;
+    if (!awaiting || typeof id !== "string" || typeof el.attrs.from !== "string") {
+      counters.inc("receipts_unmatched");
+      return;
+    }
+    awaiting.acknowledge(id, el.attrs.from);
+  };
+
   link.on("stanza", dispatch);
   link.on("connecting", () => resync.connecting());
   link.on("online", () => resync.online());
-  link.on("offline", () => resync.offline());
+  link.on("offline", () => {
+    resync.offline();
+    awaiting?.linkLost();
+  });
 
   return {
     counters,
@@ -250,6 +298,7 @@ export function createPipeline(options: PipelineOptions) {
     mailbox,
     recent,
     held,
+    awaiting,
     router,
     liveness,
     privileges: () => privileges,
@@ -263,6 +312,7 @@ export function createPipeline(options: PipelineOptions) {
       liveness.stop();
       resync.offline();
       held.close();
+      awaiting?.close();
     },
   };
 }

@@ -8,10 +8,12 @@ import {
   type Notification,
   notificationStanza,
   privilegedNotificationStanza,
+  withReceiptRequest,
 } from "../protocol/notification.js";
 import type { Privileges } from "../protocol/privilege.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
+import type { AwaitingReceipts } from "./awaiting-receipts.js";
 import type { Counters } from "./counters.js";
 import type { HeldMail } from "./held-mail.js";
 import type { RecentSends } from "./recent-sends.js";
@@ -36,6 +38,8 @@ export interface NotifierDeps {
   rate?: SendRate;
   /** Opt-in: at most this many notifications for one server user per message. */
   batch?: number;
+  /** Opt-in XEP-0184: sent notifications are kept here until their receipt. */
+  awaiting?: AwaitingReceipts;
 }
 
 /**
@@ -49,7 +53,7 @@ export function notifierLogic(deps: NotifierDeps) {
   return notifierMachine.provide({
     guards: {
       canSend: () => (mailbox.size > 0 || released() > 0) && link.online,
-      isEmpty: () => mailbox.size === 0 && released() === 0,
+      isEmpty: () => mailbox.size === 0 && released() === 0 && (deps.awaiting?.size ?? 0) === 0,
     },
     actors: {
       deliver: fromPromise<DeliveryResult>(async () => {
@@ -82,6 +86,8 @@ export function notifierLogic(deps: NotifierDeps) {
           counters.inc("notifications_held_behind");
           return "delivered";
         }
+        // Too many awaiting a receipt: wait for one (or for their resend).
+        if (deps.awaiting?.full) return "wait";
         // Over the global rate: wait (in the queue) for the next token.
         if (deps.rate && !deps.rate.tryTake()) return "wait";
         // Mail released after a bounce goes one by one; queued mail may be
@@ -111,6 +117,9 @@ export function notifierLogic(deps: NotifierDeps) {
           );
           return "wait";
         }
+        // Kept awaiting its receipt before it leaves the queue: a crash in
+        // between sends it twice (same trace), never zero times.
+        deps.awaiting?.add(id, batch);
         if (again) held?.shiftReleased();
         else for (let i = 0; i < batch.length; i++) mailbox.shift();
         counters.inc("notifications_sent", batch.length);
@@ -125,11 +134,13 @@ export function notifierLogic(deps: NotifierDeps) {
         const offMail = mailbox.onOffer(wake);
         const offHeld = held?.onRelease(wake);
         const offRate = deps.rate?.onReady(wake);
+        const offAck = deps.awaiting?.onAcknowledge(wake);
         link.on("online", wake);
         return () => {
           offMail();
           offHeld?.();
           offRate?.();
+          offAck?.();
           link.off("online", wake);
         };
       }),
@@ -160,6 +171,12 @@ function batchFrom(
 }
 
 function stanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
+  const built = bareStanzaFor(batch, deps);
+  if (deps.awaiting) withReceiptRequest(built.stanza);
+  return built;
+}
+
+function bareStanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
   const [n] = batch;
   if (n === undefined) throw new Error("stanzaFor needs at least one notification");
   if (batch.length > 1) {

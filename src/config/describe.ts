@@ -26,9 +26,8 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "notify.sequence": quote(config.notify.sequence),
     "notify.batch": String(config.notify.batch),
     "notify.user_rate": String(config.notify.userRate),
-    "notify.flap_window": quote(
-      config.notify.flapWindowMs === 0 ? "off" : formatDuration(config.notify.flapWindowMs),
-    ),
+    "notify.flap_window": quote(offOrDuration(config.notify.flapWindowMs)),
+    "notify.receipt_timeout": quote(offOrDuration(config.notify.receiptTimeoutMs)),
     "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
     "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
     "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),
@@ -49,6 +48,10 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
   return keys
     .map((k) => `${k.padEnd(keyWidth)} = ${values[k].padEnd(valueWidth)}   (${sources[k]})`)
     .join("\n");
+}
+
+function offOrDuration(ms: number): string {
+  return ms === 0 ? "off" : formatDuration(ms);
 }
 
 function quote(text: string): string {

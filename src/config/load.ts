@@ -98,6 +98,12 @@ export function resolveConfig(input: {
       message: `reconnect.initial (${formatDuration(c.reconnect.initial)}, from ${sourcePhrase(complete["reconnect.initial"], path)}) must not be longer than reconnect.max (${formatDuration(c.reconnect.max)}, from ${sourcePhrase(complete["reconnect.max"], path)})`,
     });
   }
+  if (c.notify.receipt_timeout > 0 && c.notify.from === "user") {
+    throw new ConfigError({
+      key: "notify.receipt_timeout",
+      message: `notify.receipt_timeout (from ${sourcePhrase(complete["notify.receipt_timeout"], path)}) needs notify.from = "component": the receipt for a message sent from a user goes back to that user, never to the daemon`,
+    });
+  }
   const config: DaemonConfig = {
     component: {
       service: c.component.service,
@@ -115,6 +121,7 @@ export function resolveConfig(input: {
       sequence: c.notify.sequence,
       batch: c.notify.batch,
       userRate: c.notify.user_rate,
+      receiptTimeoutMs: c.notify.receipt_timeout,
     },
     reconnect: { initialMs: c.reconnect.initial, maxMs: c.reconnect.max },
     resync: { pingTimeoutMs: c.resync.ping_timeout, ejabberdApi: c.resync.ejabberd_api },

@@ -52,6 +52,8 @@ export interface DaemonConfig {
     readonly batch: number;
     /** Opt-in: notifications per second per user (bare JID) at most; 0: no limit. */
     readonly userRate: number;
+    /** Opt-in XEP-0184: ms to wait for a receipt before sending again; 0: no receipts. */
+    readonly receiptTimeoutMs: number;
   };
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly resync: {
@@ -90,6 +92,7 @@ export const CONFIG_KEYS = {
   "notify.sequence": "string",
   "notify.batch": "integer",
   "notify.user_rate": "integer",
+  "notify.receipt_timeout": "string",
   "reconnect.initial": "string",
   "reconnect.max": "string",
   "resync.ping_timeout": "string",
@@ -132,6 +135,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "notify.sequence": "off",
   "notify.batch": 1,
   "notify.user_rate": 0,
+  "notify.receipt_timeout": "off",
   "reconnect.initial": "500ms",
   "reconnect.max": "30s",
   "resync.ping_timeout": "10s",
@@ -311,6 +315,7 @@ export const LayeredConfig = Schema.Struct({
     sequence: oneOf(SEQUENCES),
     batch: BatchSize,
     user_rate: Rate,
+    receipt_timeout: OffOrDuration,
   }),
   reconnect: Schema.Struct({ initial: Duration, max: Duration }),
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),

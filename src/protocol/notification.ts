@@ -9,6 +9,7 @@ import type { Element } from "@xmpp/xml";
 
 export const NS_FLUX = "flux:xmpp";
 export const NS_FORWARD = "urn:xmpp:forward:0";
+export const NS_RECEIPTS = "urn:xmpp:receipts";
 
 export type PresenceValue = "available" | "unavailable";
 
@@ -109,4 +110,13 @@ export function batchStanza(batch: readonly Notification[], trace: string, from:
     xml("body", {}, "Presence update"),
     xml("event", { xmlns: NS_FLUX, mime: "application/json" }, json),
   );
+}
+
+/**
+ * XEP-0184 section 5: asks the recipient for a receipt. The message keeps its
+ * `id`, which the receipt's `<received id>` echoes.
+ */
+export function withReceiptRequest(stanza: Element): Element {
+  stanza.append(xml("request", { xmlns: NS_RECEIPTS }));
+  return stanza;
 }

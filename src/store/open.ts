@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { StoreError, sqliteCode } from "./errors.js";
-import { HeldTable } from "./held-table.js";
+import { NotificationTable } from "./notification-table.js";
 import { migrate } from "./schema.js";
 import { SessionTable } from "./session-table.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
@@ -31,7 +31,9 @@ export interface DurableStore {
   readonly outbox: SqliteOutbox;
   readonly sessions: SessionTable;
   /** Bounced notifications waiting for their server user. */
-  readonly held: HeldTable;
+  readonly held: NotificationTable;
+  /** Sent, awaiting a XEP-0184 receipt (`notify.receipt_timeout`). */
+  readonly unacked: NotificationTable;
   /**
    * Runs `fn` in one transaction (nested calls become savepoints), so one
    * presence's outbox insert and session change commit together or not at
@@ -107,13 +109,15 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
 function storeOn(db: Database.Database, path: string, capacity: number): DurableStore {
   const outbox = new SqliteOutbox(db, capacity);
   const sessions = new SessionTable(db);
-  const held = new HeldTable(db);
+  const held = new NotificationTable(db, "held");
+  const unacked = new NotificationTable(db, "unacked");
   const run = db.transaction((fn: () => unknown) => fn());
   return {
     path,
     outbox,
     sessions,
     held,
+    unacked,
     transaction<R>(fn: () => R): R {
       let result: R;
       try {

@@ -10,7 +10,7 @@ import { StoreError } from "./errors.js";
  * To change the schema: bump SCHEMA_VERSION and add the step from the
  * previous version to MIGRATIONS; never edit a step that has shipped.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   // 0 -> 1. AUTOINCREMENT: a sequence number is never reused, even after the
@@ -38,6 +38,18 @@ const MIGRATIONS: Record<number, string> = {
     CREATE TABLE sessions (
       jid TEXT PRIMARY KEY
     ) STRICT, WITHOUT ROWID;
+  `,
+  // 1 -> 2. Notifications sent and awaiting a XEP-0184 receipt.
+  2: `
+    CREATE TABLE unacked (
+      trace       TEXT PRIMARY KEY,
+      user        TEXT NOT NULL,
+      presence    TEXT NOT NULL CHECK (presence IN ('available', 'unavailable')),
+      to_jid      TEXT NOT NULL,
+      user_bare   TEXT NOT NULL,
+      queued_at   INTEGER NOT NULL,
+      session_seq INTEGER
+    ) STRICT;
   `,
 };
 

@@ -20,6 +20,10 @@ export class MemoryServer extends EventEmitter implements Link {
   failSends = false;
   /** Server users that are offline: messages to them bounce (no offline storage). */
   readonly offline = new Set<string>();
+  /** Server users whose client answers XEP-0184 receipt requests (from resource "game"). */
+  readonly answersReceipts = new Set<string>();
+  /** When set, messages are taken and then lost without a word (a server crash). */
+  swallow = false;
 
   connect(): void {
     this.emit("connecting");
@@ -39,8 +43,10 @@ export class MemoryServer extends EventEmitter implements Link {
       this.bounce(stanza);
       return;
     }
+    if (stanza.name === "message" && this.swallow) return;
     this.sent.push(stanza);
     if (stanza.name === "iq" && stanza.getChild("ping", "urn:xmpp:ping")) this.answerPing(stanza);
+    if (stanza.name === "message") this.answerReceipt(stanza);
   }
 
   /** Delivers a stanza from the server to the component. */
@@ -64,6 +70,18 @@ export class MemoryServer extends EventEmitter implements Link {
       ),
     );
     setImmediate(() => this.emit("stanza", parseXml(error.toString())));
+  }
+
+  /** XEP-0184 section 5: the recipient's client echoes the id in <received>. */
+  private answerReceipt(message: Element): void {
+    const to = message.attrs.to ?? "";
+    if (!message.getChild("request", "urn:xmpp:receipts") || !this.answersReceipts.has(to)) return;
+    const receipt = xml(
+      "message",
+      { from: `${to}/game`, to: message.attrs.from, id: `r-${message.attrs.id}` },
+      xml("received", { xmlns: "urn:xmpp:receipts", id: message.attrs.id }),
+    );
+    setImmediate(() => this.emit("stanza", parseXml(receipt.toString())));
   }
 
   private answerPing(iq: Element): void {

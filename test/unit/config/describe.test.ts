@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { describeConfig } from "../../../src/config/describe.js";
 import { resolveConfig } from "../../../src/config/load.js";
+import { CONFIG_KEYS } from "../../../src/config/schema.js";
 
 const PATH = "/etc/presence-notify/presence-notify.toml";
 
@@ -18,7 +19,7 @@ describe("describeConfig", () => {
       ),
     );
     const lines = text.split("\n");
-    expect(lines).toHaveLength(26);
+    expect(lines).toHaveLength(Object.keys(CONFIG_KEYS).length);
     expect(lines).toContainEqual(
       expect.stringMatching(/^notify\.server_user +=\s"world" +\(file\)$/),
     );

@@ -56,6 +56,7 @@ describe("the example file", () => {
       sequence: "off",
       batch: 1,
       userRate: 0,
+      receiptTimeoutMs: 0,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -115,6 +116,7 @@ flap_window = "2s"
 sequence = "session"
 batch = 20
 user_rate = 5
+receipt_timeout = "off"
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -148,6 +150,7 @@ path = "state/presence.db"
       sequence: "session",
       batch: 20,
       userRate: 5,
+      receiptTimeoutMs: 0,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({
@@ -367,6 +370,12 @@ describe("invalid values", () => {
     ["resync.ejabberd_api", '[resync]\nejabberd_api = "not a url"', /is not a URL/],
     ["durability.mode", '[durability]\nmode = "disk"', /must be "memory" or "sqlite"/],
     ["notify.flap_window", '[notify]\nflap_window = "sometimes"', /or "off"/],
+    ["notify.receipt_timeout", '[notify]\nreceipt_timeout = "never"', /or "off"/],
+    [
+      "notify.receipt_timeout",
+      '[notify]\nreceipt_timeout = "30s"\nfrom = "user"',
+      /needs notify\.from = "component": the receipt for a message sent from a user goes back to that user/,
+    ],
     ["liveness.interval", '[liveness]\ninterval = "soon"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "25d"', /is not a duration/],
     ["resync.ping_timeout", '[resync]\nping_timeout = "1000h"', /is too long/],

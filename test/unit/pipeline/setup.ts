@@ -20,6 +20,8 @@ export function setup(
     sequence?: boolean;
     batch?: number;
     userRate?: number;
+    receiptTimeoutMs?: number;
+    mailboxCapacity?: number;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -35,7 +37,7 @@ export function setup(
       domains: policy.domains ?? [],
     }),
     fromUser: () => false,
-    mailboxCapacity: 100,
+    mailboxCapacity: policy.mailboxCapacity ?? 100,
     pingTimeoutMs: 10_000,
     resyncSettleMs: 1_000,
     liveness: policy.liveness ?? { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
@@ -43,6 +45,7 @@ export function setup(
     ...(policy.flapWindowMs ? { flapWindowMs: policy.flapWindowMs } : {}),
     ...(policy.sequence ? { sequence: true } : {}),
     ...(policy.userRate ? { userRate: policy.userRate } : {}),
+    ...(policy.receiptTimeoutMs ? { receiptTimeoutMs: policy.receiptTimeoutMs } : {}),
   });
   const notifier = createActor(
     notifierLogic({
