@@ -10,6 +10,8 @@ export interface Received {
   trace: string;
   user: string;
   presence: string;
+  /** With notify.sequence = "session". */
+  seq?: number;
 }
 
 /** The backend "world server": an ordinary user that reads notifications. */
@@ -37,12 +39,28 @@ export class WorldServer {
       resource: "backend",
       beforeStart: (entity) => {
         entity.on("stanza", (stanza: Element) => {
-          if (stanza.is("message") && stanza.getChild("event", "flux:xmpp")) this.record(stanza);
+          if (stanza.is("message") && stanza.getChild("event", "flux:xmpp")) {
+            this.record(stanza);
+            this.acknowledge(entity, stanza);
+          }
         });
       },
     });
     await this.entity.send(xml("presence"));
     return this;
+  }
+
+  /** XEP-0184 section 5: a receipt for each message that asks for one, as real clients do. */
+  private acknowledge(entity: Client, message: Element): void {
+    const id = message.attrs.id;
+    if (!message.getChild("request", "urn:xmpp:receipts") || id === undefined) return;
+    entity
+      .send(
+        xml("message", { to: message.attrs.from, id: `receipt-${id}` }, [
+          xml("received", { xmlns: "urn:xmpp:receipts", id }),
+        ]),
+      )
+      .catch(() => undefined); // the connection is going: the daemon sends it again
   }
 
   private record(stanza: Element): void {
@@ -53,7 +71,19 @@ export class WorldServer {
       trace: json.trace,
       user: json.args?.user,
       presence: json.args?.presence,
+      ...(typeof json.args?.seq === "number" ? { seq: json.args.seq } : {}),
     });
+  }
+
+  /**
+   * Notifications about one session, each trace once (a resend repeats its
+   * trace), in the order each first arrived.
+   */
+  distinctAbout(fullJid: string): Received[] {
+    const seen = new Set<string>();
+    return this.received.filter(
+      (r) => r.user === fullJid && !seen.has(r.trace) && seen.add(r.trace) !== undefined,
+    );
   }
 
   /** Notifications about one session, as "available"/"unavailable". */
