@@ -34,6 +34,12 @@ export interface DaemonOptions {
   before?: readonly ChildSpec[];
   /** Durable mode: an open store (the caller opened it, the daemon closes it). */
   store?: DurableStore;
+  /**
+   * Fault injection for end-to-end tests of an in-process daemon; never set
+   * by the configuration or the CLI. `notifierBeforeSend` runs in the
+   * notifier before each stanza is built: a throw crashes the notifier.
+   */
+  faults?: { notifierBeforeSend?: () => void };
 }
 
 // How long the server's replay of current presences may stay quiet before it
@@ -47,6 +53,7 @@ export function startDaemon({
   clock = systemClock,
   before = [],
   store,
+  faults,
 }: DaemonOptions) {
   const current = config;
   const filter = compileFilter(current.notify.include, current.notify.exclude);
@@ -127,6 +134,7 @@ export function startDaemon({
           ...(rate ? { rate } : {}),
           batch: current.notify.batch,
           ...(pipeline.awaiting ? { awaiting: pipeline.awaiting } : {}),
+          ...(faults?.notifierBeforeSend ? { beforeSend: faults.notifierBeforeSend } : {}),
           counters: pipeline.counters,
           logger,
         }),

@@ -40,6 +40,11 @@ export interface NotifierDeps {
   batch?: number;
   /** Opt-in XEP-0184: sent notifications are kept here until their receipt. */
   awaiting?: AwaitingReceipts;
+  /**
+   * Fault injection for tests (never set by the configuration or the CLI):
+   * called before each stanza is built; a throw is a bug in the notifier.
+   */
+  beforeSend?: () => void;
 }
 
 /**
@@ -95,6 +100,7 @@ export function notifierLogic(deps: NotifierDeps) {
         const batch = again ? [n] : batchFrom(mailbox, n, deps);
         // Building the stanza is our own code: if it throws, that is a bug and
         // the actor fails (its supervisor restarts it). Only the send is I/O.
+        deps.beforeSend?.();
         const { id, stanza } = stanzaFor(batch, deps);
         // Remembered before the send: a bounce can come back at any time after.
         deps.recent?.add(id, batch);
