@@ -9,7 +9,7 @@ import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js"
 import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
 import { SequenceNumbers } from "./actors/sequence-numbers.js";
-import { SessionRegistry } from "./actors/session-registry.js";
+import { type SessionObserver, SessionRegistry } from "./actors/session-registry.js";
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
@@ -57,6 +57,8 @@ export interface PipelineOptions {
   sequence?: boolean;
   /** Opt-in notifications per second per user; 0 or absent: no limit. */
   userRate?: number;
+  /** `start --inspect`: told of every event each session's machine takes. */
+  observeSessions?: SessionObserver;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface PipelineOptions {
 export function createPipeline(options: PipelineOptions) {
   const { link, clock, logger } = options;
   const counters = new Counters();
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(options.observeSessions);
   const { store } = options;
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);
