@@ -7,6 +7,7 @@ import type { ChildSpec } from "./actors/supervisor-spec.js";
 import { type Clock, systemClock } from "./clock.js";
 import { compileFilter } from "./config/glob.js";
 import type { DaemonConfig } from "./config/schema.js";
+import type { Inspection } from "./inspect/inspection.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
 import type { DurableStore } from "./store/open.js";
@@ -34,6 +35,8 @@ export interface DaemonOptions {
   before?: readonly ChildSpec[];
   /** Durable mode: an open store (the caller opened it, the daemon closes it). */
   store?: DurableStore;
+  /** `start --inspect`: where live actors and sessions report (the caller closes it). */
+  inspection?: Pick<Inspection, "actors" | "sessions">;
 }
 
 // How long the server's replay of current presences may stay quiet before it
@@ -47,6 +50,7 @@ export function startDaemon({
   clock = systemClock,
   before = [],
   store,
+  inspection,
 }: DaemonOptions) {
   const current = config;
   const filter = compileFilter(current.notify.include, current.notify.exclude);
@@ -74,6 +78,7 @@ export function startDaemon({
     sequence: current.notify.sequence === "session",
     userRate: current.notify.userRate,
     ...(store ? { store } : {}),
+    ...(inspection ? { observeSessions: inspection.sessions } : {}),
     ...(current.resync.ejabberdApi
       ? {
           sessionList: ejabberdSessionList(
@@ -103,6 +108,7 @@ export function startDaemon({
     clock,
     logger,
     flags: { strategy: "one_for_one", intensity: 5, period: 10_000 },
+    ...(inspection ? { inspect: inspection.actors } : {}),
     children: [
       ...before,
       {
