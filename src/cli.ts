@@ -20,11 +20,13 @@ commands:
   start --config FILE         run the daemon in the foreground (JSON logs on stdout)
       [--inspect[=HOST:PORT]]   stream live actor and session events to the Stately Inspector
                                 over WebSocket, loopback only (default 127.0.0.1:8088)
+  inspect-tail [--url WS-URL] print that stream as text, one line per state change
   check-config --config FILE  print the effective configuration and where each value came from
   export-machines --out DIR   write every state machine as XState JSON, with a guide to view them
   demo                        run a local Prosody with simulated users and show the notifications
 
-exit codes: 0 ok, 64 usage, 70 internal failure, 73 export-machines cannot write DIR,
+exit codes: 0 ok, 64 usage, 69 inspect-tail cannot connect, 70 internal failure,
+            73 export-machines cannot write DIR,
             75 state file locked by another daemon (or the --inspect port in use),
             78 configuration error`;
 
@@ -38,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
     case "export-machines": {
       const { exportMachinesCommand } = await import("./inspect/export-command.js");
       return exportMachinesCommand(rest);
+    }
+    case "inspect-tail": {
+      const { inspectTailCommand } = await import("./inspect/tail-command.js");
+      return inspectTailCommand(rest);
     }
     case "demo": {
       const { runDemo } = await import("./demo.js");

@@ -60,12 +60,12 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
     http.listen(address.port, address.host, () => resolve());
   });
   const bound = { host: address.host, port: (http.address() as AddressInfo).port };
-  const origins = new Set([urlOf("http", bound), `http://localhost:${bound.port}`]);
-  // A web page on any site can open a WebSocket to 127.0.0.1; only our own
-  // bridge page (and non-browser clients, which send no Origin) may read.
+  // A web page on any site can open a WebSocket to 127.0.0.1; only pages
+  // served from this machine (our bridge page, also through an SSH tunnel on
+  // another local port) and non-browser clients, which send no Origin, may read.
   const wss = new WebSocketServer({
     server: http,
-    verifyClient: ({ origin }: { origin?: string }) => !origin || origins.has(origin),
+    verifyClient: ({ origin }: { origin?: string }) => !origin || isLoopbackOrigin(origin),
   });
   const actors = new Map<string, string>();
   const snapshots = new Map<string, string>();
@@ -102,6 +102,18 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(origin);
+    return (
+      protocol === "http:" &&
+      (hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname))
+    );
+  } catch {
+    return false;
+  }
 }
 
 function remember(map: Map<string, string>, key: string, text: string): void {

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -62,8 +62,14 @@ class InspectorClient {
   }
 }
 
+const BIN = join(import.meta.dirname, "../../bin/presence-notify");
+
 describe("start --inspect on prosody", () => {
   const scene = new Scenario("prosody");
+  // `inspect-tail`, the terminal view for a machine without stately.ai.
+  let tail: ChildProcess;
+  let tailOut = "";
+  let tailExit: Promise<number | null>;
   let daemon: DaemonProcess;
   let world: WorldServer;
   let url: string;
@@ -92,9 +98,17 @@ describe("start --inspect on prosody", () => {
     page = String(listening.page);
     client = connect();
     await client.opened;
+    tail = spawn(process.execPath, [BIN, "inspect-tail", "--url", url], { stdio: "pipe" });
+    tail.stdout?.on("data", (chunk: Buffer) => {
+      tailOut += chunk.toString("utf8");
+    });
+    tailExit = new Promise((resolve) => tail.on("exit", (code) => resolve(code)));
     await daemon.waitForLog({ msg: "privileges granted by the server" });
+    // Connected (it prints the replayed registrations first) before any user acts.
+    await waitFor(() => tailOut.includes("+ notifier") || undefined, 10_000, "inspect-tail");
   });
   afterAll(async () => {
+    tail?.kill("SIGKILL");
     for (const c of clients) c.ws.terminate();
     await scene.stop();
   });
@@ -167,12 +181,34 @@ describe("start --inspect on prosody", () => {
     expect(html).toContain("https://stately.ai/inspect");
     const foreign = connect({ origin: "https://attacker.example" });
     await expect(foreign.opened).rejects.toThrow(/401/);
+    // The bridge page through an SSH tunnel on another local port is still this machine.
+    const tunnelled = connect({ origin: "http://localhost:18088" });
+    await tunnelled.opened;
+  });
+
+  it("prints the same stream as text with inspect-tail", async () => {
+    await waitFor(
+      () => tailOut.includes("alice@localhost/phone") || undefined,
+      5_000,
+      `alice in inspect-tail's output:\n${tailOut}`,
+    );
+    const lines = tailOut.split("\n");
+    expect(lines).toContainEqual(expect.stringMatching(/^\+ connection\s+connecting$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^alice@localhost\/phone\s+\{"available":\{"show":"away","sync":"confirmed"\}\}\s+<- presence\.available$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^alice@localhost\/phone\s+unavailable\s+<- presence\.unavailable$/),
+    );
   });
 
   it("stops the inspector on shutdown", async () => {
     const closed = new Promise<void>((resolve) => client.ws.once("close", () => resolve()));
     expect(await daemon.stop()).toBe(0);
     await closed;
+    expect(await tailExit).toBe(0);
     const after = new WebSocket(url);
     await expect(
       new Promise((resolve, reject) => {
@@ -184,7 +220,6 @@ describe("start --inspect on prosody", () => {
 });
 
 describe("start --inspect refusals (before anything starts)", () => {
-  const BIN = new URL("../../bin/presence-notify", import.meta.url).pathname;
   const run = (args: string[]) =>
     spawnSync(process.execPath, [BIN, "start", "--config", "/nonexistent.toml", ...args], {
       encoding: "utf8",
@@ -219,5 +254,19 @@ describe("start --inspect refusals (before anything starts)", () => {
     rmSync(dir, { recursive: true, force: true });
     expect(status).toBe(75);
     expect(stderr).toMatch(/cannot listen on ws:\/\/127\.0\.0\.1:\d+ for the inspector/);
+  });
+
+  it("inspect-tail exits 69 with a sentence when no inspector listens, 64 on a bad URL", () => {
+    const down = spawnSync(process.execPath, [BIN, "inspect-tail", "--url", "ws://127.0.0.1:1"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(down.status).toBe(69);
+    expect(down.stderr).toMatch(/cannot connect to the inspector at ws:\/\/127\.0\.0\.1:1/);
+    const bad = spawnSync(process.execPath, [BIN, "inspect-tail", "--url", "127.0.0.1:1"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(bad.status).toBe(64);
   });
 });
