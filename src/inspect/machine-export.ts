@@ -87,33 +87,38 @@ their code is in \`src/machines/\` and \`src/actors/\`. Inline ones appear as
 \`{ "type": "inline:<name>" }\`; \`context\` (computed from the actor's input) is
 left out.
 
-## In Stately's editor (stately.ai, needs an account for saving)
+## In Stately's editor (https://stately.ai)
 
-1. Open https://stately.ai/registry/new (or a project's machine list: New machine).
-2. Code panel, **Import**; paste \`createMachine(\`, the contents of one JSON
+1. Sign in at https://stately.ai, open a project and create a **New machine**.
+2. **Import** (the Code panel's button, or Machine > Import); paste \`createMachine(\`, the contents of one JSON
    file, then \`)\`. Stately's importer reads a \`createMachine({...})\` call.
 3. The editor draws the statechart; **Simulate** steps through it by event.
 
+In VS Code, Stately's "Stately Editor" extension opens a JSON or XState file
+next to the code; it hosts the same editor and may ask you to sign in to
+Stately, so it needs access to stately.ai too.
+
 ## Without access to stately.ai
 
-- **VS Code**: the "XState VSCode" extension (statelyai.stately-vscode) opens
-  the editor for a \`createMachine\` call in a local \`.js\`/\`.ts\` file: save
-  \`createMachine(<JSON>)\` as e.g. \`session.machine.ts\`, import
-  \`createMachine\` from \`xstate\`, and use "Open visual editor" above it.
-  (Or open the repository's own \`src/machines/*.ts\`.)
-- **Plain Node**, no network: the JSON is a config, so
-  \`createMachine(require("./session.json"))\` runs; XState's
-  \`getShortestPaths\` / \`getSimplePaths\` (\`xstate/graph\`) list the paths
-  through it, and the presence-notify test suite walks them the same way.
 - **Read it**: \`states\` nest as in the diagram; \`on\` maps an event to its
-  target(s) (\`#session.available.show.chat\`, ids from the root); \`type:
-  "parallel"\` regions are active together; \`after\` is a timer, \`always\`
-  an eventless transition.
+  target(s) (\`#session.available.show.chat\` is an id from the root, a bare
+  name is a sibling); \`type: "parallel"\` regions are active together;
+  \`after\` is a timer, \`always\` an eventless transition, \`invoke\` an actor
+  the state runs (\`onDone\` / \`onError\` when it ends).
+- **Walk it**, with Node and the \`xstate\` package only: the file is a
+  config, so \`createMachine(JSON.parse(fs.readFileSync("session.json", "utf8")))\`
+  works, and its \`root\` state node lists every state (\`.states\`) and
+  transition (\`.transitions\`, \`.always\`) with resolved targets. To step
+  through it (\`transition\`, \`xstate/graph\`), first \`.provide()\` the named
+  guards, as \`src/actors/\` does.
+- **Watch it live**: \`presence-notify inspect-tail\` prints what a daemon
+  started with \`--inspect\` streams, one line per state change.
 
 ## Live: the machines running in a daemon
 
 \`presence-notify start --config FILE --inspect\` streams every actor's events
-to \`ws://127.0.0.1:8088\`; open \`http://127.0.0.1:8088/\` in a browser for
-the Stately Inspector, or read the JSON frames with any WebSocket client
-(README.md of presence-notify, "Inspecting the machines").
+to \`ws://127.0.0.1:8088\`; open \`http://127.0.0.1:8088/\` in a browser on the
+same machine for the Stately Inspector, run \`presence-notify inspect-tail\`
+for text, or read the JSON frames with any WebSocket client (presence-notify's
+README.md, "Inspecting the machines").
 `;
