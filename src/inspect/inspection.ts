@@ -33,8 +33,9 @@ export async function startInspection(address: InspectAddress): Promise<Inspecti
     url: server.url,
     page: server.page,
     async close() {
-      // The last snapshots (stopped actors) are queued on a 0 ms timer; let them go first.
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // The library hands each event to a 0 ms timer; timers of one duration
+      // fire in order, so this one runs after the last stopped actor's.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       await server.close();
     },
   };

@@ -31,10 +31,11 @@ export interface InspectorServer {
   readonly page: string;
   /** Sends one inspection event to every client. */
   send(event: StatelyInspectionEvent): void;
-  /** Number of clients connected. */
-  readonly clients: number;
   close(): Promise<void>;
 }
+
+/** Bytes queued for one client beyond which it is dropped as not reading. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** Actors (and latest snapshots) remembered for clients that connect later. */
 const REMEMBERED_ACTORS = 10_000;
@@ -69,7 +70,10 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
   });
   const actors = new Map<string, string>();
   const snapshots = new Map<string, string>();
+  // An error here must never reach the daemon as an uncaught exception.
+  wss.on("error", () => {});
   wss.on("connection", (ws) => {
+    ws.on("error", () => ws.terminate());
     for (const text of actors.values()) ws.send(text);
     for (const text of snapshots.values()) ws.send(text);
     // The stream is one-way; what a client says is ignored.
@@ -77,9 +81,6 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
   return {
     url: urlOf("ws", bound),
     page: `${urlOf("http", bound)}/`,
-    get clients() {
-      return wss.clients.size;
-    },
     send(event) {
       const text = JSON.stringify(plain(event, 0, new Set()));
       if (event.type === "@xstate.actor") {
@@ -93,7 +94,10 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
         else remember(snapshots, event.sessionId, text);
       }
       for (const client of wss.clients) {
-        if (client.readyState === WebSocket.OPEN) client.send(text);
+        if (client.readyState !== WebSocket.OPEN) continue;
+        // A client that stopped reading would otherwise hold the stream in our heap.
+        if (client.bufferedAmount > MAX_BUFFERED_BYTES) client.terminate();
+        else client.send(text);
       }
     },
     async close() {

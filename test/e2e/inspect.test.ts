@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
+import { type AddressInfo, connect as connectTcp, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xml } from "@xmpp/component";
@@ -184,6 +184,23 @@ describe("start --inspect on prosody", () => {
     // The bridge page through an SSH tunnel on another local port is still this machine.
     const tunnelled = connect({ origin: "http://localhost:18088" });
     await tunnelled.opened;
+  });
+
+  it("survives a client that breaks the WebSocket protocol", async () => {
+    const { port } = new URL(url);
+    const socket = connectTcp(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await new Promise((resolve) => socket.once("data", resolve));
+    // An unmasked client frame: RFC 6455 5.1 says the server must fail the connection.
+    socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    await new Promise((resolve) => socket.once("close", resolve));
+    const probe = connect();
+    await probe.opened;
+    await waitFor(() => probe.actor("notifier"), 5_000, "the daemon still streaming");
   });
 
   it("prints the same stream as text with inspect-tail", async () => {
