@@ -4,6 +4,8 @@ import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
+import type { Inspection } from "./inspect/inspection.js";
+import { InvalidInspectAddress, parseInspectAddress } from "./inspect/loopback-address.js";
 import { createLogger } from "./log.js";
 import { isStoreError } from "./store/errors.js";
 import { type DurableStore, openStore } from "./store/open.js";
@@ -16,10 +18,16 @@ const USAGE = `usage: presence-notify <command> [options]
 
 commands:
   start --config FILE         run the daemon in the foreground (JSON logs on stdout)
+      [--inspect[=HOST:PORT]]   stream live actor and session events to the Stately Inspector
+                                over WebSocket, loopback only (default 127.0.0.1:8088)
+  inspect-tail [--url WS-URL] print that stream as text, one line per state change
   check-config --config FILE  print the effective configuration and where each value came from
+  export-machines --out DIR   write every state machine as XState JSON, with a guide to view them
   demo                        run a local Prosody with simulated users and show the notifications
 
-exit codes: 0 ok, 64 usage, 70 internal failure, 75 state file locked by another daemon,
+exit codes: 0 ok, 64 usage, 69 inspect-tail cannot connect, 70 internal failure,
+            73 export-machines cannot write DIR,
+            75 state file locked by another daemon (or the --inspect port in use),
             78 configuration error`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -29,6 +37,14 @@ export async function main(argv: string[]): Promise<number> {
       return start(rest);
     case "check-config":
       return checkConfig(rest);
+    case "export-machines": {
+      const { exportMachinesCommand } = await import("./inspect/export-command.js");
+      return exportMachinesCommand(rest);
+    }
+    case "inspect-tail": {
+      const { inspectTailCommand } = await import("./inspect/tail-command.js");
+      return inspectTailCommand(rest);
+    }
     case "demo": {
       const { runDemo } = await import("./demo.js");
       return runDemo(rest);
@@ -47,13 +63,27 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function configPath(args: string[]): string | undefined {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: "string", short: "c" } },
-    strict: true,
-  });
-  if (values.config === undefined) process.stderr.write("--config FILE is required\n");
-  return values.config;
+  return parseCommand(args, false)?.config;
+}
+
+/** `--config FILE`, and for `start` `--inspect[=HOST:PORT]` (bare: "", the default address). */
+function parseCommand(args: string[], inspect: boolean) {
+  try {
+    const { values } = parseArgs({
+      // parseArgs has no optional values: a bare --inspect is given the empty one.
+      args: inspect ? args.map((a) => (a === "--inspect" ? "--inspect=" : a)) : args,
+      options: {
+        config: { type: "string", short: "c" },
+        ...(inspect ? { inspect: { type: "string" } } : {}),
+      },
+      strict: true,
+    });
+    if (values.config === undefined) process.stderr.write("--config FILE is required\n");
+    else return values as { config: string; inspect?: string };
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+  }
+  return undefined;
 }
 
 function load(path: string) {
@@ -78,8 +108,17 @@ async function checkConfig(args: string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  const path = configPath(args);
-  if (path === undefined) return EXIT.usage;
+  const parsed = parseCommand(args, true);
+  if (parsed === undefined) return EXIT.usage;
+  const path = parsed.config;
+  let address: ReturnType<typeof parseInspectAddress> | undefined;
+  try {
+    if (parsed.inspect !== undefined) address = parseInspectAddress(parsed.inspect);
+  } catch (err) {
+    if (!(err instanceof InvalidInspectAddress)) throw err;
+    process.stderr.write(`presence-notify: ${err.message}\n`);
+    return EXIT.usage;
+  }
   // An invalid configuration stops us here, before any connection is made.
   const loaded = load(path);
   if (!loaded) return EXIT.config;
@@ -97,11 +136,34 @@ async function start(args: string[]): Promise<number> {
     }
     logger.info(store.info(), "durable store opened");
   }
+  let inspection: Inspection | undefined;
+  if (address) {
+    // Loaded only with --inspect: without it, nothing of the inspector exists.
+    const { startInspection } = await import("./inspect/inspection.js");
+    const { InspectorUnavailable } = await import("./inspect/inspector-server.js");
+    try {
+      inspection = await startInspection(address);
+    } catch (err) {
+      if (!(err instanceof InspectorUnavailable)) throw err;
+      store?.close();
+      process.stderr.write(`presence-notify: ${err.message}\n`);
+      return EXIT.tempfail;
+    }
+    logger.info(
+      { inspector: inspection.url, page: inspection.page },
+      `inspector listening: open ${inspection.page} for the Stately Inspector`,
+    );
+  }
   logger.info(
     { config: path, domain: config.component.domain, service: config.component.service },
     "starting",
   );
-  const daemon = startDaemon({ config, logger, ...(store ? { store } : {}) });
+  const daemon = startDaemon({
+    config,
+    logger,
+    ...(store ? { store } : {}),
+    ...(inspection ? { inspection } : {}),
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -117,6 +179,7 @@ async function start(args: string[]): Promise<number> {
 
   const end = await daemon.supervisor.done;
   await stopping;
+  await inspection?.close();
   if (end.exit === "failed") return exitCodeOf(end);
   logger.info("stopped");
   return EXIT.ok;

@@ -7,6 +7,7 @@ import type { ChildSpec } from "./actors/supervisor-spec.js";
 import { type Clock, systemClock } from "./clock.js";
 import { compileFilter } from "./config/glob.js";
 import type { DaemonConfig } from "./config/schema.js";
+import type { Inspection } from "./inspect/inspection.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
 import type { DurableStore } from "./store/open.js";
@@ -40,6 +41,8 @@ export interface DaemonOptions {
    * notifier before each stanza is built: a throw crashes the notifier.
    */
   faults?: { notifierBeforeSend?: () => void };
+  /** `start --inspect`: where live actors and sessions report (the caller closes it). */
+  inspection?: Pick<Inspection, "actors" | "sessions">;
 }
 
 // How long the server's replay of current presences may stay quiet before it
@@ -54,6 +57,7 @@ export function startDaemon({
   before = [],
   store,
   faults,
+  inspection,
 }: DaemonOptions) {
   const current = config;
   const filter = compileFilter(current.notify.include, current.notify.exclude);
@@ -82,6 +86,7 @@ export function startDaemon({
     userRate: current.notify.userRate,
     receiptTimeoutMs: current.notify.receiptTimeoutMs,
     ...(store ? { store } : {}),
+    ...(inspection ? { observeSessions: inspection.sessions } : {}),
     ...(current.resync.ejabberdApi
       ? {
           sessionList: ejabberdSessionList(
@@ -111,6 +116,7 @@ export function startDaemon({
     clock,
     logger,
     flags: { strategy: "one_for_one", intensity: 5, period: 10_000 },
+    ...(inspection ? { inspect: inspection.actors } : {}),
     children: [
       ...before,
       {

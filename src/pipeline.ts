@@ -10,7 +10,7 @@ import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js"
 import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
 import { SequenceNumbers } from "./actors/sequence-numbers.js";
-import { SessionRegistry } from "./actors/session-registry.js";
+import { type SessionObserver, SessionRegistry } from "./actors/session-registry.js";
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
@@ -60,6 +60,8 @@ export interface PipelineOptions {
   userRate?: number;
   /** Opt-in XEP-0184 receipts: how long to wait for one before sending again; 0 or absent: off. */
   receiptTimeoutMs?: number;
+  /** `start --inspect`: told of every event each session's machine takes. */
+  observeSessions?: SessionObserver;
 }
 
 /**
@@ -71,7 +73,7 @@ export interface PipelineOptions {
 export function createPipeline(options: PipelineOptions) {
   const { link, clock, logger } = options;
   const counters = new Counters();
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(options.observeSessions);
   const { store } = options;
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);

@@ -55,6 +55,18 @@ export interface SessionCounts {
   show: Record<Show, number>;
 }
 
+/**
+ * Told of every event a session took, with its state codes before and after,
+ * whether or not it changed anything (`start --inspect` draws sessions with
+ * it). Not installed, it costs one undefined check per event.
+ */
+export type SessionObserver = (
+  jid: string,
+  event: SessionEvent,
+  before: SessionCode,
+  after: SessionCode,
+) => void;
+
 /** A filter on `SessionState`; each field given must match. */
 export type StateMatch = Partial<SessionState>;
 
@@ -91,6 +103,11 @@ function matches(state: SessionState, match: StateMatch): boolean {
 export class SessionRegistry {
   readonly #sessions = new Map<string, SessionCode>();
   readonly #resources = new Map<string, number>();
+  readonly #observe: SessionObserver | undefined;
+
+  constructor(observe?: SessionObserver) {
+    this.#observe = observe;
+  }
 
   /** Number of sessions held (every one of them available). */
   get size(): number {
@@ -106,6 +123,7 @@ export class SessionRegistry {
     else if (code !== before) {
       this.#sessions.set(stored === undefined ? ownCopy(jid) : jid, code);
     }
+    this.#observe?.(jid, event, before, code);
     if (transition === undefined) return undefined;
     const session: SessionTransition = { jid, ...transition };
     const user = this.#countResources(

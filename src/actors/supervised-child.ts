@@ -2,6 +2,8 @@ import {
   type AnyActorLogic,
   type AnyActorRef,
   createActor,
+  type InspectionEvent,
+  type Observer,
   type Snapshot,
   type Subscription,
 } from "xstate";
@@ -56,6 +58,8 @@ export interface SupervisionContext {
   name: string;
   clock: Clock;
   logger: Logger;
+  /** XState's inspection observer (`start --inspect`); absent, no child is inspected at all. */
+  inspect?: Observer<InspectionEvent>;
 }
 
 export type NodeStatus = "running" | "restarting" | "stopped" | "failed";
@@ -135,9 +139,16 @@ export function spawn(
         name: `${context.name}/${id}`,
         clock: context.clock,
         logger: context.logger,
+        ...(context.inspect ? { inspect: context.inspect } : {}),
       } satisfies SupervisionContext)
     : input;
-  const actor = createActor(logic, { id, input: childInput, clock: context.clock });
+  const { clock, inspect } = context;
+  const actor = createActor(logic, {
+    id,
+    input: childInput,
+    clock,
+    ...(inspect ? { inspect } : {}),
+  });
   let reported = false;
   const report = (exit: Exit) => {
     if (reported) return;
@@ -221,6 +232,8 @@ export interface SupervisionOptions {
   clock?: Clock;
   /** Default: the parent's logger, else silent. */
   logger?: Logger;
+  /** Default: the parent's, else none. */
+  inspect?: Observer<InspectionEvent>;
 }
 
 /** Explicit options win; a nested supervisor otherwise inherits what its parent passed as input. */
@@ -228,11 +241,15 @@ export const resolveContext = (
   options: SupervisionOptions,
   input: Partial<SupervisionContext> | undefined,
   actorId: string,
-): SupervisionContext => ({
-  name: options.name ?? input?.name ?? actorId,
-  clock: options.clock ?? input?.clock ?? systemClock,
-  logger: options.logger ?? input?.logger ?? silentLogger,
-});
+): SupervisionContext => {
+  const inspect = options.inspect ?? input?.inspect;
+  return {
+    name: options.name ?? input?.name ?? actorId,
+    clock: options.clock ?? input?.clock ?? systemClock,
+    logger: options.logger ?? input?.logger ?? silentLogger,
+    ...(inspect ? { inspect } : {}),
+  };
+};
 
 /** OTP restart types: permanent always, transient only after an abnormal exit, temporary never. */
 export const shouldRestart = (restart: RestartType, exit: Exit): boolean =>

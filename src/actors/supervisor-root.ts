@@ -47,7 +47,11 @@ export const exitCodeOf = (result: RootExit): number => (result.exit === "failed
 export function startSupervisor(options: StartSupervisorOptions): SupervisorHandle {
   const { flags, children, name = "root", ...rest } = options;
   const logic = supervisorLogic(flags, children, { ...rest, name });
-  const actor = createActor(logic, { id: name, ...(rest.clock ? { clock: rest.clock } : {}) });
+  const actor = createActor(logic, {
+    id: name,
+    ...(rest.clock ? { clock: rest.clock } : {}),
+    ...(rest.inspect ? { inspect: rest.inspect } : {}),
+  });
   const done = new Promise<RootExit>((resolve) => {
     actor.subscribe({
       next: (snapshot) => {

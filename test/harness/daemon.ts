@@ -21,15 +21,21 @@ export class DaemonProcess {
   constructor(
     config: string,
     private readonly env: Record<string, string> = {},
+    /** More arguments to `start`, e.g. `--inspect=127.0.0.1:0`. */
+    private readonly args: string[] = [],
   ) {
     writeFileSync(this.configPath, config);
   }
 
   start(): this {
-    const child = spawn(process.execPath, [BIN, "start", "--config", this.configPath], {
-      env: { PATH: process.env.PATH ?? "", ...this.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, "start", "--config", this.configPath, ...this.args],
+      {
+        env: { PATH: process.env.PATH ?? "", ...this.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.child = child;
     let partial = "";
     child.stdout?.on("data", (chunk: Buffer) => {

@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { StatelyInspectionEvent } from "@statelyai/inspect";
+import { WebSocket, WebSocketServer } from "ws";
+import { type InspectAddress, urlOf } from "./loopback-address.js";
+
+/**
+ * The loopback WebSocket endpoint of `start --inspect`: every inspection
+ * event, as the JSON text `@statelyai/inspect`'s WebSocket inspector puts on
+ * the wire (one Stately inspection event per text frame), goes to every
+ * connected client. `GET /` serves a bridge page that embeds the Stately
+ * Inspector and forwards the stream into it, as the library's own
+ * `createInspectorServer` does.
+ *
+ * Not that server, nor `createWebSocketInspector`, because: the server
+ * listens on every interface and runs `xdg-open`; the client is a second
+ * socket to ourselves that retries every 5 s on a timer `stop()` cannot
+ * cancel. The events themselves are still made by the library's
+ * `createInspector` (see `inspection.ts`).
+ *
+ * A client that connects late first gets, per actor, its registration and
+ * its latest snapshot (bounded, oldest forgotten first; ended actors
+ * dropped), so the Inspector shows the daemon as it is now; past events are
+ * not replayed.
+ */
+
+export interface InspectorServer {
+  /** The WebSocket URL, e.g. `ws://127.0.0.1:8088`. */
+  readonly url: string;
+  /** The bridge page, e.g. `http://127.0.0.1:8088/`. */
+  readonly page: string;
+  /** Sends one inspection event to every client. */
+  send(event: StatelyInspectionEvent): void;
+  close(): Promise<void>;
+}
+
+/** Bytes queued for one client beyond which it is dropped as not reading. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/** Actors (and latest snapshots) remembered for clients that connect later. */
+const REMEMBERED_ACTORS = 10_000;
+
+export class InspectorUnavailable extends Error {
+  readonly _tag = "InspectorUnavailable";
+  constructor(
+    readonly address: InspectAddress,
+    cause: Error,
+  ) {
+    super(
+      `cannot listen on ${urlOf("ws", address)} for the inspector (${cause.message}); ` +
+        "choose another port with --inspect=127.0.0.1:PORT",
+    );
+    this.name = "InspectorUnavailable";
+  }
+}
+
+export async function startInspectorServer(address: InspectAddress): Promise<InspectorServer> {
+  const http = createServer((req, res) => servePage(req, res));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (err) => reject(new InspectorUnavailable(address, err)));
+    http.listen(address.port, address.host, () => resolve());
+  });
+  const bound = { host: address.host, port: (http.address() as AddressInfo).port };
+  // A web page on any site can open a WebSocket to 127.0.0.1; only pages
+  // served from this machine (our bridge page, also through an SSH tunnel on
+  // another local port) and non-browser clients, which send no Origin, may read.
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: ({ origin }: { origin?: string }) => !origin || isLoopbackOrigin(origin),
+  });
+  const actors = new Map<string, string>();
+  const snapshots = new Map<string, string>();
+  // An error here must never reach the daemon as an uncaught exception.
+  wss.on("error", () => {});
+  wss.on("connection", (ws) => {
+    ws.on("error", () => ws.terminate());
+    for (const text of actors.values()) ws.send(text);
+    for (const text of snapshots.values()) ws.send(text);
+    // The stream is one-way; what a client says is ignored.
+  });
+  return {
+    url: urlOf("ws", bound),
+    page: `${urlOf("http", bound)}/`,
+    send(event) {
+      const text = JSON.stringify(plain(event, 0, new Set()));
+      if (event.type === "@xstate.actor") {
+        remember(actors, event.sessionId, text);
+        snapshots.delete(event.sessionId);
+      } else if (event.type === "@xstate.snapshot" && actors.has(event.sessionId)) {
+        // An ended actor (a finished connect attempt, a stopped child) is not replayed.
+        const ended = (event.snapshot as { status?: string }).status !== "active";
+        if (ended) actors.delete(event.sessionId);
+        if (ended) snapshots.delete(event.sessionId);
+        else remember(snapshots, event.sessionId, text);
+      }
+      for (const client of wss.clients) {
+        if (client.readyState !== WebSocket.OPEN) continue;
+        // A client that stopped reading would otherwise hold the stream in our heap.
+        if (client.bufferedAmount > MAX_BUFFERED_BYTES) client.terminate();
+        else client.send(text);
+      }
+    },
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(origin);
+    return (
+      protocol === "http:" &&
+      (hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname))
+    );
+  } catch {
+    return false;
+  }
+}
+
+function remember(map: Map<string, string>, key: string, text: string): void {
+  map.delete(key);
+  map.set(key, text);
+  if (map.size > REMEMBERED_ACTORS) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+}
+
+/** As the library's serializer: at most 10 levels deep, no cycles, functions dropped. */
+const DEPTH_LIMIT = 10;
+
+function plain(value: unknown, depth: number, ancestors: Set<object>): unknown {
+  const json =
+    typeof value === "object" &&
+    value !== null &&
+    typeof Reflect.get(value, "toJSON") === "function"
+      ? (value as { toJSON(): unknown }).toJSON()
+      : value;
+  if (typeof json === "bigint") return json.toString();
+  if (typeof json === "function" || typeof json === "symbol") return undefined;
+  if (typeof json !== "object" || json === null) return json;
+  if (ancestors.has(json)) return "[Circular]";
+  if (depth >= DEPTH_LIMIT) return Array.isArray(json) ? "[Array]" : "[Object]";
+  ancestors.add(json);
+  const out = Array.isArray(json)
+    ? json.map((item) => plain(item, depth + 1, ancestors) ?? null)
+    : Object.fromEntries(
+        Object.entries(json).map(([key, item]) => [key, plain(item, depth + 1, ancestors)]),
+      );
+  ancestors.delete(json);
+  return out;
+}
+
+/**
+ * The bridge: the Stately Inspector in an iframe, fed over postMessage once
+ * it says `@statelyai.connected` (the protocol of the library's
+ * `createBrowserReceiver`). It connects back to the host it was loaded from.
+ */
+function servePage(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== "GET" || (req.url ?? "/").split("?")[0] !== "/") {
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(BRIDGE_PAGE);
+}
+
+const BRIDGE_PAGE = `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>presence-notify: Stately Inspector</title>
+<style>html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}</style>
+</head>
+<body>
+<iframe id="inspector" src="https://stately.ai/inspect"></iframe>
+<script>
+  const frame = document.getElementById("inspector");
+  const pending = [];
+  let connected = false;
+  window.addEventListener("message", (e) => {
+    if (e.data && e.data.type === "@statelyai.connected") {
+      connected = true;
+      for (const event of pending.splice(0)) frame.contentWindow.postMessage(event, "*");
+    }
+  });
+  const ws = new WebSocket("ws://" + location.host);
+  ws.onmessage = (m) => {
+    const event = JSON.parse(m.data);
+    if (connected) frame.contentWindow.postMessage(event, "*");
+    else pending.push(event);
+  };
+  ws.onclose = () => { document.title = "presence-notify: inspector disconnected"; };
+</script>
+</body>
+</html>
+`;
