@@ -27,6 +27,7 @@ import type { DurableStore } from "./store/open.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
 import type { SessionList } from "./xmpp/session-list.js";
+import type { RefusedStanza } from "./xmpp/stream-guard.js";
 
 /** Bounce conditions that mean "not now" rather than "never" (RFC 6120 8.3.3). */
 const RETRIABLE = new Set([
@@ -287,6 +288,10 @@ export function createPipeline(options: PipelineOptions) {
   };
 
   link.on("stanza", dispatch);
+  // Too large or too deep to parse (src/xmpp/stream-guard.ts): not built, never notified.
+  link.on("refused", (refused: RefusedStanza) =>
+    router.refuse("stanzas_refused", `${refused.name} ${refused.reason}`, refused.from),
+  );
   link.on("connecting", () => resync.connecting());
   link.on("online", () => resync.online());
   link.on("offline", () => {

@@ -165,8 +165,11 @@ export class PresenceRouter {
     );
   }
 
-  /** Counts every refusal; logs the 1st, 2nd, 4th, 8th... of each reason. */
-  private refuse(counter: string, reason: string, from: string | undefined): void {
+  /**
+   * Counts every refusal; logs the 1st, 2nd, 4th, 8th... of each reason, so
+   * a flood of bad input cannot flood the log.
+   */
+  refuse(counter: string, reason: string, from: string | undefined): void {
     this.deps.counters.inc(counter);
     const key = `${counter}:${reason}`;
     const seen = (this.logged.get(key) ?? 0) + 1;

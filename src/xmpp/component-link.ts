@@ -3,6 +3,7 @@ import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
 import { NS_PING } from "./ping.js";
+import { guardStream, type RefusedStanza } from "./stream-guard.js";
 
 /** What the rest of the daemon needs of the connection: tests give an in-memory one. */
 export interface Link {
@@ -12,6 +13,7 @@ export interface Link {
   on(event: "online" | "connecting", fn: () => void): unknown;
   on(event: "offline", fn: (reason: string) => void): unknown;
   on(event: "stanza", fn: (el: Element) => void): unknown;
+  on(event: "refused", fn: (refused: RefusedStanza) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type.
   off(event: string, fn: (...args: any[]) => void): unknown;
 }
@@ -23,7 +25,8 @@ export interface Link {
  * fixed 1 s reconnect loop stopped: reconnection (with backoff) belongs to
  * the connection machine under the supervisor, never to both.
  *
- * Events: "connecting" (), "stanza" (el), "online" (), "offline" (reason).
+ * Events: "connecting" (), "stanza" (el), "online" (), "offline" (reason),
+ * "refused" (a stanza too large or too deep, not parsed: `stream-guard.ts`).
  * "connecting" comes before any stanza of the attempt: the server's replay
  * may be parsed before the library reports "online".
  */
@@ -52,6 +55,19 @@ export class ComponentLink extends EventEmitter implements Link {
     const entity = component({ service, domain, password: secret });
     entity.reconnect.stop();
     this.entity = entity;
+    guardStream(entity, {
+      onRefused: (refused) => {
+        if (this.entity === entity) this.emit("refused", refused);
+      },
+      onOverflow: (pendingBytes) => {
+        if (this.entity !== entity) return;
+        this.options.logger.error(
+          { pendingBytes },
+          "the server sent more than the stream guard allows without ending a stanza: closing the connection",
+        );
+        this.lost(entity, "stanza without end");
+      },
+    });
     // XEP-0199 section 4.2: answer the server's pings. Unknown IQ gets/sets are
     // answered with service-unavailable by the library's iq callee.
     entity.iqCallee.get(NS_PING, "ping", () => true);

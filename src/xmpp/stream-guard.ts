@@ -1,0 +1,166 @@
+import { StringDecoder } from "node:string_decoder";
+import type { Component } from "@xmpp/component";
+import { Parser } from "@xmpp/xml";
+
+/**
+ * What the component reads off its socket, made safe before any stanza
+ * handler sees it.
+ *
+ * 1. UTF-8 split across reads. `@xmpp/connection` decodes each TCP chunk on
+ *    its own (`data.toString("utf8")`), so a multi-byte character cut by a
+ *    chunk boundary becomes two U+FFFD and a non-ASCII JID arrives altered.
+ *    A `StringDecoder` per connection keeps the partial bytes for the next
+ *    read instead.
+ * 2. Oversized or deeply nested stanzas. Users control much of what the
+ *    server forwards (resources, status text, extension elements); a stanza
+ *    over `maxBytes` (names, attribute values and text, UTF-8) or nested
+ *    deeper than `maxDepth` is not built: the parser drops its elements as
+ *    they come, so memory stays bounded, and reports it through `onRefused`
+ *    once it ends. The stream goes on; the next stanza is parsed normally.
+ *    Bytes can still pile up inside one unfinished tag (the tokenizer keeps
+ *    a tag whole until its `>`), so past `maxPendingBytes` read without any
+ *    stanza ending, the connection is closed: no server sends that.
+ */
+export interface StreamLimits {
+  maxBytes: number;
+  maxDepth: number;
+  maxPendingBytes: number;
+}
+
+/** Prosody's own default limit for client stanzas (c2s_stanza_size_limit). */
+export const DEFAULT_LIMITS: StreamLimits = {
+  maxBytes: 256 * 1024,
+  maxDepth: 32,
+  maxPendingBytes: 1024 * 1024,
+};
+
+export interface RefusedStanza {
+  name: string;
+  from: string | undefined;
+  reason: string;
+}
+
+interface Guarded {
+  onRefused(refused: RefusedStanza): void;
+  /** Bytes piled up with no stanza ending: close the connection. */
+  onOverflow(pendingBytes: number): void;
+}
+
+type Attrs = Record<string, string | undefined>;
+
+// @xmpp/xml's Parser builds the tree in these three callbacks (not in its
+// typings: it is plain JavaScript).
+interface ParserInternals {
+  root: unknown;
+  cursor: unknown;
+  onStartElement(name: string, attrs: Attrs): void;
+  onEndElement(name: string): void;
+  onText(text: string): void;
+}
+
+const bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+function attrsBytes(attrs: Attrs): number {
+  let n = 0;
+  for (const key in attrs) n += key.length + bytes(attrs[key] ?? "");
+  return n;
+}
+
+/** A Parser class for one connection, reporting to `guarded`. */
+function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">) {
+  const base = Parser.prototype as unknown as ParserInternals;
+  return class GuardedParser extends Parser {
+    /** 0 outside the stream, 1 inside it, 2 inside a stanza, ... */
+    private depth = 0;
+    private size = 0;
+    private refused: RefusedStanza | undefined;
+    private top: { name: string; from: string | undefined } | undefined;
+
+    onStartElement(name: string, attrs: Attrs): void {
+      this.depth++;
+      if (this.depth === 2) {
+        this.size = 0;
+        this.refused = undefined;
+        this.top = { name, from: attrs.from };
+      }
+      if (this.depth >= 2 && this.refused === undefined) {
+        this.size += name.length + attrsBytes(attrs);
+        this.check();
+      }
+      if (this.refused === undefined) base.onStartElement.call(this, name, attrs);
+    }
+
+    onText(text: string): void {
+      if (this.depth >= 2 && this.refused === undefined) {
+        this.size += bytes(text);
+        this.check();
+      }
+      if (this.refused === undefined) base.onText.call(this, text);
+    }
+
+    onEndElement(name: string): void {
+      const refused = this.refused;
+      this.depth--;
+      if (refused === undefined) {
+        base.onEndElement.call(this, name);
+        return;
+      }
+      if (this.depth > 1) return;
+      // The refused stanza is over: drop what was built, go on with the stream.
+      const internals = this as unknown as ParserInternals;
+      internals.cursor = internals.root;
+      this.refused = undefined;
+      guarded.onRefused(refused);
+    }
+
+    private check(): void {
+      const top = this.top ?? { name: "?", from: undefined };
+      if (this.depth - 1 > limits.maxDepth) {
+        this.refused = { ...top, reason: `nested deeper than ${limits.maxDepth} elements` };
+      } else if (this.size > limits.maxBytes) {
+        this.refused = { ...top, reason: `larger than ${limits.maxBytes} bytes` };
+      }
+    }
+  };
+}
+
+// `@xmpp/connection` binds `_onData` when it attaches a socket and builds
+// `new this.Parser()` when it opens the stream: both can be replaced on the
+// entity before `start()`.
+interface ConnectionInternals {
+  Parser: unknown;
+  parser: { write(s: string): void } | null;
+  _onData(data: Buffer): void;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+/** Installs the guard on a fresh `@xmpp/component` entity, before `start()`. */
+export function guardStream(
+  entity: Component,
+  guarded: Guarded,
+  limits: StreamLimits = DEFAULT_LIMITS,
+): void {
+  const connection = entity as unknown as ConnectionInternals;
+  const decoder = new StringDecoder("utf8");
+  let pending = 0;
+  connection.Parser = guardedParser(limits, {
+    onRefused: (refused) => {
+      pending = 0;
+      guarded.onRefused(refused);
+    },
+  });
+  entity.on("element", () => {
+    pending = 0;
+  });
+  connection._onData = function onData(data: Buffer) {
+    pending += data.length;
+    if (pending > limits.maxPendingBytes) {
+      guarded.onOverflow(pending);
+      return;
+    }
+    const text = decoder.write(data);
+    if (text === "") return;
+    this.emit("input", text);
+    this.parser?.write(text);
+  };
+}
