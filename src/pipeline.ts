@@ -221,7 +221,18 @@ export function createPipeline(options: PipelineOptions) {
       }
       if (el.name === "message") {
         const granted = parsePrivilegeAdvertisement(el);
-        if (granted) return onPrivileges(granted);
+        if (granted) {
+          // With notify.domains set, only those servers' hosts can grant us anything.
+          const { domains } = options.policy();
+          if (domains.length === 0 || domains.includes(el.attrs.from ?? "")) {
+            return onPrivileges(granted);
+          }
+          return router.refuse(
+            "privileges_refused",
+            "advertised by a domain not served",
+            el.attrs.from,
+          );
+        }
         if (el.attrs.type === "error") return bounced(el);
         const receipt = el.getChild("received", NS_RECEIPTS);
         if (receipt) return received(el, receipt);

@@ -1,5 +1,6 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Component } from "@xmpp/component";
+import jid from "@xmpp/jid";
 import { Parser } from "@xmpp/xml";
 
 /**
@@ -20,6 +21,11 @@ import { Parser } from "@xmpp/xml";
  *    Bytes can still pile up inside one unfinished tag (the tokenizer keeps
  *    a tag whole until its `>`), so past `maxPendingBytes` read without any
  *    stanza ending, the connection is closed: no server sends that.
+ * 3. Addresses the library cannot read. `@xmpp/middleware` parses every
+ *    stanza's `from` and `to` with `@xmpp/jid`, which throws on a malformed
+ *    one ("u@/r"), from inside the socket's "data" handler: the process
+ *    would die of an uncaught exception. A stanza with such an address is
+ *    refused here, before the library sees it.
  */
 export interface StreamLimits {
   maxBytes: number;
@@ -66,6 +72,15 @@ function attrsBytes(attrs: Attrs): number {
   return n;
 }
 
+function readableJid(value: string): boolean {
+  try {
+    jid(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A Parser class for one connection, reporting to `guarded`. */
 function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">) {
   const base = Parser.prototype as unknown as ParserInternals;
@@ -99,8 +114,9 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
     }
 
     onEndElement(name: string): void {
-      const refused = this.refused;
       this.depth--;
+      if (this.depth === 1 && this.refused === undefined) this.checkAddresses();
+      const refused = this.refused;
       if (refused === undefined) {
         base.onEndElement.call(this, name);
         return;
@@ -111,6 +127,17 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
       internals.cursor = internals.root;
       this.refused = undefined;
       guarded.onRefused(refused);
+    }
+
+    private checkAddresses(): void {
+      const stanza = (this as unknown as ParserInternals).cursor as { attrs?: Attrs };
+      for (const attr of ["from", "to"] as const) {
+        const value = stanza.attrs?.[attr];
+        if (value === undefined || readableJid(value)) continue;
+        const top = this.top ?? { name: "?", from: undefined };
+        this.refused = { ...top, reason: `its ${attr} is not a JID` };
+        return;
+      }
     }
 
     private check(): void {

@@ -90,3 +90,17 @@ describe("oversized and deeply nested stanzas", () => {
     expect(wire.stanzas).toEqual([]);
   });
 });
+
+describe("addresses the library cannot read", () => {
+  it("refuses a stanza whose from or to @xmpp/jid rejects, instead of crashing the process", () => {
+    // Regression: @xmpp/middleware threw "Invalid domain." from the socket's
+    // data handler for <presence from='u@/r'/>, an uncaught exception.
+    const wire = wireReader();
+    wire.write("<presence from='u@/r'/><presence to='@'/><presence from='ok@localhost/r'/>");
+    expect(wire.refused.map((r) => r.reason)).toEqual([
+      "its from is not a JID",
+      "its to is not a JID",
+    ]);
+    expect(wire.stanzas.map((s) => s.attrs.from)).toEqual(["ok@localhost/r"]);
+  });
+});
