@@ -5,6 +5,7 @@ import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
 import { createLogger } from "./log.js";
+import { reloadFromFile } from "./reload-on-hup.js";
 import { isStoreError } from "./store/errors.js";
 import { type DurableStore, openStore } from "./store/open.js";
 
@@ -114,6 +115,11 @@ async function start(args: string[]): Promise<number> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // systemd's ExecReload sends SIGHUP (config/presence-notify.service).
+  process.on("SIGHUP", () => {
+    logger.debug({ signal: "SIGHUP", config: path }, "reloading the configuration");
+    reloadFromFile({ path, env: process.env, daemon, logger });
+  });
 
   const end = await daemon.supervisor.done;
   await stopping;

@@ -82,12 +82,10 @@ export function createPipeline(options: PipelineOptions) {
     logger,
     ...(store ? { table: store.held } : {}),
   });
-  const damper = options.flapWindowMs
-    ? new FlapDamper(clock, options.flapWindowMs, counters)
-    : undefined;
-  const userRate = options.userRate
-    ? new UserRateLimiter(clock, options.userRate, counters)
-    : undefined;
+  // Always there, passing straight through while off (0), so a reload can
+  // turn either on or off without rebuilding the router.
+  const damper = new FlapDamper(clock, options.flapWindowMs ?? 0, counters);
+  const userRate = new UserRateLimiter(clock, options.userRate ?? 0, counters);
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -95,9 +93,9 @@ export function createPipeline(options: PipelineOptions) {
     counters,
     logger,
     now: () => clock.now(),
-    ...(damper ? { damper } : {}),
+    damper,
     ...(options.sequence ? { sequence: new SequenceNumbers() } : {}),
-    ...(userRate ? { userRate } : {}),
+    userRate,
     ...(store
       ? {
           durable: {
@@ -255,8 +253,13 @@ export function createPipeline(options: PipelineOptions) {
     privileges: () => privileges,
     /** Queues what flap damping still holds back, so a drain can send it. */
     flush() {
-      damper?.flush();
-      userRate?.flush();
+      damper.flush();
+      userRate.flush();
+    },
+    /** A reload's new flap window and per-user rate (0: off), applied in place. */
+    retune(limits: { flapWindowMs: number; userRate: number }) {
+      damper.setWindow(limits.flapWindowMs);
+      userRate.setRate(limits.userRate);
     },
     /** Stops the pipeline's own timers (liveness ticks, resync, held-mail retries). */
     close() {
