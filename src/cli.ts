@@ -1,10 +1,11 @@
 import { parseArgs } from "node:util";
 import { exitCodeOf } from "./actors/supervisor-root.js";
+import { COMMAND_USAGE, USAGE, version } from "./cli-help.js";
 import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
-import { createLogger } from "./log.js";
+import { createLogger, prettyDestination } from "./log.js";
 import { reloadFromFile } from "./reload-on-hup.js";
 import { isStoreError } from "./store/errors.js";
 import { type DurableStore, openStore } from "./store/open.js";
@@ -13,18 +14,25 @@ import { type DurableStore, openStore } from "./store/open.js";
 // 70 (EX_SOFTWARE) comes from exitCodeOf when the root supervisor gave up.
 export const EXIT = { ok: 0, usage: 64, tempfail: 75, config: 78 } as const;
 
-const USAGE = `usage: presence-notify <command> [options]
-
-commands:
-  start --config FILE         run the daemon in the foreground (JSON logs on stdout)
-  check-config --config FILE  print the effective configuration and where each value came from
-  demo                        run a local Prosody with simulated users and show the notifications
-
-exit codes: 0 ok, 64 usage, 70 internal failure, 75 state file locked by another daemon,
-            78 configuration error`;
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const commandUsage = command === undefined ? undefined : COMMAND_USAGE[command];
+  if (commandUsage !== undefined && rest.some((a) => a === "--help" || a === "-h")) {
+    process.stdout.write(`${commandUsage}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await run(command, rest);
+  } catch (err) {
+    // parseArgs: an unknown option or a missing value is the user's mistake, not ours.
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code !== "string" || !code.startsWith("ERR_PARSE_ARGS")) throw err;
+    process.stderr.write(`${(err as Error).message}\n${commandUsage ?? USAGE}\n`);
+    return EXIT.usage;
+  }
+}
+
+async function run(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case "start":
       return start(rest);
@@ -38,6 +46,11 @@ export async function main(argv: string[]): Promise<number> {
     case "-h":
     case "help":
       process.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    case "--version":
+    case "-v":
+    case "version":
+      process.stdout.write(`presence-notify ${version()}\n`);
       return EXIT.ok;
     default:
       process.stderr.write(
@@ -55,6 +68,17 @@ function configPath(args: string[]): string | undefined {
   });
   if (values.config === undefined) process.stderr.write("--config FILE is required\n");
   return values.config;
+}
+
+/** `start`'s options: `--config FILE` and `--pretty`. */
+function startOptions(args: string[]): { path: string | undefined; pretty: boolean } {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string", short: "c" }, pretty: { type: "boolean" } },
+    strict: true,
+  });
+  if (values.config === undefined) process.stderr.write("--config FILE is required\n");
+  return { path: values.config, pretty: values.pretty === true };
 }
 
 function load(path: string) {
@@ -79,13 +103,16 @@ async function checkConfig(args: string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  const path = configPath(args);
+  const { path, pretty } = startOptions(args);
   if (path === undefined) return EXIT.usage;
   // An invalid configuration stops us here, before any connection is made.
   const loaded = load(path);
   if (!loaded) return EXIT.config;
   const { config } = loaded;
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger(
+    { level: config.log.level },
+    pretty ? await prettyDestination() : undefined,
+  );
   let store: DurableStore | undefined;
   if (config.durability.mode === "sqlite") {
     try {
