@@ -33,9 +33,9 @@ options:
 signals:
   SIGTERM, SIGINT    drain queued notifications (at most shutdown.drain_timeout), exit 0
   SIGHUP             re-read FILE: filters, server user, rates, flap window, batch,
-                     mailbox.max_age, reconnect and log level apply at once; other keys
-                     are logged as needing a restart; an invalid file is refused, logged,
-                     and the running configuration kept
+                     mailbox.max_age, reconnect, liveness and log level apply at once;
+                     other keys are logged as needing a restart; an invalid file is
+                     refused, logged, and the running configuration kept
 
 exit codes: 0 stopped by a signal, 64 usage, 70 internal failure, 75 state file locked
             by another daemon, 78 configuration error (one sentence on stderr)`,

@@ -140,8 +140,6 @@ export function startDaemon({
     pipeline,
     link,
     supervisor,
-    /** The configuration running now (after any reloads). */
-    config: () => current,
     /**
      * SIGHUP: applies what can change live (src/config/reload.ts), keeps the
      * rest for the next start and says so. Sessions and the queue are untouched.
@@ -154,6 +152,7 @@ export function startDaemon({
       pipeline.retune({
         flapWindowMs: current.notify.flapWindowMs,
         userRate: current.notify.userRate,
+        liveness: current.liveness,
       });
       logger.level = current.log.level;
       pipeline.counters.inc("config_reloads");

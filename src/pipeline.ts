@@ -114,9 +114,10 @@ export function createPipeline(options: PipelineOptions) {
     send: (el) => link.send(el),
     timeoutMs: options.pingTimeoutMs,
   });
+  let livenessTimeoutMs = options.liveness.timeoutMs;
   const liveness = new Liveness({
     clock,
-    ping: (jid) => pinger.ping(jid, options.liveness.timeoutMs),
+    ping: (jid) => pinger.ping(jid, livenessTimeoutMs),
     drive: (jid, event) => router.driveTracked(jid, event),
     online: () => link.online,
     canPing: (jid) => registry.stateOf(jid).confirmed === true,
@@ -155,6 +156,7 @@ export function createPipeline(options: PipelineOptions) {
     if (restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
   }
   let privileges: Privileges | undefined;
+  let closed = false;
 
   const onPrivileges = (granted: Privileges) => {
     privileges = granted;
@@ -256,13 +258,22 @@ export function createPipeline(options: PipelineOptions) {
       damper.flush();
       userRate.flush();
     },
-    /** A reload's new flap window and per-user rate (0: off), applied in place. */
-    retune(limits: { flapWindowMs: number; userRate: number }) {
+    /** A reload's new flap window, per-user rate (0: off) and liveness checks, applied in place. */
+    retune(limits: {
+      flapWindowMs: number;
+      userRate: number;
+      liveness: { intervalMs: number; timeoutMs: number; maxRate: number };
+    }) {
+      // After close(): the daemon is stopping; no timer may start again.
+      if (closed) return;
       damper.setWindow(limits.flapWindowMs);
       userRate.setRate(limits.userRate);
+      livenessTimeoutMs = limits.liveness.timeoutMs;
+      liveness.retune(limits.liveness);
     },
     /** Stops the pipeline's own timers (liveness ticks, resync, held-mail retries). */
     close() {
+      closed = true;
       liveness.stop();
       resync.offline();
       held.close();

@@ -15,12 +15,12 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
 /**
  * Keys the daemon reads on every use (filters, server user, limits, log
  * level) or whose owner can be retuned in place (rate limiters, the flap
- * damper). Left out, and why:
+ * damper, the liveness checks). Left out, and why:
  * - component.*: the link's identity; changing it means a new connection.
  * - durability.*, mailbox.capacity: the queue and state file are opened once.
  * - notify.sequence: numbering restarting mid-run reads as a daemon restart
  *   to consumers (README, Protocol extensions).
- * - resync.*, liveness.*: handed to the timers at start.
+ * - resync.*: the session list client and the ping timeout are built at start.
  * - shutdown.drain_timeout: part of the supervisor's child spec, which is data
  *   validated once at start.
  */
@@ -36,6 +36,9 @@ export const LIVE_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   "notify.batch",
   "reconnect.initial",
   "reconnect.max",
+  "liveness.interval",
+  "liveness.timeout",
+  "liveness.max_rate",
   "mailbox.max_age",
   "log.level",
 ]);
@@ -80,6 +83,7 @@ function withLiveKeys(running: DaemonConfig, next: DaemonConfig): DaemonConfig {
     ...running,
     notify: { ...next.notify, sequence: running.notify.sequence },
     reconnect: next.reconnect,
+    liveness: next.liveness,
     mailbox: { capacity: running.mailbox.capacity, maxAgeMs: next.mailbox.maxAgeMs },
     log: next.log,
   };

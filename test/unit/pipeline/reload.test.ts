@@ -7,6 +7,8 @@ import { available, setup, unavailable } from "./setup.js";
 // notify.user_rate change without rebuilding the pipeline, and whatever an
 // old limit was holding back is not lost.
 
+const LIVENESS_OFF = { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 };
+
 const users = (n: number, user = "u") =>
   Array.from({ length: n }, (_, i) => `${user}${i}@localhost/r`);
 
@@ -39,7 +41,7 @@ describe("limits changed by a reload", () => {
     t.server.deliver(available("a@localhost/r"));
     await settle();
     expect(t.notified()).toEqual([]);
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 0 });
+    t.pipeline.retune({ flapWindowMs: 0, userRate: 0, liveness: LIVENESS_OFF });
     await settle();
     expect(t.notified()).toEqual([{ user: "a@localhost/r", presence: "available" }]);
     t.server.deliver(available("b@localhost/r"));
@@ -50,7 +52,7 @@ describe("limits changed by a reload", () => {
   it("flap_window: turning damping on holds new changes for the window", async () => {
     const t = setup();
     t.server.connect();
-    t.pipeline.retune({ flapWindowMs: 2_000, userRate: 0 });
+    t.pipeline.retune({ flapWindowMs: 2_000, userRate: 0, liveness: LIVENESS_OFF });
     t.server.deliver(available("a@localhost/r"));
     await settle();
     expect(t.notified()).toEqual([]);
@@ -62,22 +64,22 @@ describe("limits changed by a reload", () => {
   it("user_rate: turning the limit on holds a noisy user's excess; off releases it", async () => {
     const t = setup();
     t.server.connect();
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 1 });
+    t.pipeline.retune({ flapWindowMs: 0, userRate: 1, liveness: LIVENESS_OFF });
     for (let i = 0; i < 3; i++) t.server.deliver(available(`noisy@localhost/${i}`));
     await settle();
     expect(t.notified()).toHaveLength(1);
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 0 });
+    t.pipeline.retune({ flapWindowMs: 0, userRate: 0, liveness: LIVENESS_OFF });
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual([0, 1, 2].map((i) => `noisy@localhost/${i}`));
   });
 
   it("user_rate: a new rate applies to notifications already waiting", async () => {
-    const t = setup({ userRate: 1 });
+    const t = setup({ userRate: 1, liveness: LIVENESS_OFF });
     t.server.connect();
     for (let i = 0; i < 4; i++) t.server.deliver(available(`noisy@localhost/${i}`));
     await settle();
     expect(t.notified()).toHaveLength(1);
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 10 }); // buckets restart full
+    t.pipeline.retune({ flapWindowMs: 0, userRate: 10, liveness: LIVENESS_OFF }); // buckets restart full
     await settle();
     expect(t.notified()).toHaveLength(4);
   });
@@ -121,5 +123,67 @@ describe("filters changed by a reload", () => {
       { user: "alice@localhost/r", presence: "available" },
       { user: "bob@localhost/r", presence: "available" },
     ]);
+  });
+});
+
+describe("liveness checks changed by a reload", () => {
+  const pingsTo = (t: ReturnType<typeof setup>) =>
+    t.server.sent
+      .filter((s) => s.name === "iq" && s.getChild("ping", "urn:xmpp:ping"))
+      .map((s) => s.attrs.to);
+
+  it("turning the checks on pings sessions quiet since before the reload; off stops them", async () => {
+    const t = setup(); // liveness off (max_rate 0)
+    t.server.connect();
+    t.server.deliver(available("dead@localhost/r"));
+    await settle();
+    t.clock.increment(60_000);
+    await settle();
+    expect(pingsTo(t)).toEqual([]);
+    t.pipeline.retune({
+      flapWindowMs: 0,
+      userRate: 0,
+      liveness: { intervalMs: 30_000, timeoutMs: 1_000, maxRate: 100 },
+    });
+    t.clock.increment(100);
+    await settle();
+    expect(pingsTo(t)).toEqual(["dead@localhost/r"]);
+    expect(t.notified().at(-1)).toEqual({ user: "dead@localhost/r", presence: "unavailable" });
+    t.server.deliver(available("quiet@localhost/r"));
+    t.pipeline.retune({ flapWindowMs: 0, userRate: 0, liveness: LIVENESS_OFF });
+    t.clock.increment(120_000);
+    await settle();
+    expect(pingsTo(t)).toEqual(["dead@localhost/r"]);
+  });
+
+  it("a shorter interval applies to sessions already tracked", async () => {
+    const t = setup({ liveness: { intervalMs: 60_000, timeoutMs: 1_000, maxRate: 100 } });
+    t.server.connect();
+    t.server.deliver(available("live@localhost/r"));
+    t.server.liveSessions.add("live@localhost/r");
+    await settle();
+    t.pipeline.retune({
+      flapWindowMs: 0,
+      userRate: 0,
+      liveness: { intervalMs: 5_000, timeoutMs: 1_000, maxRate: 100 },
+    });
+    t.clock.increment(5_100);
+    await settle();
+    expect(pingsTo(t)).toEqual(["live@localhost/r"]);
+  });
+
+  it("is ignored once the pipeline is closed (the daemon is stopping)", async () => {
+    const t = setup();
+    t.server.connect();
+    t.server.deliver(available("a@localhost/r"));
+    t.pipeline.close();
+    t.pipeline.retune({
+      flapWindowMs: 0,
+      userRate: 0,
+      liveness: { intervalMs: 1_000, timeoutMs: 1_000, maxRate: 100 },
+    });
+    t.clock.increment(10_000);
+    await settle();
+    expect(pingsTo(t)).toEqual([]);
   });
 });
