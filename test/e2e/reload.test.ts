@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { xml } from "@xmpp/component";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DaemonProcess } from "../harness/daemon.js";
-import { Scenario } from "../harness/scenario.js";
+import { Scenario, SERVERS } from "../harness/scenario.js";
 import type { WorldServer } from "../harness/world.js";
 import { waitFor } from "../harness/xmpp-users.js";
 
-// SIGHUP, as `systemctl reload` sends it, on a real Prosody: the daemon
+// SIGHUP, as `systemctl reload` sends it, on real Prosody and ejabberd: the daemon
 // re-reads its file and applies what can change live, without dropping or
 // re-announcing the sessions it tracks; a broken file is refused.
 
@@ -22,8 +22,8 @@ async function nthLog(daemon: DaemonProcess, msg: string, n: number) {
   );
 }
 
-describe("configuration reload on SIGHUP (prosody)", () => {
-  const scene = new Scenario("prosody");
+describe.each(SERVERS)("configuration reload on SIGHUP (%s)", (kind) => {
+  const scene = new Scenario(kind);
   let world: WorldServer;
   let backend: WorldServer;
   let daemon: DaemonProcess;
