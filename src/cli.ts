@@ -144,6 +144,7 @@ async function start(args: string[]): Promise<number> {
   process.on("SIGINT", () => stop("SIGINT"));
   // systemd's ExecReload sends SIGHUP (config/presence-notify.service).
   process.on("SIGHUP", () => {
+    if (stopping) return; // draining: the configuration no longer matters
     logger.debug({ signal: "SIGHUP", config: path }, "reloading the configuration");
     reloadFromFile({ path, env: process.env, daemon, logger });
   });
