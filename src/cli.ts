@@ -1,12 +1,14 @@
 import { parseArgs } from "node:util";
 import { exitCodeOf } from "./actors/supervisor-root.js";
+import { COMMAND_USAGE, USAGE, version } from "./cli-help.js";
 import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
 import type { Inspection } from "./inspect/inspection.js";
 import { InvalidInspectAddress, parseInspectAddress } from "./inspect/loopback-address.js";
-import { createLogger } from "./log.js";
+import { createLogger, prettyDestination } from "./log.js";
+import { reloadFromFile } from "./reload-on-hup.js";
 import { isStoreError } from "./store/errors.js";
 import { type DurableStore, openStore } from "./store/open.js";
 
@@ -14,24 +16,25 @@ import { type DurableStore, openStore } from "./store/open.js";
 // 70 (EX_SOFTWARE) comes from exitCodeOf when the root supervisor gave up.
 export const EXIT = { ok: 0, usage: 64, tempfail: 75, config: 78 } as const;
 
-const USAGE = `usage: presence-notify <command> [options]
-
-commands:
-  start --config FILE         run the daemon in the foreground (JSON logs on stdout)
-      [--inspect[=HOST:PORT]]   stream live actor and session events to the Stately Inspector
-                                over WebSocket, loopback only (default 127.0.0.1:8088)
-  inspect-tail [--url WS-URL] print that stream as text, one line per state change
-  check-config --config FILE  print the effective configuration and where each value came from
-  export-machines --out DIR   write every state machine as XState JSON, with a guide to view them
-  demo                        run a local Prosody with simulated users and show the notifications
-
-exit codes: 0 ok, 64 usage, 69 inspect-tail cannot connect, 70 internal failure,
-            73 export-machines cannot write DIR,
-            75 state file locked by another daemon (or the --inspect port in use),
-            78 configuration error`;
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const commandUsage = command === undefined ? undefined : COMMAND_USAGE[command];
+  if (commandUsage !== undefined && rest.some((a) => a === "--help" || a === "-h")) {
+    process.stdout.write(`${commandUsage}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await run(command, rest);
+  } catch (err) {
+    // parseArgs: an unknown option or a missing value is the user's mistake, not ours.
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code !== "string" || !code.startsWith("ERR_PARSE_ARGS")) throw err;
+    process.stderr.write(`${(err as Error).message}\n${commandUsage ?? USAGE}\n`);
+    return EXIT.usage;
+  }
+}
+
+async function run(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case "start":
       return start(rest);
@@ -54,6 +57,11 @@ export async function main(argv: string[]): Promise<number> {
     case "help":
       process.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
+    case "--version":
+    case "-v":
+    case "version":
+      process.stdout.write(`presence-notify ${version()}\n`);
+      return EXIT.ok;
     default:
       process.stderr.write(
         `${command === undefined ? "no command given" : `unknown command "${command}"`}\n${USAGE}\n`,
@@ -62,28 +70,31 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `check-config`'s option: `--config FILE`. */
 function configPath(args: string[]): string | undefined {
-  return parseCommand(args, false)?.config;
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string", short: "c" } },
+    strict: true,
+  });
+  if (values.config === undefined) process.stderr.write("--config FILE is required\n");
+  return values.config;
 }
 
-/** `--config FILE`, and for `start` `--inspect[=HOST:PORT]` (bare: "", the default address). */
-function parseCommand(args: string[], inspect: boolean) {
-  try {
-    const { values } = parseArgs({
-      // parseArgs has no optional values: a bare --inspect is given the empty one.
-      args: inspect ? args.map((a) => (a === "--inspect" ? "--inspect=" : a)) : args,
-      options: {
-        config: { type: "string", short: "c" },
-        ...(inspect ? { inspect: { type: "string" } } : {}),
-      },
-      strict: true,
-    });
-    if (values.config === undefined) process.stderr.write("--config FILE is required\n");
-    else return values as { config: string; inspect?: string };
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-  }
-  return undefined;
+/** `start`'s options: `--config FILE`, `--pretty`, `--inspect[=HOST:PORT]` (bare: the default address). */
+function startOptions(args: string[]) {
+  const { values } = parseArgs({
+    // parseArgs has no optional values: a bare --inspect is given the empty one.
+    args: args.map((a) => (a === "--inspect" ? "--inspect=" : a)),
+    options: {
+      config: { type: "string", short: "c" },
+      pretty: { type: "boolean" },
+      inspect: { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.config === undefined) process.stderr.write("--config FILE is required\n");
+  return { path: values.config, pretty: values.pretty === true, inspect: values.inspect };
 }
 
 function load(path: string) {
@@ -108,12 +119,11 @@ async function checkConfig(args: string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, true);
-  if (parsed === undefined) return EXIT.usage;
-  const path = parsed.config;
+  const { path, pretty, inspect } = startOptions(args);
+  if (path === undefined) return EXIT.usage;
   let address: ReturnType<typeof parseInspectAddress> | undefined;
   try {
-    if (parsed.inspect !== undefined) address = parseInspectAddress(parsed.inspect);
+    if (inspect !== undefined) address = parseInspectAddress(inspect);
   } catch (err) {
     if (!(err instanceof InvalidInspectAddress)) throw err;
     process.stderr.write(`presence-notify: ${err.message}\n`);
@@ -123,7 +133,10 @@ async function start(args: string[]): Promise<number> {
   const loaded = load(path);
   if (!loaded) return EXIT.config;
   const { config } = loaded;
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger(
+    { level: config.log.level },
+    pretty ? await prettyDestination() : undefined,
+  );
   let store: DurableStore | undefined;
   if (config.durability.mode === "sqlite") {
     try {
@@ -176,6 +189,12 @@ async function start(args: string[]): Promise<number> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // systemd's ExecReload sends SIGHUP (config/presence-notify.service).
+  process.on("SIGHUP", () => {
+    if (stopping) return; // draining: the configuration no longer matters
+    logger.debug({ signal: "SIGHUP", config: path }, "reloading the configuration");
+    reloadFromFile({ path, env: process.env, daemon, logger });
+  });
 
   const end = await daemon.supervisor.done;
   await stopping;

@@ -6,6 +6,7 @@ import { startSupervisor } from "./actors/supervisor-root.js";
 import type { ChildSpec } from "./actors/supervisor-spec.js";
 import { type Clock, systemClock } from "./clock.js";
 import { compileFilter } from "./config/glob.js";
+import { describeChanges, planReload } from "./config/reload.js";
 import type { DaemonConfig } from "./config/schema.js";
 import type { Inspection } from "./inspect/inspection.js";
 import type { Logger } from "./log.js";
@@ -59,8 +60,9 @@ export function startDaemon({
   faults,
   inspection,
 }: DaemonOptions) {
-  const current = config;
-  const filter = compileFilter(current.notify.include, current.notify.exclude);
+  // Replaced as a whole by reload(); everything read through it is live.
+  let current = config;
+  let filter = compileFilter(current.notify.include, current.notify.exclude);
   const link = new ComponentLink({
     service: current.component.service,
     domain: current.component.domain,
@@ -110,7 +112,7 @@ export function startDaemon({
     logger.info({ attempt, delayMs: delay }, "reconnecting after backoff");
     return delay;
   };
-  const rate = current.notify.maxRate > 0 ? new SendRate(clock, current.notify.maxRate) : undefined;
+  const rate = new SendRate(clock, current.notify.maxRate);
   const supervisor = startSupervisor({
     name: "presence-notify",
     clock,
@@ -135,10 +137,10 @@ export function startDaemon({
           privileges: pipeline.privileges,
           recent: pipeline.recent,
           held: pipeline.held,
-          maxAgeMs: current.mailbox.maxAgeMs,
+          maxAgeMs: () => current.mailbox.maxAgeMs,
           now: () => clock.now(),
-          ...(rate ? { rate } : {}),
-          batch: current.notify.batch,
+          rate,
+          batch: () => current.notify.batch,
           ...(pipeline.awaiting ? { awaiting: pipeline.awaiting } : {}),
           ...(faults?.notifierBeforeSend ? { beforeSend: faults.notifierBeforeSend } : {}),
           counters: pipeline.counters,
@@ -154,12 +156,46 @@ export function startDaemon({
     pipeline,
     link,
     supervisor,
+    /**
+     * SIGHUP: applies what can change live (src/config/reload.ts), keeps the
+     * rest for the next start and says so. Sessions and the queue are untouched.
+     */
+    reload(next: DaemonConfig) {
+      const plan = planReload(current, next);
+      current = plan.applied;
+      filter = compileFilter(current.notify.include, current.notify.exclude);
+      rate.setRate(current.notify.maxRate);
+      pipeline.retune({
+        flapWindowMs: current.notify.flapWindowMs,
+        userRate: current.notify.userRate,
+        liveness: current.liveness,
+      });
+      logger.level = current.log.level;
+      pipeline.counters.inc("config_reloads");
+      if (plan.restartOnly.length > 0) {
+        logger.warn(
+          { event: "config_restart_required", changed: describeChanges(plan.restartOnly) },
+          `configuration change needs a restart, not applied: ${plan.restartOnly.map((c) => c.key).join(", ")}`,
+        );
+      }
+      logger.info(
+        {
+          event: "config_reloaded",
+          changed: describeChanges(plan.live),
+          reloads: pipeline.counters.get("config_reloads"),
+        },
+        plan.live.length > 0
+          ? "configuration reloaded"
+          : "configuration reloaded: nothing to apply",
+      );
+      return plan;
+    },
     /** Drains queued notifications (bounded by the drain timeout), then closes. */
     async stop() {
       pipeline.flush();
       await supervisor.shutdown();
       pipeline.close();
-      rate?.close();
+      rate.close();
       const left = pipeline.mailbox.size;
       store?.close();
       if (pipeline.held.size > 0 && store) {

@@ -23,3 +23,18 @@ export function createLogger(
 
 /** A logger that writes nothing, for code paths that were handed none. */
 export const silentLogger: Logger = pino({ level: "silent" });
+
+/**
+ * `start --pretty`: pino-pretty's human-readable lines, for someone at a
+ * terminal. Loaded only then; JSON stays the default for journald and log
+ * shippers. Synchronous, so the last lines before an exit are not lost.
+ */
+export async function prettyDestination(): Promise<DestinationStream> {
+  const { default: pretty } = await import("pino-pretty");
+  return pretty({
+    colorize: process.stdout.isTTY === true,
+    translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
+    ignore: "pid,hostname",
+    sync: true,
+  });
+}

@@ -116,12 +116,10 @@ export function createPipeline(options: PipelineOptions) {
       store?.unacked.remove(n.trace);
     }
   }
-  const damper = options.flapWindowMs
-    ? new FlapDamper(clock, options.flapWindowMs, counters)
-    : undefined;
-  const userRate = options.userRate
-    ? new UserRateLimiter(clock, options.userRate, counters)
-    : undefined;
+  // Always there, passing straight through while off (0), so a reload can
+  // turn either on or off without rebuilding the router.
+  const damper = new FlapDamper(clock, options.flapWindowMs ?? 0, counters);
+  const userRate = new UserRateLimiter(clock, options.userRate ?? 0, counters);
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -129,9 +127,9 @@ export function createPipeline(options: PipelineOptions) {
     counters,
     logger,
     now: () => clock.now(),
-    ...(damper ? { damper } : {}),
+    damper,
     ...(options.sequence ? { sequence: new SequenceNumbers() } : {}),
-    ...(userRate ? { userRate } : {}),
+    userRate,
     ...(store
       ? {
           durable: {
@@ -150,9 +148,10 @@ export function createPipeline(options: PipelineOptions) {
     send: (el) => link.send(el),
     timeoutMs: options.pingTimeoutMs,
   });
+  let livenessTimeoutMs = options.liveness.timeoutMs;
   const liveness = new Liveness({
     clock,
-    ping: (jid) => pinger.ping(jid, options.liveness.timeoutMs),
+    ping: (jid) => pinger.ping(jid, livenessTimeoutMs),
     drive: (jid, event) => router.driveTracked(jid, event),
     online: () => link.online,
     canPing: (jid) => registry.stateOf(jid).confirmed === true,
@@ -191,6 +190,7 @@ export function createPipeline(options: PipelineOptions) {
     if (restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
   }
   let privileges: Privileges | undefined;
+  let closed = false;
 
   const onPrivileges = (granted: Privileges) => {
     privileges = granted;
@@ -322,11 +322,25 @@ export function createPipeline(options: PipelineOptions) {
     privileges: () => privileges,
     /** Queues what flap damping still holds back, so a drain can send it. */
     flush() {
-      damper?.flush();
-      userRate?.flush();
+      damper.flush();
+      userRate.flush();
+    },
+    /** A reload's new flap window, per-user rate (0: off) and liveness checks, applied in place. */
+    retune(limits: {
+      flapWindowMs: number;
+      userRate: number;
+      liveness: { intervalMs: number; timeoutMs: number; maxRate: number };
+    }) {
+      // After close(): the daemon is stopping; no timer may start again.
+      if (closed) return;
+      damper.setWindow(limits.flapWindowMs);
+      userRate.setRate(limits.userRate);
+      livenessTimeoutMs = limits.liveness.timeoutMs;
+      liveness.retune(limits.liveness);
     },
     /** Stops the pipeline's own timers (liveness ticks, resync, held-mail retries). */
     close() {
+      closed = true;
       liveness.stop();
       resync.offline();
       held.close();

@@ -9,16 +9,27 @@ import type { Counters } from "./counters.js";
  * session's notifications alternate (available, unavailable, ...), so
  * cancelling a waiting one together with its reversal leaves exactly the
  * state the consumer already has, and the last change of a storm always
- * goes out once the session has been quiet for the window.
+ * goes out once the session has been quiet for the window. A window of 0
+ * is off: notifications pass straight through (`setWindow`, on reload).
  */
 export class FlapDamper {
   private readonly pending = new Map<string, { timer: unknown; commit: () => void }>();
 
   constructor(
     private readonly clock: Clock,
-    private readonly windowMs: number,
+    private windowMs: number,
     private readonly counters: Counters,
   ) {}
+
+  /**
+   * A new window (a reload). Notifications already waiting keep the time
+   * they were given; 0 turns damping off and queues what waits, so nothing
+   * is held by a damper that no longer exists.
+   */
+  setWindow(windowMs: number): void {
+    this.windowMs = windowMs;
+    if (windowMs <= 0) this.flush();
+  }
 
   get waiting(): number {
     return this.pending.size;
@@ -26,6 +37,10 @@ export class FlapDamper {
 
   /** Runs `commit` (queue the notification) after the window, unless `fullJid` flips back first. */
   offer(fullJid: string, commit: () => void): void {
+    if (this.windowMs <= 0) {
+      commit();
+      return;
+    }
     const waiting = this.pending.get(fullJid);
     if (waiting) {
       this.clock.clearTimeout(waiting.timer);

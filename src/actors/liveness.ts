@@ -43,12 +43,31 @@ export class Liveness {
   private bucket: Bucket;
   private timer: unknown;
   private readonly tickMs: number;
-  private readonly burst: number;
+  private burst: number;
+  private intervalMs: number;
+  private maxRate: number;
 
   constructor(private readonly options: LivenessOptions) {
     this.tickMs = options.tickMs ?? 100;
-    this.burst = Math.max(1, (options.maxRate * this.tickMs) / 1000);
+    this.intervalMs = options.intervalMs;
+    this.maxRate = options.maxRate;
+    this.burst = burstOf(this.maxRate, this.tickMs);
     this.bucket = fullBucket(this.burst, options.clock.now());
+  }
+
+  /**
+   * New `interval` and `max_rate` (a reload). Sessions keep their last sign
+   * of life, which is tracked even while the checks are off, so turning them
+   * on checks the quiet ones at once (at the new rate); 0 stops the ticks.
+   */
+  retune(limits: { intervalMs: number; maxRate: number }): void {
+    this.intervalMs = limits.intervalMs;
+    if (limits.maxRate === this.maxRate) return;
+    this.maxRate = limits.maxRate;
+    this.burst = burstOf(this.maxRate, this.tickMs);
+    this.bucket = fullBucket(this.burst, this.options.clock.now());
+    if (this.maxRate <= 0) this.stop();
+    else this.start();
   }
 
   get tracked(): number {
@@ -69,7 +88,7 @@ export class Liveness {
 
   /** Whether the checks run at all (`maxRate` > 0). */
   get enabled(): boolean {
-    return this.options.maxRate > 0;
+    return this.maxRate > 0;
   }
 
   /** Checks these sessions first, at the same bounded rate. */
@@ -78,7 +97,7 @@ export class Liveness {
   }
 
   start(): void {
-    if (this.options.maxRate <= 0 || this.timer !== undefined) return;
+    if (this.maxRate <= 0 || this.timer !== undefined) return;
     const loop = () => {
       this.tick();
       this.timer = this.options.clock.setTimeout(loop, this.tickMs);
@@ -92,7 +111,8 @@ export class Liveness {
   }
 
   private tick(): void {
-    const { clock, intervalMs, maxRate } = this.options;
+    const { intervalMs, maxRate } = this;
+    const { clock } = this.options;
     const now = clock.now();
     this.bucket = refill(this.bucket, now, maxRate, this.burst);
     if (!this.options.online()) return;
@@ -144,3 +164,6 @@ export class Liveness {
     this.options.drive(jid, { type: "liveness.failed" });
   }
 }
+
+/** At most one tick's worth of pings banked: spread evenly, never a burst. */
+const burstOf = (maxRate: number, tickMs: number) => Math.max(1, (maxRate * tickMs) / 1000);

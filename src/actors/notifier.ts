@@ -31,13 +31,16 @@ export interface NotifierDeps {
   recent?: RecentSends;
   /** Bounced notifications to send again, first; optional. */
   held?: HeldMail;
-  /** A notification older than this when its turn comes is dropped as stale. */
-  maxAgeMs?: number;
+  /**
+   * A notification older than this when its turn comes is dropped as stale.
+   * Read at each send, so a reload applies to what is already queued.
+   */
+  maxAgeMs?: () => number;
   now?: () => number;
   /** A global cap on sends per second; optional. */
   rate?: SendRate;
-  /** Opt-in: at most this many notifications for one server user per message. */
-  batch?: number;
+  /** Opt-in: at most this many notifications for one server user per message (read at each send). */
+  batch?: () => number;
   /** Opt-in XEP-0184: sent notifications are kept here until their receipt. */
   awaiting?: AwaitingReceipts;
   /**
@@ -67,7 +70,8 @@ export function notifierLogic(deps: NotifierDeps) {
         const n = again ?? mailbox.peek();
         if (n === undefined) return "delivered";
         const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
-        if (deps.maxAgeMs !== undefined && age > deps.maxAgeMs) {
+        const maxAgeMs = deps.maxAgeMs?.();
+        if (maxAgeMs !== undefined && age > maxAgeMs) {
           if (again) held?.shiftReleased();
           else mailbox.shift();
           counters.inc("notifications_expired");
@@ -164,13 +168,14 @@ function batchFrom(
   head: Notification,
   deps: NotifierDeps,
 ): Notification[] {
-  const max = deps.batch ?? 1;
+  const max = deps.batch?.() ?? 1;
   if (max <= 1 || deps.from() === "user") return [head];
   const now = deps.now?.();
+  const maxAgeMs = deps.maxAgeMs?.();
   const batch: Notification[] = [];
   for (const n of mailbox.peekMany(max)) {
     if (n.to !== head.to) break;
-    if (now !== undefined && deps.maxAgeMs !== undefined && now - n.queuedAt > deps.maxAgeMs) break;
+    if (now !== undefined && maxAgeMs !== undefined && now - n.queuedAt > maxAgeMs) break;
     batch.push(n);
   }
   return batch.length > 0 ? batch : [head];

@@ -87,7 +87,11 @@ export class PresenceRouter {
    */
   accept(jid: FullJid, event: SessionEvent): void {
     const policy = this.deps.policy();
-    if (policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
+    // A session already tracked is followed to its end even if a reload
+    // (SIGHUP) has since narrowed the filters: the server user was told it
+    // is available, so it must hear when it is not.
+    const tracked = this.deps.registry.stateOf(jid.full).presence === "available";
+    if (!tracked && policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
       this.refuse("presence_rejected", "domain not served", jid.full);
       return;
     }
@@ -95,7 +99,7 @@ export class PresenceRouter {
     if (jid.local === policy.serverUser && event.type === "presence.available") {
       this.deps.onServerUserOnline?.(jid.bare);
     }
-    if (jid.local === policy.serverUser || !policy.accepts(jid.local)) {
+    if (jid.local === policy.serverUser || (!tracked && !policy.accepts(jid.local))) {
       this.deps.counters.inc("presence_filtered");
       return;
     }

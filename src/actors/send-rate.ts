@@ -5,25 +5,40 @@ import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
  * A global cap on notifications sent per second (`notify.max_rate`), so a
  * presence storm cannot flood the server users' connections. Over the cap a
  * notification is not dropped: it waits in the queue, and `onReady`
- * listeners are called when the next token is due.
+ * listeners are called when the next token is due. A rate of 0 is no cap,
+ * so a reload can turn the cap on and off (`setRate`).
  */
 export class SendRate {
   private bucket: Bucket;
-  private readonly burst: number;
+  private burst: number;
   private timer: unknown;
   private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly clock: Clock,
-    private readonly perSecond: number,
+    private perSecond: number,
   ) {
-    // At most a tenth of a second's worth at once: smooth, not bursty.
-    this.burst = Math.max(1, perSecond / 10);
+    this.burst = burstOf(perSecond);
     this.bucket = fullBucket(this.burst, clock.now());
+  }
+
+  /**
+   * A new cap (a reload). The bucket starts full at the new burst, and anyone
+   * waiting for a token computed at the old rate is woken to ask again.
+   */
+  setRate(perSecond: number): void {
+    if (perSecond === this.perSecond) return;
+    this.perSecond = perSecond;
+    this.burst = burstOf(perSecond);
+    this.bucket = fullBucket(this.burst, this.clock.now());
+    if (this.timer === undefined) return;
+    this.close();
+    for (const listener of this.listeners) listener();
   }
 
   /** Takes a token if one is there; otherwise arranges a wake-up and returns false. */
   tryTake(): boolean {
+    if (this.perSecond <= 0) return true;
     const now = this.clock.now();
     this.bucket = refill(this.bucket, now, this.perSecond, this.burst);
     const next = take(this.bucket);
@@ -51,3 +66,6 @@ export class SendRate {
     this.timer = undefined;
   }
 }
+
+// At most a tenth of a second's worth at once: smooth, not bursty.
+const burstOf = (perSecond: number) => Math.max(1, perSecond / 10);

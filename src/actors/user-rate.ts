@@ -9,23 +9,44 @@ import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
  * token, behind that user's earlier ones, so each session's order holds. A
  * session that flips back while its notification waits cancels both, as
  * flap damping does: what finally goes out is always the session's real
- * state. Other users are not held up.
+ * state. Other users are not held up. A rate of 0 is no limit
+ * (`setRate`, on reload).
  */
 export class UserRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly pending = new Map<string, { user: string; commit: () => void }>();
   private readonly waitingByUser = new Map<string, number>();
   private readonly timers = new Map<string, unknown>();
-  private readonly burst: number;
+  private burst: number;
 
   constructor(
     private readonly clock: Clock,
-    private readonly perSecond: number,
+    private perSecond: number,
     private readonly counters: Counters,
     /** Buckets remembered at most (least recently used forgotten first). */
     private readonly maxUsers = 100_000,
   ) {
     this.burst = Math.max(1, perSecond);
+  }
+
+  /**
+   * A new limit (a reload). Buckets restart full at the new burst; waiting
+   * notifications are released at the new pace, or all at once when the
+   * limit is turned off (0).
+   */
+  setRate(perSecond: number): void {
+    if (perSecond === this.perSecond) return;
+    this.perSecond = perSecond;
+    this.burst = Math.max(1, perSecond);
+    this.buckets.clear();
+    if (perSecond <= 0) {
+      this.flush();
+      return;
+    }
+    const users = new Set(this.waitingByUser.keys());
+    for (const timer of this.timers.values()) this.clock.clearTimeout(timer);
+    this.timers.clear();
+    for (const user of users) this.release(user);
   }
 
   get waiting(): number {
@@ -34,6 +55,10 @@ export class UserRateLimiter {
 
   /** Runs `commit` now if `user` has a token and nothing waiting, else later. */
   offer(user: string, fullJid: string, commit: () => void): void {
+    if (this.perSecond <= 0) {
+      commit();
+      return;
+    }
     if (this.pending.has(fullJid)) {
       // The session flipped back while its notification waited: neither goes out.
       this.pending.delete(fullJid);

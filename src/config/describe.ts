@@ -1,6 +1,6 @@
 import { formatDuration } from "./duration.js";
 import type { LoadedConfig } from "./load.js";
-import { CONFIG_KEYS, type ConfigKey } from "./schema.js";
+import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
 
 /**
  * The effective configuration for `check-config`: one line per key, written
@@ -13,7 +13,18 @@ import { CONFIG_KEYS, type ConfigKey } from "./schema.js";
  */
 export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">): string {
   const { config, sources } = loaded;
-  const values: { readonly [K in ConfigKey]: string } = {
+  const values = displayValues(config);
+  const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
+  const keyWidth = Math.max(...keys.map((k) => k.length));
+  const valueWidth = Math.max(...keys.map((k) => values[k].length));
+  return keys
+    .map((k) => `${k.padEnd(keyWidth)} = ${values[k].padEnd(valueWidth)}   (${sources[k]})`)
+    .join("\n");
+}
+
+/** Every key's value as written in the file; the secret as [redacted]. Reload diffs these. */
+export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]: string } {
+  return {
     "component.service": quote(config.component.service),
     "component.domain": quote(config.component.domain),
     "component.secret": "[redacted]",
@@ -42,12 +53,6 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "durability.mode": quote(config.durability.mode),
     "durability.path": quote(config.durability.path),
   };
-  const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
-  const keyWidth = Math.max(...keys.map((k) => k.length));
-  const valueWidth = Math.max(...keys.map((k) => values[k].length));
-  return keys
-    .map((k) => `${k.padEnd(keyWidth)} = ${values[k].padEnd(valueWidth)}   (${sources[k]})`)
-    .join("\n");
 }
 
 function offOrDuration(ms: number): string {

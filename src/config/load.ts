@@ -78,7 +78,13 @@ export function resolveConfig(input: {
       }
     }
     if (section === "component") {
-      const secret = resolveSecret({ table: fromFile, overrides, path, readFile });
+      const secret = resolveSecret({
+        table: fromFile,
+        overrides,
+        path,
+        readFile,
+        credentialsDirectory: env.CREDENTIALS_DIRECTORY,
+      });
       table.secret = secret.value;
       delete table.secret_file;
       sources["component.secret"] = secret.source;

@@ -12,8 +12,16 @@ import type { ValueSource } from "./sources.js";
  * directory. One trailing line break is what `echo` leaves: trailing CR/LF
  * are removed.
  *
+ * A `secret_file` may start with `${CREDENTIALS_DIRECTORY}`: systemd's
+ * LoadCredential= puts the secret in a directory private to the service
+ * and names it in that variable (config/presence-notify.service). TOML does
+ * not expand variables, so this one is expanded here, and only this one.
+ *
  * No message here ever quotes the secret.
  */
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text an operator writes in the file.
+export const CREDENTIALS_VARIABLE = "${CREDENTIALS_DIRECTORY}";
 
 export type ReadFile = (path: string) => string;
 
@@ -22,8 +30,12 @@ export function resolveSecret(input: {
   readonly overrides: ReadonlyMap<string, EnvOverride>;
   readonly path: string;
   readonly readFile: ReadFile;
+  /** The environment's CREDENTIALS_DIRECTORY (systemd), if set. */
+  readonly credentialsDirectory?: string | undefined;
 }): { value: unknown; source: ValueSource } {
   const { table, overrides, path, readFile } = input;
+  const expand = (named: string, from: string) =>
+    expandCredentials(named, from, input.credentialsDirectory);
   const envSecret = overrides.get("component.secret");
   const envSecretFile = overrides.get("component.secret_file");
   if (envSecret !== undefined && envSecretFile !== undefined) {
@@ -34,7 +46,7 @@ export function resolveSecret(input: {
   }
   if (envSecret !== undefined) return { value: envSecret.value, source: `env ${envSecret.name}` };
   if (envSecretFile !== undefined) {
-    const file = resolve(String(envSecretFile.value));
+    const file = resolve(expand(String(envSecretFile.value), `env ${envSecretFile.name}`));
     return {
       value: read(file, `env ${envSecretFile.name}`, readFile),
       source: `secret_file ${file}`,
@@ -57,13 +69,24 @@ export function resolveSecret(input: {
         message: `component.secret_file from file ${path} must be the path of a file holding the secret, such as "/etc/presence-notify/secret"`,
       });
     }
-    const file = resolve(dirname(path), named);
+    const file = resolve(dirname(path), expand(named, `file ${path}`));
     return { value: read(file, `file ${path}`, readFile), source: `secret_file ${file}` };
   }
   throw new ConfigError({
     key: "component.secret",
     message: `component.secret is not set: give secret or secret_file under [component] in file ${path}, or set PRESENCE_NOTIFY_COMPONENT_SECRET or PRESENCE_NOTIFY_COMPONENT_SECRET_FILE`,
   });
+}
+
+function expandCredentials(named: string, from: string, directory: string | undefined): string {
+  if (!named.startsWith(CREDENTIALS_VARIABLE)) return named;
+  if (directory === undefined || directory === "") {
+    throw new ConfigError({
+      key: "component.secret_file",
+      message: `component.secret_file from ${from} starts with ${CREDENTIALS_VARIABLE}, but CREDENTIALS_DIRECTORY is not set: run the daemon under systemd with LoadCredential=component-secret:/etc/presence-notify/secret (config/presence-notify.service), or name the file itself`,
+    });
+  }
+  return directory + named.slice(CREDENTIALS_VARIABLE.length);
 }
 
 function read(file: string, from: string, readFile: ReadFile): string {

@@ -1,5 +1,13 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +15,9 @@ import { afterAll, describe, expect, it } from "vitest";
 
 // The CLI as an operator meets it: the real binary, real files, exit codes.
 
-const BIN = join(import.meta.dirname, "../../bin/presence-notify");
+const ROOT = join(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/presence-notify");
+const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 const dir = mkdtempSync(join(tmpdir(), "pn-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -96,5 +106,103 @@ describe("presence-notify start", () => {
   it("exits 64 on a usage error", () => {
     expect(run(["start"]).code).toBe(64);
     expect(run(["frobnicate"]).code).toBe(64);
+    const unknown = run(["start", "--config", "x.toml", "--colour"]);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(/Unknown option '--colour'[\s\S]*usage: presence-notify start/);
+  });
+
+  it("logs JSON lines by default and human-readable lines with --pretty", async () => {
+    // A component port nobody listens on: the daemon keeps retrying until told to stop.
+    const text = valid().replace("5347", "9");
+    const path = file("pretty.toml", text);
+    const pretty = await runUntilLogged(["start", "--config", path, "--pretty"], /reconnecting/);
+    expect(pretty.code).toBe(0);
+    expect(pretty.stdout).toMatch(
+      /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO \(presence-notify\): starting$/m,
+    );
+    expect(pretty.stdout).toMatch(/^\s+service: "xmpp:\/\/127\.0\.0\.1:9"$/m);
+    expect(pretty.stdout).not.toMatch(/^\{/m);
+    expect(pretty.stdout).not.toContain("s3cr3t-value");
+    const json = await runUntilLogged(["start", "--config", path], /"msg":"reconnecting/);
+    expect(json.code).toBe(0);
+    const lines = json.stdout.trim().split("\n");
+    expect(lines.map((l) => JSON.parse(l).msg)).toContain("starting");
+  });
+});
+
+/**
+ * Runs the binary until stdout matches `pattern`, then SIGTERM; the exit code
+ * and stdout. Match a line logged after the signal handlers are in place
+ * (any line after "starting").
+ */
+function runUntilLogged(args: string[], pattern: RegExp) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  return new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`no ${pattern} in:\n${stdout}`));
+    }, 15_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      if (pattern.test(stdout)) child.kill("SIGTERM");
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout });
+    });
+  });
+}
+
+describe("presence-notify --help and --version", () => {
+  it.each(["--help", "-h", "help"])("%s prints the commands and exits 0", (flag) => {
+    const { code, stdout } = run([flag]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: presence-notify <command>/);
+    expect(stdout).toMatch(/start --config FILE \[--pretty\]/);
+  });
+
+  it.each([
+    ["start", /--pretty[\s\S]*SIGHUP/],
+    ["check-config", /\[redacted\]/],
+    ["demo", /--users N[\s\S]*--duration SECONDS/],
+  ])("%s --help (and -h) prints that command's usage and exits 0", (command, detail) => {
+    for (const flag of ["--help", "-h"]) {
+      const { code, stdout, stderr } = run([command, flag]);
+      expect(code).toBe(0);
+      expect(stderr).toBe("");
+      expect(stdout).toMatch(new RegExp(`^usage: presence-notify ${command}`));
+      expect(stdout).toMatch(detail);
+    }
+  });
+
+  it("--version prints package.json's version", () => {
+    for (const flag of ["--version", "-v"]) {
+      expect(run([flag])).toMatchObject({ code: 0, stdout: `presence-notify ${VERSION}\n` });
+    }
+  });
+
+  it("--version works from an installed copy, through npm's .bin link", () => {
+    // The layout npm install leaves: the package's published files under
+    // node_modules/presence-notify, and node_modules/.bin/presence-notify a link to its bin.
+    const installed = join(dir, "app/node_modules/presence-notify");
+    mkdirSync(installed, { recursive: true });
+    for (const part of ["bin", "dist", "package.json"]) {
+      cpSync(join(ROOT, part), join(installed, part), { recursive: true });
+    }
+    // Its dependencies, where Node looks for them from the installed copy.
+    symlinkSync(join(ROOT, "node_modules"), join(installed, "node_modules"));
+    mkdirSync(join(dir, "app/node_modules/.bin"));
+    const link = join(dir, "app/node_modules/.bin/presence-notify");
+    symlinkSync("../presence-notify/bin/presence-notify", link);
+    const result = spawnSync(process.execPath, [link, "--version"], {
+      cwd: join(dir, "app"),
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`presence-notify ${VERSION}\n`);
   });
 });

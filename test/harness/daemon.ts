@@ -70,6 +70,17 @@ export class DaemonProcess {
     }
   }
 
+  /** Sends a signal without waiting for anything (SIGHUP: reload). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  /** Rewrites the configuration file, if given, then SIGHUP, as `systemctl reload` does. */
+  reload(config?: string): void {
+    if (config !== undefined) writeFileSync(this.configPath, config);
+    this.signal("SIGHUP");
+  }
+
   /** Sends a signal and waits for the exit code. */
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;

@@ -4,6 +4,7 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ConfigError, isConfigError } from "../../../src/config/errors.js";
 import { loadConfig, resolveConfig } from "../../../src/config/load.js";
+import { CREDENTIALS_VARIABLE } from "../../../src/config/secret.js";
 import { logSink } from "../../support/log-sink.js";
 
 const EXAMPLE = fileURLToPath(
@@ -260,6 +261,35 @@ describe("the secret", () => {
     );
     expect(config.component.secret.value()).toBe("mounted");
     expect(sources["component.secret"]).toBe("secret_file /run/secrets/component");
+  });
+
+  it("comes from systemd's credentials directory (LoadCredential=), named with CREDENTIALS_DIRECTORY", () => {
+    const credentials = "/run/credentials/presence-notify.service";
+    const text = `[component]\nsecret_file = "${CREDENTIALS_VARIABLE}/component-secret"\n`;
+    const read = files({ [`${credentials}/component-secret`]: "from-systemd\n" });
+    const { config, sources } = resolve(text, { CREDENTIALS_DIRECTORY: credentials }, read);
+    expect(config.component.secret.value()).toBe("from-systemd");
+    expect(sources["component.secret"]).toBe(`secret_file ${credentials}/component-secret`);
+    // The same through the environment variable.
+    const fromEnv = resolve(
+      "",
+      {
+        CREDENTIALS_DIRECTORY: credentials,
+        PRESENCE_NOTIFY_COMPONENT_SECRET_FILE: `${CREDENTIALS_VARIABLE}/component-secret`,
+      },
+      read,
+    );
+    expect(fromEnv.config.component.secret.value()).toBe("from-systemd");
+  });
+
+  it("says how to fix a CREDENTIALS_DIRECTORY secret_file outside systemd", () => {
+    const err = failure(() =>
+      resolve(`[component]\nsecret_file = "${CREDENTIALS_VARIABLE}/component-secret"\n`),
+    );
+    expect(err.key).toBe("component.secret_file");
+    expect(err.message).toMatch(
+      /CREDENTIALS_DIRECTORY is not set: run the daemon under systemd with LoadCredential=/,
+    );
   });
 
   it("prints as [redacted] wherever it is stringified, inspected or logged", () => {

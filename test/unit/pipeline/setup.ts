@@ -47,21 +47,22 @@ export function setup(
     ...(policy.userRate ? { userRate: policy.userRate } : {}),
     ...(policy.receiptTimeoutMs ? { receiptTimeoutMs: policy.receiptTimeoutMs } : {}),
   });
+  const rate = policy.maxRate ? new SendRate(clock, policy.maxRate) : undefined;
   const notifier = createActor(
     notifierLogic({
       ...pipeline,
       link: server,
       from: () => "component",
       logger,
-      ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: policy.maxAgeMs }),
+      ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: () => policy.maxAgeMs ?? 0 }),
       now: () => clock.now(),
-      ...(policy.maxRate ? { rate: new SendRate(clock, policy.maxRate) } : {}),
-      ...(policy.batch ? { batch: policy.batch } : {}),
+      ...(rate ? { rate } : {}),
+      ...(policy.batch ? { batch: () => policy.batch ?? 1 } : {}),
     }),
   ).start();
   const notified = () =>
     server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
-  return { server, clock, pipeline, notifier, notified, records };
+  return { server, clock, pipeline, notifier, notified, records, rate };
 }
 
 export const available = (jid: string, extra = "") =>
