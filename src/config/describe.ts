@@ -1,4 +1,5 @@
 import { formatDuration } from "./duration.js";
+import { type ListenAddress, urlOf } from "./listen.js";
 import type { LoadedConfig } from "./load.js";
 import { CONFIG_KEYS, type ConfigKey } from "./schema.js";
 
@@ -9,7 +10,7 @@ import { CONFIG_KEYS, type ConfigKey } from "./schema.js";
  *     notify.server_user   = "world"       (file)
  *     component.secret     = [redacted]    (secret_file /etc/presence-notify/secret)
  *
- * The secret is never read here; only its source is printed.
+ * The secret and the admin token are never read here; only their sources are printed.
  */
 export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">): string {
   const { config, sources } = loaded;
@@ -42,6 +43,10 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
     "durability.mode": quote(config.durability.mode),
     "durability.path": quote(config.durability.path),
+    "admin.listen": quote(config.admin.listen ? listenText(config.admin.listen) : "off"),
+    // Like the component secret, only whether it is set shows.
+    "admin.token": config.admin.token === undefined ? "(none)" : "[redacted]",
+    "admin.pseudonymise": String(config.admin.pseudonymise),
   };
   const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
   const keyWidth = Math.max(...keys.map((k) => k.length));
@@ -49,6 +54,10 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
   return keys
     .map((k) => `${k.padEnd(keyWidth)} = ${values[k].padEnd(valueWidth)}   (${sources[k]})`)
     .join("\n");
+}
+
+function listenText(address: ListenAddress): string {
+  return urlOf(address).slice("http://".length);
 }
 
 function quote(text: string): string {

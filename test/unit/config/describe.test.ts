@@ -18,7 +18,7 @@ describe("describeConfig", () => {
       ),
     );
     const lines = text.split("\n");
-    expect(lines).toHaveLength(26);
+    expect(lines).toHaveLength(29);
     expect(lines).toContainEqual(
       expect.stringMatching(/^notify\.server_user +=\s"world" +\(file\)$/),
     );
