@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import { exitCodeOf } from "./actors/supervisor-root.js";
+import { type Admin, startAdmin } from "./admin/app.js";
+import { isAdminListenError } from "./admin/server.js";
 import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
@@ -19,8 +21,8 @@ commands:
   check-config --config FILE  print the effective configuration and where each value came from
   demo                        run a local Prosody with simulated users and show the notifications
 
-exit codes: 0 ok, 64 usage, 70 internal failure, 75 state file locked by another daemon,
-            78 configuration error`;
+exit codes: 0 ok, 64 usage, 70 internal failure, 75 state file locked by another daemon
+            or admin.listen port in use, 78 configuration error`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -97,11 +99,27 @@ async function start(args: string[]): Promise<number> {
     }
     logger.info(store.info(), "durable store opened");
   }
+  // Bound before anything connects: a port in use is another process's, like a locked state file.
+  let admin: Admin | undefined;
+  try {
+    admin = await startAdmin({ settings: config.admin, logger });
+  } catch (err) {
+    if (!isAdminListenError(err)) throw err;
+    process.stderr.write(`presence-notify: ${err.message}\n`);
+    store?.close();
+    return EXIT.tempfail;
+  }
   logger.info(
     { config: path, domain: config.component.domain, service: config.component.service },
     "starting",
   );
-  const daemon = startDaemon({ config, logger, ...(store ? { store } : {}) });
+  const daemon = startDaemon({
+    config,
+    logger,
+    ...(store ? { store } : {}),
+    ...(admin ? { onSent: admin.feed.record } : {}),
+  });
+  admin?.attach(daemon);
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -117,6 +135,7 @@ async function start(args: string[]): Promise<number> {
 
   const end = await daemon.supervisor.done;
   await stopping;
+  await admin?.close();
   if (end.exit === "failed") return exitCodeOf(end);
   logger.info("stopped");
   return EXIT.ok;

@@ -9,6 +9,7 @@ import { compileFilter } from "./config/glob.js";
 import type { DaemonConfig } from "./config/schema.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
+import type { Notification } from "./protocol/notification.js";
 import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
 import { ejabberdSessionList } from "./xmpp/session-list.js";
@@ -34,6 +35,8 @@ export interface DaemonOptions {
   before?: readonly ChildSpec[];
   /** Durable mode: an open store (the caller opened it, the daemon closes it). */
   store?: DurableStore;
+  /** Told of every notification the link accepted (the admin listener's feed). */
+  onSent?: (sent: readonly Notification[]) => void;
 }
 
 // How long the server's replay of current presences may stay quiet before it
@@ -47,6 +50,7 @@ export function startDaemon({
   clock = systemClock,
   before = [],
   store,
+  onSent,
 }: DaemonOptions) {
   const current = config;
   const filter = compileFilter(current.notify.include, current.notify.exclude);
@@ -127,6 +131,7 @@ export function startDaemon({
           batch: current.notify.batch,
           counters: pipeline.counters,
           logger,
+          ...(onSent ? { onSent } : {}),
         }),
         restart: "permanent",
         shutdown: current.shutdown.drainTimeoutMs,

@@ -36,6 +36,8 @@ export interface NotifierDeps {
   rate?: SendRate;
   /** Opt-in: at most this many notifications for one server user per message. */
   batch?: number;
+  /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
+  onSent?: (sent: readonly Notification[]) => void;
 }
 
 /**
@@ -114,6 +116,7 @@ export function notifierLogic(deps: NotifierDeps) {
         if (again) held?.shiftReleased();
         else for (let i = 0; i < batch.length; i++) mailbox.shift();
         counters.inc("notifications_sent", batch.length);
+        deps.onSent?.(batch);
         logger.debug(
           { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
           "notification sent",
