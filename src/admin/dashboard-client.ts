@@ -4,7 +4,8 @@
  * credentials it asked for when the page loaded) and redraws from each
  * snapshot; every value goes in through textContent, never as HTML, because
  * JIDs come from users. Failures and expiries are red when they grew during
- * the last minute, amber when they happened since start.
+ * the last minute, amber when they happened since start; a lost stream
+ * turns the banner red.
  */
 export const DASHBOARD_SCRIPT = `
 "use strict";
@@ -19,13 +20,14 @@ function el(tag, attrs, ...children) {
 }
 function fill(id, ...nodes) { $(id).replaceChildren(...nodes); }
 function num(n) { return Number(n || 0).toLocaleString("en"); }
-function grewRecently(key, now, value) {
+function grewRecently(key, now, value, group) {
   const old = history.find((h) => now - h.at <= WINDOW_MS);
-  return old !== undefined && value > (old.n[key] || 0);
+  return old !== undefined && value > (old[group || "n"][key] || 0);
 }
-function tile(id, value, level) {
+function tile(id, value, level, note) {
   const node = $(id);
   node.querySelector(".value").textContent = num(value);
+  node.querySelector(".note").textContent = note || "";
   node.dataset.level = level;
 }
 function renderStatus(s) {
@@ -39,14 +41,20 @@ function renderStatus(s) {
 function renderNumbers(s) {
   const now = Date.parse(s.at);
   const n = s.notifications;
-  tile("t-sessions", s.sessions.total, s.sessions.unconfirmed > 0 ? "warn" : "ok");
+  const unconfirmed = s.sessions.unconfirmed;
+  tile("t-sessions", s.sessions.total, unconfirmed > 0 ? "warn" : "ok",
+    unconfirmed > 0 ? num(unconfirmed) + " awaiting resync after a connection loss" : "");
   tile("t-users", s.sessions.users, "ok");
   tile("t-sent", n.sent, "ok");
   for (const key of ["failed", "expired", "refused_full"]) {
     const value = n[key] || 0;
-    tile("t-" + key, value, grewRecently(key, now, value) ? "bad" : value > 0 ? "warn" : "ok");
+    const recent = grewRecently(key, now, value);
+    tile("t-" + key, value, recent ? "bad" : value > 0 ? "warn" : "ok", recent ? "in the last minute" : "");
   }
-  history.push({ at: now, n });
+  const reconnects = s.counters.reconnects || 0;
+  const recent = grewRecently("reconnects", now, reconnects, "counters");
+  tile("t-reconnects", reconnects, recent ? "warn" : "ok", recent ? "in the last minute" : "");
+  history.push({ at: now, n, counters: s.counters });
   while (history.length > 0 && now - history[0].at > WINDOW_MS) history.shift();
 }
 function renderQueues(s) {
@@ -92,5 +100,10 @@ function render(s) {
 }
 const source = new EventSource("events");
 source.addEventListener("snapshot", (e) => { $("stream").hidden = true; render(JSON.parse(e.data)); });
-source.onerror = () => { $("stream").hidden = false; };
+source.onerror = () => {
+  // No word from the daemon is bad news too: say so in the banner.
+  $("stream").hidden = false;
+  $("status").dataset.level = "bad";
+  $("status-text").textContent = "NO CONTACT: the daemon's admin listener does not answer";
+};
 `;

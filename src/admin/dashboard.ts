@@ -32,6 +32,7 @@ h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: v
 .tile { border-left: 6px solid var(--ok); padding: 4px 10px; }
 .tile .value { font-size: 32px; font-weight: 700; font-variant-numeric: tabular-nums; }
 .tile .label { color: var(--muted); }
+.tile .note { font-size: 12px; min-height: 1.4em; color: var(--muted); }
 [data-level="warn"].tile, li[data-level="warn"] > .dot { border-color: var(--warn); background: var(--warn); }
 [data-level="bad"].tile, li[data-level="bad"] > .dot { border-color: var(--bad); background: var(--bad); }
 .tile[data-level] { background: none; }
@@ -61,12 +62,13 @@ const BODY = `
 <div id="stream" hidden>the live stream from the daemon is interrupted; retrying</div>
 <main>
   <section class="wide"><h2>At a glance</h2><div class="tiles">
-    <div class="tile" id="t-sessions"><div class="value">-</div><div class="label">sessions online</div></div>
-    <div class="tile" id="t-users"><div class="value">-</div><div class="label">users online</div></div>
-    <div class="tile" id="t-sent"><div class="value">-</div><div class="label">notifications sent</div></div>
-    <div class="tile" id="t-failed"><div class="value">-</div><div class="label">sends failed</div></div>
-    <div class="tile" id="t-expired"><div class="value">-</div><div class="label">expired (dropped)</div></div>
-    <div class="tile" id="t-refused_full"><div class="value">-</div><div class="label">refused, queue full</div></div>
+    <div class="tile" id="t-sessions"><div class="value">-</div><div class="label">sessions online</div><div class="note"></div></div>
+    <div class="tile" id="t-users"><div class="value">-</div><div class="label">users online</div><div class="note"></div></div>
+    <div class="tile" id="t-sent"><div class="value">-</div><div class="label">notifications sent</div><div class="note"></div></div>
+    <div class="tile" id="t-failed"><div class="value">-</div><div class="label">sends failed</div><div class="note"></div></div>
+    <div class="tile" id="t-expired"><div class="value">-</div><div class="label">expired (dropped)</div><div class="note"></div></div>
+    <div class="tile" id="t-refused_full"><div class="value">-</div><div class="label">refused, queue full</div><div class="note"></div></div>
+    <div class="tile" id="t-reconnects"><div class="value">-</div><div class="label">reconnects</div><div class="note"></div></div>
   </div></section>
   <section><h2>Queues</h2><div id="queues"></div></section>
   <section><h2>Supervision tree</h2><div id="tree"></div></section>
