@@ -54,7 +54,8 @@ describe.each(SERVERS)("the admin listener on %s", (kind) => {
       return res.status === 200 && res.json();
     }, "/readyz 200");
     expect(ready).toEqual({ ready: true, connected: true, presencePrivilege: true });
-    expect(daemon.logs.some((l) => l.msg === "privileges granted by the server")).toBe(true);
+    // The log line may trail the HTTP answer through the stdout pipe.
+    await daemon.waitForLog({ msg: "privileges granted by the server" });
   });
 
   it("shows the live supervision tree", async () => {
@@ -113,9 +114,21 @@ describe.each(SERVERS)("the admin listener on %s", (kind) => {
     );
   });
 
+  it("refuses a non-loopback listen without a token: exit 78 before binding or connecting", async () => {
+    const open = scene.spawnDaemon(
+      scene.config(['server_user = "world"'], ["[admin]", 'listen = "0.0.0.0:0"']),
+    );
+    expect(await open.exitCode()).toBe(78);
+    expect(open.stderr).toMatch(
+      /^presence-notify: configuration error: admin\.listen \("0\.0\.0\.0:0", from file \S+\) is not a loopback address, and admin\.token is not set/,
+    );
+    expect(open.logs).toEqual([]);
+  });
+
   it("closes the listener on stop, after the drain", async () => {
     expect(await daemon.stop()).toBe(0);
     await expect(admin.get("/healthz")).rejects.toThrow();
+    await daemon.waitForLog({ msg: "stopped" });
     const order = daemon.logs.map((l) => l.msg);
     expect(order.indexOf("stopping: draining queued notifications")).toBeLessThan(
       order.indexOf("stopped"),
