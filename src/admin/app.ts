@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { Counters } from "../actors/counters.js";
 import type { SessionRegistry } from "../actors/session-registry.js";
 import type { SupervisionTree } from "../actors/supervised-child.js";
@@ -115,7 +116,7 @@ function routes(app: {
   snapshot: () => unknown;
   events: EventStream;
 }): Routes {
-  const dashboard = (_req: unknown, res: import("node:http").ServerResponse) => {
+  const dashboard = (_req: unknown, res: ServerResponse) => {
     res.writeHead(200, {
       "content-type": "text/html; charset=utf-8",
       "cache-control": "no-store",

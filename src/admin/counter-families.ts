@@ -44,9 +44,26 @@ export const FAMILIES: readonly CounterFamily[] = [
     metric: `${PREFIX}resync_pings_total`,
     help: "Pings of unconfirmed sessions after a reconnect, by outcome",
     prefix: "resync_ping_",
-    outcomes: [],
+    outcomes: ["alive", "gone", "timeout"],
   },
 ];
+
+/**
+ * Counters outside the families that are exported from the start (0 before
+ * they first count), with a help text. Any other name still appears, with a
+ * generic help, once it has counted.
+ */
+export const KNOWN: Readonly<Record<string, string>> = {
+  link_connects: "Times the XEP-0114 component link came up",
+  reconnects: "Times the component link came up again after the first connection",
+  liveness_pings: "XEP-0199 pings sent by the liveness check",
+  stanzas_ignored: "Stanzas from the server the daemon had no use for",
+  stanza_handler_errors: "Stanzas whose handling threw (logged; the daemon went on)",
+  resync_lost: "Sessions reported unavailable by a resync after a reconnect",
+  resync_session_list_failed: "Times the server's session list could not be had at a resync",
+  config_reloads: "Configuration reloads (SIGHUP) applied",
+  config_reload_failures: "Configuration reloads (SIGHUP) refused",
+};
 
 export type Classified =
   | { readonly kind: "family"; readonly family: CounterFamily; readonly outcome: string }

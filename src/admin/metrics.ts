@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { Counters } from "../actors/counters.js";
 import type { SessionCounts } from "../actors/session-registry.js";
 import type { SupervisionTree } from "../actors/supervised-child.js";
-import { classify, FAMILIES, PREFIX } from "./counter-families.js";
+import { classify, FAMILIES, KNOWN, PREFIX } from "./counter-families.js";
 import type { Queue } from "./queues.js";
 import type { ReadinessState } from "./readiness.js";
 import type { SentFeed } from "./sent-feed.js";
@@ -151,17 +151,17 @@ export function createMetrics(source: MetricsSource) {
     });
   }
 
-  // Counters outside the families get a metric of their own, registered the
-  // first time a scrape sees them.
+  // Counters outside the families get a metric of their own: the known ones
+  // from the first scrape, any other the first time a scrape sees it count.
   const own = new Set<string>();
   const registerNewCounters = () => {
-    for (const name of Object.keys(source.counters.toJSON())) {
+    for (const name of [...Object.keys(KNOWN), ...Object.keys(source.counters.toJSON())]) {
       const c = classify(name);
       if (c.kind !== "own" || own.has(c.metric)) continue;
       own.add(c.metric);
       new Counter({
         name: c.metric,
-        help: `Times the daemon counted "${name}"`,
+        help: KNOWN[name] ?? `Times the daemon counted "${name}"`,
         registers,
         collect() {
           this.reset();

@@ -36,6 +36,10 @@ describe("/metrics", () => {
     expect(sample(text, 'presence_notify_notifications_total{outcome="failed"}')).toBe(0);
     expect(sample(text, 'presence_notify_notifications_total{outcome="expired"}')).toBe(0);
     expect(sample(text, "presence_notify_ready")).toBe(0);
+    expect(sample(text, "presence_notify_reconnects_total")).toBe(0);
+    expect(text).toMatch(
+      /^# HELP presence_notify_reconnects_total Times the component link came up again/m,
+    );
   });
 
   it("moves with real presences: sessions, presences, notifications, latency", async () => {
@@ -100,14 +104,15 @@ describe("/metrics", () => {
 
   it("exports a counter nobody declared, under its own name, from its first scrape", async () => {
     scene = await adminScene();
-    scene.pipeline.counters.inc("config_reloads");
+    expect(await scrape(scene)).not.toMatch(/receipts_timed_out/);
+    scene.pipeline.counters.inc("receipts_timed_out");
     scene.pipeline.counters.inc("config_reload_failures", 2);
     const text = await scrape(scene);
-    expect(text).toMatch(/^# TYPE presence_notify_config_reloads_total counter$/m);
-    expect(sample(text, "presence_notify_config_reloads_total")).toBe(1);
+    expect(text).toMatch(/^# TYPE presence_notify_receipts_timed_out_total counter$/m);
+    expect(sample(text, "presence_notify_receipts_timed_out_total")).toBe(1);
     expect(sample(text, "presence_notify_config_reload_failures_total")).toBe(2);
-    scene.pipeline.counters.inc("config_reloads");
-    expect(sample(await scrape(scene), "presence_notify_config_reloads_total")).toBe(2);
+    scene.pipeline.counters.inc("receipts_timed_out");
+    expect(sample(await scrape(scene), "presence_notify_receipts_timed_out_total")).toBe(2);
   });
 });
 
