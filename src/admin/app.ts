@@ -139,7 +139,9 @@ function routes(app: {
     },
     "/tree": (_req, res) => reply(res, 200, app.tree()),
     "/status": (_req, res) => reply(res, 200, app.snapshot()),
-    "/events": (_req, res) => app.events.attach(res),
+    "/events": (_req, res) => {
+      if (!app.events.attach(res)) reply(res, 503, { error: "too many open event streams" });
+    },
     "/": dashboard,
     "/dashboard": dashboard,
   };

@@ -8,6 +8,9 @@ import type { Clock } from "../clock.js";
  * snapshot is small (counts and the latest 50 sends), so sending the whole
  * state beats a diff protocol the page would have to replay.
  */
+/** Open dashboards at most; each costs a snapshot a second. */
+export const MAX_CLIENTS = 32;
+
 export class EventStream {
   readonly #clients = new Set<ServerResponse>();
   #timer: unknown;
@@ -24,7 +27,9 @@ export class EventStream {
     return this.#clients.size;
   }
 
-  attach(res: ServerResponse): void {
+  /** Starts a stream on `res`; false (nothing written) when MAX_CLIENTS already watch. */
+  attach(res: ServerResponse): boolean {
+    if (this.#clients.size >= MAX_CLIENTS) return false;
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -41,6 +46,7 @@ export class EventStream {
     });
     this.#send(res, this.options.snapshot());
     this.#schedule();
+    return true;
   }
 
   /** Ends every stream (the listener is closing). */
@@ -67,6 +73,9 @@ export class EventStream {
   }
 
   #send(res: ServerResponse, data: unknown): void {
+    // A client that has not read the last one skips this one: a stalled
+    // dashboard must not pile snapshots up in the daemon's memory.
+    if (res.writableNeedDrain) return;
     // JSON has no raw line breaks, so one data line carries it.
     res.write(`event: snapshot\ndata: ${JSON.stringify(data)}\n\n`);
   }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_CLIENTS } from "../../../src/admin/events.js";
 import { pseudonymiser } from "../../../src/admin/pseudonym.js";
 import type { Snapshot } from "../../../src/admin/snapshot.js";
 import { settle } from "../../support/memory-link.js";
@@ -84,6 +85,19 @@ describe("/events", () => {
     let done = false;
     while (!done) done = (await reader?.read())?.done ?? true;
     expect(done).toBe(true);
+  });
+});
+
+describe("/events, bounded", () => {
+  it(`refuses a stream past ${MAX_CLIENTS} open ones`, async () => {
+    scene = await adminScene();
+    const s = scene;
+    const open = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => s.get("/events")));
+    expect(open.every((r) => r.status === 200)).toBe(true);
+    const refused = await s.get("/events");
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: "too many open event streams" });
+    for (const r of open) await r.body?.cancel();
   });
 });
 
