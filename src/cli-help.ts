@@ -21,7 +21,8 @@ commands:
 
 exit codes: 0 ok, 64 usage, 69 inspect-tail cannot connect, 70 internal failure,
             73 export-machines cannot write DIR,
-            75 state file locked by another daemon (or the --inspect port in use),
+            75 state file locked by another daemon (or the --inspect or admin.listen
+               port in use),
             78 configuration error`;
 
 export const COMMAND_USAGE: Readonly<Record<string, string>> = {
@@ -46,7 +47,8 @@ signals:
                      refused, logged, and the running configuration kept
 
 exit codes: 0 stopped by a signal, 64 usage, 70 internal failure, 75 state file locked
-            by another daemon or the --inspect port in use, 78 configuration error
+            by another daemon or the --inspect or admin.listen port in use,
+            78 configuration error
             (one sentence on stderr)`,
   "check-config": `usage: presence-notify check-config --config FILE
 

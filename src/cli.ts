@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import { exitCodeOf } from "./actors/supervisor-root.js";
+import { type Admin, startAdmin } from "./admin/app.js";
+import { isAdminListenError } from "./admin/server.js";
 import { COMMAND_USAGE, USAGE, version } from "./cli-help.js";
 import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
@@ -167,6 +169,17 @@ async function start(args: string[]): Promise<number> {
       `inspector listening: open ${inspection.page} for the Stately Inspector`,
     );
   }
+  // Bound before anything connects: a port in use is another process's, like a locked state file.
+  let admin: Admin | undefined;
+  try {
+    admin = await startAdmin({ settings: config.admin, logger });
+  } catch (err) {
+    if (!isAdminListenError(err)) throw err;
+    process.stderr.write(`presence-notify: ${err.message}\n`);
+    store?.close();
+    await inspection?.close();
+    return EXIT.tempfail;
+  }
   logger.info(
     { config: path, domain: config.component.domain, service: config.component.service },
     "starting",
@@ -176,7 +189,9 @@ async function start(args: string[]): Promise<number> {
     logger,
     ...(store ? { store } : {}),
     ...(inspection ? { inspection } : {}),
+    ...(admin ? { onSent: admin.feed.record } : {}),
   });
+  admin?.attach(daemon);
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -199,6 +214,7 @@ async function start(args: string[]): Promise<number> {
   const end = await daemon.supervisor.done;
   await stopping;
   await inspection?.close();
+  await admin?.close();
   if (end.exit === "failed") return exitCodeOf(end);
   logger.info("stopped");
   return EXIT.ok;

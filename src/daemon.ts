@@ -11,6 +11,7 @@ import type { DaemonConfig } from "./config/schema.js";
 import type { Inspection } from "./inspect/inspection.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
+import type { Notification } from "./protocol/notification.js";
 import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
 import { ejabberdSessionList } from "./xmpp/session-list.js";
@@ -44,6 +45,8 @@ export interface DaemonOptions {
   faults?: { notifierBeforeSend?: () => void };
   /** `start --inspect`: where live actors and sessions report (the caller closes it). */
   inspection?: Pick<Inspection, "actors" | "sessions">;
+  /** Told of every notification the link accepted (the admin listener's feed). */
+  onSent?: (sent: readonly Notification[]) => void;
 }
 
 // How long the server's replay of current presences may stay quiet before it
@@ -59,6 +62,7 @@ export function startDaemon({
   store,
   faults,
   inspection,
+  onSent,
 }: DaemonOptions) {
   // Replaced as a whole by reload(); everything read through it is live.
   let current = config;
@@ -145,6 +149,7 @@ export function startDaemon({
           ...(faults?.notifierBeforeSend ? { beforeSend: faults.notifierBeforeSend } : {}),
           counters: pipeline.counters,
           logger,
+          ...(onSent ? { onSent } : {}),
         }),
         restart: "permanent",
         shutdown: current.shutdown.drainTimeoutMs,

@@ -48,6 +48,8 @@ export interface NotifierDeps {
    * called before each stanza is built; a throw is a bug in the notifier.
    */
   beforeSend?: () => void;
+  /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
+  onSent?: (sent: readonly Notification[]) => void;
 }
 
 /**
@@ -133,6 +135,7 @@ export function notifierLogic(deps: NotifierDeps) {
         if (again) held?.shiftReleased();
         else for (let i = 0; i < batch.length; i++) mailbox.shift();
         counters.inc("notifications_sent", batch.length);
+        deps.onSent?.(batch);
         logger.debug(
           { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
           "notification sent",

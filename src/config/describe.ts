@@ -1,4 +1,5 @@
 import { formatDuration } from "./duration.js";
+import { type ListenAddress, urlOf } from "./listen.js";
 import type { LoadedConfig } from "./load.js";
 import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
 
@@ -9,7 +10,7 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  *     notify.server_user   = "world"       (file)
  *     component.secret     = [redacted]    (secret_file /etc/presence-notify/secret)
  *
- * The secret is never read here; only its source is printed.
+ * The secret and the admin token are never read here; only their sources are printed.
  */
 export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">): string {
   const { config, sources } = loaded;
@@ -52,11 +53,19 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
     "durability.mode": quote(config.durability.mode),
     "durability.path": quote(config.durability.path),
+    "admin.listen": quote(config.admin.listen ? listenText(config.admin.listen) : "off"),
+    // Like the component secret, only whether it is set shows.
+    "admin.token": config.admin.token === undefined ? "(none)" : "[redacted]",
+    "admin.pseudonymise": String(config.admin.pseudonymise),
   };
 }
 
 function offOrDuration(ms: number): string {
   return ms === 0 ? "off" : formatDuration(ms);
+}
+
+function listenText(address: ListenAddress): string {
+  return urlOf(address).slice("http://".length);
 }
 
 function quote(text: string): string {

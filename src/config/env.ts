@@ -12,7 +12,7 @@ import { closest } from "./suggest.js";
  * Environment overrides. Every file key `[section] key` can be given as
  * `PRESENCE_NOTIFY_<SECTION>_<KEY>` (upper case), and such a variable wins
  * over the file. Lists are comma-separated ("flux.actor.*,flux.sim.*"; an empty
- * value is the empty list); integers are plain digits.
+ * value is the empty list); integers are plain digits; flags are true or false.
  *
  * A variable that starts with the prefix of a known section but names no key
  * (PRESENCE_NOTIFY_NOTIFY_SERVERUSER) is an error, like an unknown key in the
@@ -77,6 +77,14 @@ function convert(key: string, name: string, text: string): EncodedValue {
         });
       }
       return Number(text.trim());
+    case "boolean": {
+      const word = text.trim().toLowerCase();
+      if (word === "true" || word === "false") return word === "true";
+      throw new ConfigError({
+        key,
+        message: `${key} from env ${name} must be true or false; got ${JSON.stringify(text)}`,
+      });
+    }
     default:
       return text;
   }

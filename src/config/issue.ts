@@ -106,6 +106,8 @@ function expected(astTag: string): string {
       return "a string";
     case "Number":
       return "a number";
+    case "Boolean":
+      return "true or false";
     case "Arrays":
       return 'a list of strings, such as ["*"]';
     case "Objects":

@@ -6,6 +6,7 @@ import { formatDuration } from "./duration.js";
 import { type Env, envOverrides, LEGACY_SERVER_USER_ENV } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { issueToConfigError } from "./issue.js";
+import { isLoopback, parseListen } from "./listen.js";
 import { Secret } from "./redacted.js";
 import {
   CONFIG_KEYS,
@@ -14,8 +15,9 @@ import {
   DEFAULTS,
   FILE_SECTIONS,
   LayeredConfig,
+  type SecretConfigKey,
 } from "./schema.js";
-import { describeReadError, type ReadFile, resolveSecret } from "./secret.js";
+import { describeReadError, type ReadFile, resolveSecret, type SecretKey } from "./secret.js";
 import { type ConfigSources, sourcePhrase, type ValueSource } from "./sources.js";
 
 /**
@@ -39,6 +41,12 @@ export interface LoadedConfig {
   readonly path: string;
 }
 
+/** The secret keys, resolved from the file, a `*_file` or the environment (secret.ts). */
+const SECRETS: Readonly<Record<SecretConfigKey, SecretKey>> = {
+  "component.secret": { section: "component", name: "secret", required: true },
+  "admin.token": { section: "admin", name: "token", required: false },
+};
+
 const decode = Schema.decodeUnknownResult(LayeredConfig, { onExcessProperty: "error" });
 
 /** Pure: everything from arguments; `readFile` serves `secret_file` only. Throws ConfigError. */
@@ -61,9 +69,9 @@ export function resolveConfig(input: {
     const table: Record<string, unknown> = { ...fromFile };
     for (const name of names) {
       const key = `${section}.${name}`;
-      if (!(key in CONFIG_KEYS) || key === "component.secret") continue;
+      if (!(key in CONFIG_KEYS) || key in SECRETS) continue;
       const override = overrides.get(key);
-      const configKey = key as Exclude<ConfigKey, "component.secret">;
+      const configKey = key as Exclude<ConfigKey, SecretConfigKey>;
       if (override !== undefined) {
         table[name] = override.value;
         sources[configKey] = `env ${override.name}`;
@@ -77,17 +85,20 @@ export function resolveConfig(input: {
         sources[configKey] = "default";
       }
     }
-    if (section === "component") {
+    for (const [key, secretKey] of Object.entries(SECRETS)) {
+      if (secretKey.section !== section) continue;
       const secret = resolveSecret({
         table: fromFile,
         overrides,
         path,
         readFile,
         credentialsDirectory: env.CREDENTIALS_DIRECTORY,
+        secret: secretKey,
       });
-      table.secret = secret.value;
-      delete table.secret_file;
-      sources["component.secret"] = secret.source;
+      if (secret.value === undefined) delete table[secretKey.name];
+      else table[secretKey.name] = secret.value;
+      delete table[`${secretKey.name}_file`];
+      sources[key as SecretConfigKey] = secret.source;
     }
     layered[section] = table;
   }
@@ -108,6 +119,14 @@ export function resolveConfig(input: {
     throw new ConfigError({
       key: "notify.receipt_timeout",
       message: `notify.receipt_timeout (from ${sourcePhrase(complete["notify.receipt_timeout"], path)}) needs notify.from = "component": the receipt for a message sent from a user goes back to that user, never to the daemon`,
+    });
+  }
+  const listen = parseListen(c.admin.listen);
+  const adminListen = listen.ok ? listen.address : undefined;
+  if (adminListen && !isLoopback(adminListen.host) && c.admin.token === undefined) {
+    throw new ConfigError({
+      key: "admin.token",
+      message: `admin.listen (${JSON.stringify(c.admin.listen)}, from ${sourcePhrase(complete["admin.listen"], path)}) is not a loopback address, and admin.token is not set: anyone who reaches that port could read the daemon's state. Set admin.token or admin.token_file (or PRESENCE_NOTIFY_ADMIN_TOKEN), or listen on 127.0.0.1`,
     });
   }
   const config: DaemonConfig = {
@@ -146,6 +165,11 @@ export function resolveConfig(input: {
         complete["durability.path"] === "file"
           ? resolve(dirname(path), c.durability.path)
           : resolve(c.durability.path),
+    },
+    admin: {
+      listen: adminListen,
+      token: c.admin.token === undefined ? undefined : new Secret(c.admin.token),
+      pseudonymise: c.admin.pseudonymise,
     },
   };
   return { config, sources: complete, path };

@@ -2,6 +2,7 @@ import { Schema, SchemaTransformation } from "effect";
 import { parseDuration } from "./duration.js";
 import { globProblem } from "./glob.js";
 import { domainProblem, parseService } from "./host.js";
+import { type ListenAddress, parseListen } from "./listen.js";
 import { localpartProblem } from "./localpart.js";
 import type { Secret } from "./redacted.js";
 
@@ -72,10 +73,18 @@ export interface DaemonConfig {
   readonly shutdown: { readonly drainTimeoutMs: number };
   /** "sqlite": the outbox and the session table survive a crash, in `path`. */
   readonly durability: { readonly mode: DurabilityMode; readonly path: string };
+  /** The admin HTTP listener (metrics, health, dashboard); `listen` undefined: off. */
+  readonly admin: {
+    readonly listen: ListenAddress | undefined;
+    /** Bearer token every endpoint but /healthz demands; undefined: none. */
+    readonly token: Secret | undefined;
+    /** Show JIDs on the dashboard as stable keyed-hash tokens. */
+    readonly pseudonymise: boolean;
+  };
 }
 
 /** How a value is written; says how an environment variable's text is turned into it. */
-export type KeyKind = "string" | "list" | "integer";
+export type KeyKind = "string" | "list" | "integer" | "boolean";
 
 /** Every key of the resolved configuration, dotted as in the file, with its kind. */
 export const CONFIG_KEYS = {
@@ -106,6 +115,9 @@ export const CONFIG_KEYS = {
   "shutdown.drain_timeout": "string",
   "durability.mode": "string",
   "durability.path": "string",
+  "admin.listen": "string",
+  "admin.token": "string",
+  "admin.pseudonymise": "boolean",
 } as const satisfies Record<string, KeyKind>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -114,15 +126,21 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
  * Keys the file may hold that are not themselves resolved values: they are
  * another way to give one (`secret_file` gives `component.secret`).
  */
-export const INDIRECT_KEYS = { "component.secret_file": "string" } as const satisfies Record<
-  string,
-  KeyKind
->;
+export const INDIRECT_KEYS = {
+  "component.secret_file": "string",
+  "admin.token_file": "string",
+} as const satisfies Record<string, KeyKind>;
 
-export type EncodedValue = string | number | readonly string[];
+export type EncodedValue = string | number | boolean | readonly string[];
 
-/** Defaults, written as in the file. `component.secret` has none: it must be given. */
-export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]: EncodedValue } = {
+/** Secrets: resolved by `secret.ts` (file, `*_file` or environment), never defaulted. */
+export type SecretConfigKey = "component.secret" | "admin.token";
+
+/**
+ * Defaults, written as in the file. `component.secret` has none: it must be
+ * given; `admin.token` has none: without one, no token is asked for.
+ */
+export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: EncodedValue } = {
   "component.service": "xmpp://127.0.0.1:5347",
   "component.domain": "presence.localhost",
   "notify.server_user": "server",
@@ -149,6 +167,9 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, "component.secret">]:
   "shutdown.drain_timeout": "5s",
   "durability.mode": "memory",
   "durability.path": "/var/lib/presence-notify/state.db",
+  // Off unless asked for: two daemons on one host must not fight over a port.
+  "admin.listen": "off",
+  "admin.pseudonymise": false,
 };
 
 export function splitKey(key: string): { section: string; name: string } {
@@ -211,6 +232,22 @@ const SecretText = checked((value) => {
   if (/\p{Cc}/u.test(value)) return "contains a control character";
   return undefined;
 });
+
+const Listen = checked((value) => {
+  const parsed = parseListen(value);
+  return parsed.ok ? undefined : parsed.reason;
+});
+
+// Never quote the value: this is the token. It travels in an HTTP header.
+const TokenText = checked((value) => {
+  if (value === "") return "is empty; leave the token out for none";
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    return "must be printable ASCII without spaces (it is sent in an HTTP header)";
+  }
+  return undefined;
+});
+
+const Flag = Schema.Boolean;
 
 const ServerUser = checked((value) => {
   const problem = localpartProblem(value);
@@ -328,6 +365,11 @@ export const LayeredConfig = Schema.Struct({
     path: checked((value) =>
       value.trim() === "" ? "is empty; give the path of the state file" : undefined,
     ),
+  }),
+  admin: Schema.Struct({
+    listen: Listen,
+    token: Schema.optionalKey(TokenText),
+    pseudonymise: Flag,
   }),
 });
 

@@ -2,10 +2,15 @@ import type { ConfigKey } from "./schema.js";
 
 /**
  * Where a resolved value came from: the configuration file, an environment
- * variable (named), the built-in default, or, for the secret, the file named
- * by `secret_file`.
+ * variable (named), the built-in default, or, for a secret, the file named
+ * by `secret_file` / `token_file`.
  */
-export type ValueSource = "file" | "default" | `env ${string}` | `secret_file ${string}`;
+export type ValueSource =
+  | "file"
+  | "default"
+  | `env ${string}`
+  | `secret_file ${string}`
+  | `token_file ${string}`;
 
 export type ConfigSources = { readonly [K in ConfigKey]: ValueSource };
 

@@ -12,7 +12,8 @@ export class TcpProxy {
 
   constructor(private readonly targetPort: number) {}
 
-  async start(): Promise<this> {
+  /** Listens on `port` (0: any free one; a fixed one lets a daemon be configured before the relay exists). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((inbound) => {
       const outbound = createConnection({ host: "127.0.0.1", port: this.targetPort });
       for (const s of [inbound, outbound]) {
@@ -25,7 +26,7 @@ export class TcpProxy {
       inbound.on("close", () => outbound.destroy());
       outbound.on("close", () => inbound.destroy());
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, "127.0.0.1", resolve));
     const address = this.server.address();
     this.port = typeof address === "object" && address ? address.port : 0;
     return this;

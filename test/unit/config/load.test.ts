@@ -138,6 +138,10 @@ drain_timeout = "2s"
 [durability]
 mode = "sqlite"
 path = "state/presence.db"
+[admin]
+listen = "0.0.0.0:9464"
+token = "t0ken"
+pseudonymise = true
 `);
     expect(config.component.service).toBe("xmpp://xmpp.internal:5275");
     expect(config.notify).toEqual({
@@ -165,6 +169,9 @@ path = "state/presence.db"
     // Relative to the configuration file, like secret_file.
     expect(config.durability.mode).toBe("sqlite");
     expect(config.durability.path).toMatch(/\/state\/presence\.db$/);
+    expect(config.admin.listen).toEqual({ host: "0.0.0.0", port: 9464 });
+    expect(config.admin.token?.value()).toBe("t0ken");
+    expect(config.admin.pseudonymise).toBe(true);
     expect(Object.values(sources).every((s) => s === "file")).toBe(true);
   });
 

@@ -147,6 +147,10 @@ describe("planReload", () => {
       "[durability]",
       'mode = "sqlite"',
       'path = "/tmp/other.db"',
+      "[admin]",
+      'listen = "127.0.0.1:9999"',
+      'token = "admin-token"',
+      "pseudonymise = true",
     ]);
     const plan = planReload(base, changedAll);
     const applied = displayValues(plan.applied);

@@ -1,0 +1,202 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Counters } from "../actors/counters.js";
+import type { SessionCounts } from "../actors/session-registry.js";
+import type { SupervisionTree } from "../actors/supervised-child.js";
+import { classify, FAMILIES, KNOWN, PREFIX } from "./counter-families.js";
+import type { Queue } from "./queues.js";
+import type { ReadinessState } from "./readiness.js";
+import type { SentFeed } from "./sent-feed.js";
+
+/** What the metrics read, at scrape time. */
+export interface MetricsSource {
+  readonly counters: Counters;
+  readonly sessions: () => SessionCounts;
+  readonly queues: Readonly<Record<string, Queue>>;
+  readonly tree: () => SupervisionTree;
+  readonly readiness: () => ReadinessState;
+  readonly feed: SentFeed;
+}
+
+// From a send straight off the queue (ms) to mail that waited out an outage or
+// a server user's absence (up to mailbox.max_age, 1 h by default).
+const LATENCY_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 60, 300, 900, 3600];
+
+/**
+ * The daemon's Prometheus metrics, in a registry of their own (not
+ * prom-client's global one, so tests and an embedding process do not share
+ * it). Nearly everything is read when scraped, from the daemon's own state
+ * (`Counters`, the session registry, the queues, the supervision tree): no
+ * second set of books to keep in step. The one exception is the send-latency
+ * histogram, which needs every observation: it listens to the `SentFeed`.
+ */
+export function createMetrics(source: MetricsSource) {
+  // One reading of the O(sessions) counts and the tree per scrape, shared by
+  // the metrics that need them.
+  let reading:
+    | { sessions: SessionCounts; tree: SupervisionTree; ready: ReadinessState }
+    | undefined;
+  const read = () => {
+    reading ??= { sessions: source.sessions(), tree: source.tree(), ready: source.readiness() };
+    return reading;
+  };
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: PREFIX });
+
+  const latency = new Histogram({
+    name: `${PREFIX}send_latency_seconds`,
+    help: "From a notification's queueing to the XMPP link accepting it",
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const unsubscribe = source.feed.onSent((r) => latency.observe(r.latencyMs / 1000));
+
+  new Gauge({
+    name: `${PREFIX}sessions`,
+    help: "Available sessions tracked, by show (online, chat, away, xa, dnd)",
+    labelNames: ["show"],
+    registers,
+    collect() {
+      for (const [show, count] of Object.entries(read().sessions.show)) this.set({ show }, count);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}sessions_unconfirmed`,
+    help: "Available sessions not yet confirmed since the last reconnect",
+    registers,
+    collect() {
+      this.set(read().sessions.unconfirmed);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}users`,
+    help: "Users (bare JIDs) with at least one available session",
+    registers,
+    collect() {
+      this.set(read().sessions.users);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}queue_depth`,
+    help: "Notifications waiting, by queue",
+    labelNames: ["queue"],
+    registers,
+    collect() {
+      for (const [queue, q] of Object.entries(source.queues)) this.set({ queue }, q.size());
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}queue_capacity`,
+    help: "The most notifications a queue holds; alert on depth / capacity",
+    labelNames: ["queue"],
+    registers,
+    collect() {
+      for (const [queue, q] of Object.entries(source.queues)) this.set({ queue }, q.capacity);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}connected`,
+    help: "1 while the XEP-0114 component link is up",
+    registers,
+    collect() {
+      this.set(read().ready.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}ready`,
+    help: "1 while connected with presence=managed_entity granted (XEP-0356): what /readyz reports",
+    registers,
+    collect() {
+      this.set(read().ready.ready ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: `${PREFIX}child_restarts_total`,
+    help: "Restarts of each child of the supervision tree",
+    labelNames: ["supervisor", "child"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { supervisor, node } of walk(read().tree)) {
+        this.inc({ supervisor, child: node.id }, node.restarts);
+      }
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}child_running`,
+    help: "1 while a child of the supervision tree runs",
+    labelNames: ["supervisor", "child"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { supervisor, node } of walk(read().tree)) {
+        this.set({ supervisor, child: node.id }, node.status === "running" ? 1 : 0);
+      }
+    },
+  });
+  for (const family of FAMILIES) {
+    new Counter({
+      name: family.metric,
+      help: family.help,
+      labelNames: ["outcome"],
+      registers,
+      collect() {
+        this.reset();
+        for (const outcome of family.outcomes) this.inc({ outcome }, 0);
+        for (const [name, value] of Object.entries(source.counters.toJSON())) {
+          const c = classify(name);
+          if (c.kind === "family" && c.family === family) this.inc({ outcome: c.outcome }, value);
+        }
+      },
+    });
+  }
+
+  // Counters outside the families get a metric of their own: the known ones
+  // from the first scrape, any other the first time a scrape sees it count.
+  const own = new Set<string>();
+  const registerNewCounters = () => {
+    for (const name of [...Object.keys(KNOWN), ...Object.keys(source.counters.toJSON())]) {
+      const c = classify(name);
+      if (c.kind !== "own" || own.has(c.metric)) continue;
+      own.add(c.metric);
+      new Counter({
+        name: c.metric,
+        help: KNOWN[name] ?? `Times the daemon counted "${name}"`,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(source.counters.get(name));
+        },
+      });
+    }
+  };
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    /** The exposition text of every metric, read now. */
+    async render(): Promise<string> {
+      registerNewCounters();
+      reading = undefined;
+      try {
+        return await registry.metrics();
+      } finally {
+        reading = undefined;
+      }
+    },
+    close(): void {
+      unsubscribe();
+      registry.clear();
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Every node below the root, with the id of the supervisor it runs under. */
+function* walk(tree: SupervisionTree): Generator<{ supervisor: string; node: SupervisionTree }> {
+  for (const node of tree.children ?? []) {
+    yield { supervisor: tree.id, node };
+    yield* walk(node);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The queues the admin listener reports (metrics `queue_depth` and
+ * `queue_capacity`, the dashboard's queue bars). Reporting another queue is
+ * one entry in `queuesOf`, e.g. `awaiting_receipts: { size: () => x.size,
+ * capacity: x.capacity }`.
+ */
+export interface Queue {
+  size(): number;
+  readonly capacity: number;
+}
+
+export interface QueueOwners {
+  readonly mailbox: { readonly size: number; readonly capacity: number };
+  readonly held: { readonly size: number };
+}
+
+export function queuesOf(pipeline: QueueOwners): Record<string, Queue> {
+  return {
+    mailbox: { size: () => pipeline.mailbox.size, capacity: pipeline.mailbox.capacity },
+    // Held mail is bounded by the mailbox capacity too (pipeline.ts).
+    held: { size: () => pipeline.held.size, capacity: pipeline.mailbox.capacity },
+  };
+}

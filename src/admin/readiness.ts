@@ -1,0 +1,75 @@
+import type { Counters } from "../actors/counters.js";
+import { hasPresencePermission, type Privileges } from "../protocol/privilege.js";
+import type { Link } from "../xmpp/component-link.js";
+
+export type ReadinessState =
+  | { readonly ready: true; readonly connected: true; readonly presencePrivilege: true }
+  | {
+      readonly ready: false;
+      readonly connected: boolean;
+      readonly presencePrivilege: boolean;
+      /** A sentence for the operator. */
+      readonly reason: string;
+    };
+
+/**
+ * Whether the daemon can do its job: the component link is up AND, on this
+ * connection, the server granted presence=managed_entity (XEP-0356 section
+ * 4); without it no presence ever arrives. The pipeline keeps the last
+ * advertisement across reconnects, so a grant counts only if it arrived
+ * after the latest connection attempt began.
+ *
+ * It also counts link events: `link_connects` (every time the link came up)
+ * and `reconnects` (every time after the first).
+ */
+export class Readiness {
+  #before: Privileges | undefined;
+  #connects = 0;
+
+  constructor(
+    private readonly source: {
+      readonly link: Pick<Link, "online" | "on" | "off">;
+      readonly privileges: () => Privileges | undefined;
+      readonly counters: Counters;
+    },
+  ) {
+    // Attached after the daemon started: if the first attempt already began,
+    // the advertisement it brings is still new (none came before it).
+    source.link.on("connecting", this.#connecting);
+    source.link.on("online", this.#online);
+    if (source.link.online) this.#online();
+  }
+
+  readonly #connecting = () => {
+    this.#before = this.source.privileges();
+  };
+
+  readonly #online = () => {
+    this.#connects += 1;
+    this.source.counters.inc("link_connects");
+    if (this.#connects > 1) this.source.counters.inc("reconnects");
+  };
+
+  state(): ReadinessState {
+    const connected = this.source.link.online;
+    const granted = this.source.privileges();
+    const fresh = granted !== undefined && granted !== this.#before;
+    const presencePrivilege = fresh && hasPresencePermission(granted);
+    if (connected && presencePrivilege) {
+      return { ready: true, connected: true, presencePrivilege: true };
+    }
+    let reason: string;
+    if (!connected) reason = "not connected to the XMPP server";
+    else if (!fresh) reason = "connected, but the server has not advertised privileges (XEP-0356)";
+    else {
+      reason =
+        "the server did not grant presence=managed_entity (XEP-0356): no presence will arrive";
+    }
+    return { ready: false, connected, presencePrivilege, reason };
+  }
+
+  close(): void {
+    this.source.link.off("connecting", this.#connecting);
+    this.source.link.off("online", this.#online);
+  }
+}

@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ListenAddress } from "../config/listen.js";
+import { urlOf } from "../config/listen.js";
+import type { Secret } from "../config/redacted.js";
+import type { Logger } from "../log.js";
+import { authorized, CHALLENGES } from "./auth.js";
+
+/**
+ * The admin HTTP listener (node:http, no framework): it binds, checks the
+ * method, the path and the token, and hands the request to a route. What
+ * the routes say is `app.ts`'s business.
+ *
+ * It binds before the daemon connects, so a port in use stops the start
+ * with a clear error instead of a daemon nobody can watch. Until `serve`,
+ * every request gets 503.
+ */
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface Routes {
+  readonly [path: string]: Route;
+}
+
+/** Paths that answer without the token: liveness probes must not need a secret. */
+const OPEN_PATHS = new Set(["/healthz"]);
+
+export class AdminListenError extends Error {
+  readonly _tag = "AdminListenError";
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AdminListenError";
+  }
+}
+
+export const isAdminListenError = (err: unknown): err is AdminListenError =>
+  err instanceof AdminListenError;
+
+export interface AdminServer {
+  /** "http://127.0.0.1:PORT", with the port actually bound. */
+  readonly url: string;
+  serve(routes: Routes): void;
+  /** Stops listening and ends open connections (event streams included). */
+  close(): Promise<void>;
+}
+
+export async function listenAdmin(options: {
+  readonly listen: ListenAddress;
+  readonly token: Secret | undefined;
+  readonly logger: Logger;
+}): Promise<AdminServer> {
+  const { listen, token, logger } = options;
+  let routes: Routes | undefined;
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://admin").pathname;
+    const route = routes?.[path];
+    if (routes === undefined) return reply(res, 503, { error: "starting" });
+    if (route === undefined) return reply(res, 404, { error: `no such endpoint: ${path}` });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      return reply(res, 405, { error: `${req.method} is not allowed; use GET` });
+    }
+    if (!OPEN_PATHS.has(path) && !authorized(req.headers.authorization, token)) {
+      res.setHeader("www-authenticate", CHALLENGES);
+      return reply(res, 401, { error: "a valid admin.token is required" });
+    }
+    Promise.resolve()
+      .then(() => route(req, res))
+      .catch((err: unknown) => {
+        logger.warn({ path, err: (err as Error).message }, "admin request failed");
+        if (!res.headersSent) reply(res, 500, { error: "internal error" });
+        else res.end();
+      });
+  });
+  // A scraper's keep-alive connection must not hold the shutdown.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      reject(new AdminListenError(err.code, `admin.listen ${urlOf(listen)}: ${why(err)}`));
+    });
+    server.listen(listen.port, listen.host, resolve);
+  });
+  server.on("error", (err) => logger.error({ err: err.message }, "admin listener error"));
+  const bound = server.address() as AddressInfo;
+  const url = urlOf({ host: listen.host, port: bound.port });
+  logger.info({ url, auth: token === undefined ? "none" : "bearer token" }, "admin listening");
+  return {
+    url,
+    serve(next) {
+      routes = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A JSON body, or none for HEAD. */
+export function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function why(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "EADDRINUSE":
+      return "the port is already in use by another process; choose another port, or stop that process";
+    case "EACCES":
+      return "permission denied (a port below 1024 needs privileges)";
+    case "EADDRNOTAVAIL":
+      return "this machine has no such address";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name does not resolve";
+    default:
+      return err.message;
+  }
+}
