@@ -12,6 +12,8 @@ export interface Queue {
 export interface QueueOwners {
   readonly mailbox: { readonly size: number; readonly capacity: number };
   readonly held: { readonly size: number };
+  /** With notify.receipt_timeout: sent, awaiting a XEP-0184 receipt. */
+  readonly awaiting?: { readonly size: number } | undefined;
 }
 
 export function queuesOf(pipeline: QueueOwners): Record<string, Queue> {
@@ -19,5 +21,14 @@ export function queuesOf(pipeline: QueueOwners): Record<string, Queue> {
     mailbox: { size: () => pipeline.mailbox.size, capacity: pipeline.mailbox.capacity },
     // Held mail is bounded by the mailbox capacity too (pipeline.ts).
     held: { size: () => pipeline.held.size, capacity: pipeline.mailbox.capacity },
+    // Sending pauses when as many await a receipt as the mailbox holds.
+    ...(pipeline.awaiting
+      ? {
+          awaiting_receipts: {
+            size: () => pipeline.awaiting?.size ?? 0,
+            capacity: pipeline.mailbox.capacity,
+          },
+        }
+      : {}),
   };
 }

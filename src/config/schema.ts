@@ -168,7 +168,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: En
   "durability.mode": "memory",
   "durability.path": "/var/lib/presence-notify/state.db",
   // Off unless asked for: two daemons on one host must not fight over a port.
-  "admin.listen": "off",
+  "admin.listen": "127.0.0.1:9464",
   "admin.pseudonymise": false,
 };
 

@@ -38,9 +38,22 @@ const NOT_AVAILABILITY = new Set([
   "error",
 ]);
 
+// A stanza on the component stream inherits jabber:component:accept; servers
+// may also label what they route with the client or server namespace.
+// Anything else is not an XMPP presence at all (RFC 6120 section 4.8.3).
+const STANZA_NAMESPACES = new Set([
+  undefined,
+  "jabber:component:accept",
+  "jabber:client",
+  "jabber:server",
+]);
+
 export function parsePresence(stanza: Element): ParsedPresence {
   const from = stanza.attrs.from;
   const type = stanza.attrs.type;
+  if (!STANZA_NAMESPACES.has(stanza.attrs.xmlns)) {
+    return { kind: "rejected", reason: "presence in a foreign namespace", from };
+  }
   if (type !== undefined && type !== "unavailable") {
     return NOT_AVAILABILITY.has(type)
       ? { kind: "ignored", reason: `presence of type "${type}"`, from }

@@ -78,6 +78,8 @@ export class Scenario {
           ]
         : []),
       ...extra,
+      // Any free port: several daemons may run at once (the default is 9464).
+      ...(extra.includes("[admin]") ? [] : ["[admin]", 'listen = "127.0.0.1:0"']),
     ].join("\n");
   }
 

@@ -34,9 +34,14 @@ function failure(run: () => unknown): ConfigError {
 }
 
 describe("admin.listen", () => {
-  it("is off by default: two daemons on one host must not fight over a port", () => {
+  it("listens on loopback port 9464 by default, and can be turned off", () => {
     const { config, sources } = load("");
-    expect(config.admin).toEqual({ listen: undefined, token: undefined, pseudonymise: false });
+    expect(config.admin).toEqual({
+      listen: { host: "127.0.0.1", port: 9464 },
+      token: undefined,
+      pseudonymise: false,
+    });
+    expect(load('listen = "off"').config.admin.listen).toBeUndefined();
     expect(sources["admin.listen"]).toBe("default");
     expect(sources["admin.token"]).toBe("default");
   });

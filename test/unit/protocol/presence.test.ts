@@ -29,6 +29,16 @@ describe("parsePresence", () => {
     });
   });
 
+  it("rejects a presence in a foreign namespace, reads the stream's and the client's", () => {
+    const foreign = parsePresence(parseXml('<presence xmlns="wrong:ns" from="u@localhost/r"/>'));
+    expect(foreign).toMatchObject({ kind: "rejected", reason: "presence in a foreign namespace" });
+    for (const ns of ["jabber:component:accept", "jabber:client", "jabber:server"]) {
+      expect(parsePresence(parseXml(`<presence xmlns="${ns}" from="u@localhost/r"/>`)).kind).toBe(
+        "session",
+      );
+    }
+  });
+
   it("reads type=unavailable", () => {
     const parsed = parsePresence(parseXml(`<presence type="unavailable" from="a@h/r"/>`));
     expect(parsed).toMatchObject({ kind: "session", event: { type: "presence.unavailable" } });
