@@ -12,6 +12,7 @@ import type { Inspection } from "./inspect/inspection.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
 import type { Notification } from "./protocol/notification.js";
+import { signer } from "./protocol/signature.js";
 import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
 import { ejabberdSessionList } from "./xmpp/session-list.js";
@@ -147,6 +148,9 @@ export function startDaemon({
           batch: () => current.notify.batch,
           ...(pipeline.awaiting ? { awaiting: pipeline.awaiting } : {}),
           ...(faults?.notifierBeforeSend ? { beforeSend: faults.notifierBeforeSend } : {}),
+          ...(current.signing.key
+            ? { sign: signer({ id: current.signing.keyId, secret: current.signing.key.value() }) }
+            : {}),
           counters: pipeline.counters,
           logger,
           ...(onSent ? { onSent } : {}),

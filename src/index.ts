@@ -24,3 +24,9 @@ export {
   notificationStanza,
   payloadJson,
 } from "./protocol/notification.js";
+export {
+  canonicalNotification,
+  type Signature,
+  signer,
+  verifyNotification,
+} from "./protocol/signature.js";

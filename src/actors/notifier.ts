@@ -11,6 +11,7 @@ import {
   withReceiptRequest,
 } from "../protocol/notification.js";
 import type { Privileges } from "../protocol/privilege.js";
+import type { Signer } from "../protocol/signature.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
 import type { AwaitingReceipts } from "./awaiting-receipts.js";
@@ -48,6 +49,8 @@ export interface NotifierDeps {
    * called before each stanza is built; a throw is a bug in the notifier.
    */
   beforeSend?: () => void;
+  /** Opt-in `[signing]`: an HMAC in each notification's payload. */
+  sign?: Signer;
   /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
   onSent?: (sent: readonly Notification[]) => void;
 }
@@ -195,14 +198,14 @@ function bareStanzaFor(batch: Notification[], deps: NotifierDeps): { id: string;
   if (n === undefined) throw new Error("stanzaFor needs at least one notification");
   if (batch.length > 1) {
     const trace = randomUUID();
-    return { id: trace, stanza: batchStanza(batch, trace, deps.link.domain) };
+    return { id: trace, stanza: batchStanza(batch, trace, deps.link.domain, deps.sign) };
   }
   const privileges = deps.privileges();
   if (deps.from() === "user" && privileges) {
     return {
       id: n.trace,
-      stanza: privilegedNotificationStanza(n, deps.link.domain, privileges.ns),
+      stanza: privilegedNotificationStanza(n, deps.link.domain, privileges.ns, deps.sign),
     };
   }
-  return { id: n.trace, stanza: notificationStanza(n, deps.link.domain) };
+  return { id: n.trace, stanza: notificationStanza(n, deps.link.domain, deps.sign) };
 }

@@ -10,7 +10,7 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  *     notify.server_user   = "world"       (file)
  *     component.secret     = [redacted]    (secret_file /etc/presence-notify/secret)
  *
- * The secret and the admin token are never read here; only their sources are printed.
+ * The secret, the admin token and the signing key are never read here; only their sources are printed.
  */
 export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">): string {
   const { config, sources } = loaded;
@@ -57,6 +57,8 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     // Like the component secret, only whether it is set shows.
     "admin.token": config.admin.token === undefined ? "(none)" : "[redacted]",
     "admin.pseudonymise": String(config.admin.pseudonymise),
+    "signing.key": config.signing.key === undefined ? "(none)" : "[redacted]",
+    "signing.key_id": quote(config.signing.keyId),
   };
 }
 

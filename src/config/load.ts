@@ -45,6 +45,7 @@ export interface LoadedConfig {
 const SECRETS: Readonly<Record<SecretConfigKey, SecretKey>> = {
   "component.secret": { section: "component", name: "secret", required: true },
   "admin.token": { section: "admin", name: "token", required: false },
+  "signing.key": { section: "signing", name: "key", required: false },
 };
 
 const decode = Schema.decodeUnknownResult(LayeredConfig, { onExcessProperty: "error" });
@@ -170,6 +171,10 @@ export function resolveConfig(input: {
       listen: adminListen,
       token: c.admin.token === undefined ? undefined : new Secret(c.admin.token),
       pseudonymise: c.admin.pseudonymise,
+    },
+    signing: {
+      key: c.signing.key === undefined ? undefined : new Secret(c.signing.key),
+      keyId: c.signing.key_id,
     },
   };
   return { config, sources: complete, path };

@@ -81,6 +81,8 @@ export interface DaemonConfig {
     /** Show JIDs on the dashboard as stable keyed-hash tokens. */
     readonly pseudonymise: boolean;
   };
+  /** Opt-in HMAC-SHA256 of each notification (`src/protocol/signature.ts`); `key` undefined: off. */
+  readonly signing: { readonly key: Secret | undefined; readonly keyId: string };
 }
 
 /** How a value is written; says how an environment variable's text is turned into it. */
@@ -118,6 +120,8 @@ export const CONFIG_KEYS = {
   "admin.listen": "string",
   "admin.token": "string",
   "admin.pseudonymise": "boolean",
+  "signing.key": "string",
+  "signing.key_id": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -129,16 +133,18 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
 export const INDIRECT_KEYS = {
   "component.secret_file": "string",
   "admin.token_file": "string",
+  "signing.key_file": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type EncodedValue = string | number | boolean | readonly string[];
 
 /** Secrets: resolved by `secret.ts` (file, `*_file` or environment), never defaulted. */
-export type SecretConfigKey = "component.secret" | "admin.token";
+export type SecretConfigKey = "component.secret" | "admin.token" | "signing.key";
 
 /**
  * Defaults, written as in the file. `component.secret` has none: it must be
- * given; `admin.token` has none: without one, no token is asked for.
+ * given; `admin.token` and `signing.key` have none: without one, no token is
+ * asked for, no notification signed.
  */
 export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: EncodedValue } = {
   "component.service": "xmpp://127.0.0.1:5347",
@@ -170,6 +176,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: En
   // Off unless asked for: two daemons on one host must not fight over a port.
   "admin.listen": "127.0.0.1:9464",
   "admin.pseudonymise": false,
+  "signing.key_id": "k1",
 };
 
 export function splitKey(key: string): { section: string; name: string } {
@@ -248,6 +255,21 @@ const TokenText = checked((value) => {
 });
 
 const Flag = Schema.Boolean;
+
+// Never quote the value: this is the key.
+const SigningKeyText = checked((value) => {
+  if (value.length < 32) {
+    return "is shorter than 32 characters; use a random key, e.g. from `openssl rand -base64 32`";
+  }
+  if (/\p{Cc}/u.test(value)) return "contains a control character";
+  return undefined;
+});
+
+const KeyId = checked((value) =>
+  /^[A-Za-z0-9._-]{1,64}$/.test(value)
+    ? undefined
+    : `must be 1 to 64 letters, digits, ".", "_" or "-"; got ${JSON.stringify(value)}`,
+);
 
 const ServerUser = checked((value) => {
   const problem = localpartProblem(value);
@@ -371,6 +393,7 @@ export const LayeredConfig = Schema.Struct({
     token: Schema.optionalKey(TokenText),
     pseudonymise: Flag,
   }),
+  signing: Schema.Struct({ key: Schema.optionalKey(SigningKeyText), key_id: KeyId }),
 });
 
 export type LayeredConfig = typeof LayeredConfig.Type;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
+import type { Signer } from "./signature.js";
 
 /**
  * The notification of ../shared/PROTOCOL.md, the wire contract of MongooseIM's
@@ -47,26 +48,27 @@ export function newNotification(
   };
 }
 
-/** The JSON text of `<event>`; built by JSON.stringify, never by concatenation. */
-export function payloadJson(n: Notification): string {
-  return JSON.stringify({
-    trace: n.trace,
-    type: "PRESENCE_DID_CHANGE",
-    // The default bytes are the original module's; extensions only when opted in.
-    args:
-      n.seq === undefined
-        ? { user: n.user, presence: n.presence }
-        : { user: n.user, presence: n.presence, seq: n.seq },
-  });
+/**
+ * The JSON text of `<event>`; built by JSON.stringify, never by
+ * concatenation. The default bytes are the original module's; extensions
+ * (`seq`, `sig`) only when opted in.
+ */
+export function payloadJson(n: Notification, sign?: Signer): string {
+  const args =
+    n.seq === undefined
+      ? { user: n.user, presence: n.presence }
+      : { user: n.user, presence: n.presence, seq: n.seq };
+  const payload = { trace: n.trace, type: "PRESENCE_DID_CHANGE", args };
+  return JSON.stringify(sign ? { ...payload, sig: sign(n) } : payload);
 }
 
 /** The default stanza, sent from the component's own domain. */
-export function notificationStanza(n: Notification, from: string): Element {
+export function notificationStanza(n: Notification, from: string, sign?: Signer): Element {
   return xml(
     "message",
     { type: "chat", id: n.trace, from, to: n.to },
     xml("body", {}, "Presence update"),
-    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, payloadJson(n)),
+    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, payloadJson(n, sign)),
   );
 }
 
@@ -80,8 +82,9 @@ export function privilegedNotificationStanza(
   n: Notification,
   componentDomain: string,
   privilegeNs: string,
+  sign?: Signer,
 ): Element {
-  const inner = notificationStanza(n, n.userBare);
+  const inner = notificationStanza(n, n.userBare, sign);
   inner.attrs.xmlns = "jabber:client";
   const serverDomain = n.to.slice(n.to.indexOf("@") + 1);
   return xml(
@@ -97,12 +100,19 @@ export function privilegedNotificationStanza(
  * and lists each change with its own trace, in order:
  * `{"trace":T,"type":"PRESENCE_DID_CHANGE_BATCH","args":{"changes":[{"trace","user","presence"}, ...]}}`.
  */
-export function batchStanza(batch: readonly Notification[], trace: string, from: string): Element {
-  const changes = batch.map((n) =>
-    n.seq === undefined
-      ? { trace: n.trace, user: n.user, presence: n.presence }
-      : { trace: n.trace, user: n.user, presence: n.presence, seq: n.seq },
-  );
+export function batchStanza(
+  batch: readonly Notification[],
+  trace: string,
+  from: string,
+  sign?: Signer,
+): Element {
+  const changes = batch.map((n) => {
+    const change =
+      n.seq === undefined
+        ? { trace: n.trace, user: n.user, presence: n.presence }
+        : { trace: n.trace, user: n.user, presence: n.presence, seq: n.seq };
+    return sign ? { ...change, sig: sign(n) } : change;
+  });
   const json = JSON.stringify({ trace, type: "PRESENCE_DID_CHANGE_BATCH", args: { changes } });
   return xml(
     "message",

@@ -142,6 +142,9 @@ path = "state/presence.db"
 listen = "0.0.0.0:9464"
 token = "t0ken"
 pseudonymise = true
+[signing]
+key = "0123456789abcdef0123456789abcdef"
+key_id = "2026-11"
 `);
     expect(config.component.service).toBe("xmpp://xmpp.internal:5275");
     expect(config.notify).toEqual({
@@ -408,6 +411,8 @@ describe("invalid values", () => {
     ["durability.mode", '[durability]\nmode = "disk"', /must be "memory" or "sqlite"/],
     ["notify.flap_window", '[notify]\nflap_window = "sometimes"', /or "off"/],
     ["notify.receipt_timeout", '[notify]\nreceipt_timeout = "never"', /or "off"/],
+    ["signing.key", '[signing]\nkey = "short"', /shorter than 32 characters/],
+    ["signing.key_id", '[signing]\nkey_id = "a b"', /must be 1 to 64 letters/],
     [
       "notify.receipt_timeout",
       '[notify]\nreceipt_timeout = "30s"\nfrom = "user"',

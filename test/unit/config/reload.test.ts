@@ -151,6 +151,9 @@ describe("planReload", () => {
       'listen = "127.0.0.1:9999"',
       'token = "admin-token"',
       "pseudonymise = true",
+      "[signing]",
+      'key = "0123456789abcdef0123456789abcdef"',
+      'key_id = "k2"',
     ]);
     const plan = planReload(base, changedAll);
     const applied = displayValues(plan.applied);

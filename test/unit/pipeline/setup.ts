@@ -3,6 +3,7 @@ import { notifierLogic } from "../../../src/actors/notifier.js";
 import { SendRate } from "../../../src/actors/send-rate.js";
 import { createPipeline } from "../../../src/pipeline.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
+import type { Signer } from "../../../src/protocol/signature.js";
 import type { SessionList } from "../../../src/xmpp/session-list.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer } from "../../support/memory-link.js";
@@ -22,6 +23,7 @@ export function setup(
     userRate?: number;
     receiptTimeoutMs?: number;
     mailboxCapacity?: number;
+    sign?: Signer;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -58,6 +60,7 @@ export function setup(
       now: () => clock.now(),
       ...(rate ? { rate } : {}),
       ...(policy.batch ? { batch: () => policy.batch ?? 1 } : {}),
+      ...(policy.sign ? { sign: policy.sign } : {}),
     }),
   ).start();
   const notified = () =>
