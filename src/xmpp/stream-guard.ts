@@ -1,7 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Component } from "@xmpp/component";
 import jid from "@xmpp/jid";
-import { Parser } from "@xmpp/xml";
+import xml from "@xmpp/xml";
 
 /**
  * What the component reads off its socket, made safe before any stanza
@@ -53,6 +53,9 @@ interface Guarded {
 }
 
 type Attrs = Record<string, string | undefined>;
+
+// @xmpp/xml is CommonJS: Node's ESM loader gives its exports as the default.
+const { Parser } = xml;
 
 // @xmpp/xml's Parser builds the tree in these three callbacks (not in its
 // typings: it is plain JavaScript).
