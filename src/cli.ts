@@ -6,10 +6,12 @@ import { COMMAND_USAGE, USAGE, version } from "./cli-help.js";
 import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
+import { exposedSecrets } from "./config/secret-permissions.js";
 import { startDaemon } from "./daemon.js";
 import type { Inspection } from "./inspect/inspection.js";
 import { InvalidInspectAddress, parseInspectAddress } from "./inspect/loopback-address.js";
 import { createLogger, prettyDestination } from "./log.js";
+import { pseudonymiser } from "./protocol/pseudonym.js";
 import { reloadFromFile } from "./reload-on-hup.js";
 import { isStoreError } from "./store/errors.js";
 import { type DurableStore, openStore } from "./store/open.js";
@@ -117,6 +119,9 @@ async function checkConfig(args: string[]): Promise<number> {
   const loaded = load(path);
   if (!loaded) return EXIT.config;
   process.stdout.write(`${describeConfig(loaded)}\n`);
+  for (const exposed of exposedSecrets(loaded)) {
+    process.stderr.write(`presence-notify: warning: ${exposed.message}\n`);
+  }
   return EXIT.ok;
 }
 
@@ -136,9 +141,12 @@ async function start(args: string[]): Promise<number> {
   if (!loaded) return EXIT.config;
   const { config } = loaded;
   const logger = createLogger(
-    { level: config.log.level },
+    { level: config.log.level, ...(config.log.redactJids ? { jids: pseudonymiser() } : {}) },
     pretty ? await prettyDestination() : undefined,
   );
+  for (const { key, path: file, mode, message } of exposedSecrets(loaded)) {
+    logger.warn({ setting: key, path: file, mode }, message);
+  }
   let store: DurableStore | undefined;
   if (config.durability.mode === "sqlite") {
     try {

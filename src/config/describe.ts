@@ -50,6 +50,7 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     "mailbox.capacity": String(config.mailbox.capacity),
     "mailbox.max_age": quote(formatDuration(config.mailbox.maxAgeMs)),
     "log.level": quote(config.log.level),
+    "log.redact_jids": String(config.log.redactJids),
     "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
     "durability.mode": quote(config.durability.mode),
     "durability.path": quote(config.durability.path),

@@ -157,7 +157,7 @@ export function resolveConfig(input: {
       maxRate: c.liveness.max_rate,
     },
     mailbox: { capacity: c.mailbox.capacity, maxAgeMs: c.mailbox.max_age },
-    log: { level: c.log.level },
+    log: { level: c.log.level, redactJids: c.log.redact_jids },
     shutdown: { drainTimeoutMs: c.shutdown.drain_timeout },
     durability: {
       mode: c.durability.mode,

@@ -99,7 +99,8 @@ function withLiveKeys(running: DaemonConfig, next: DaemonConfig): DaemonConfig {
     reconnect: next.reconnect,
     liveness: next.liveness,
     mailbox: { capacity: running.mailbox.capacity, maxAgeMs: next.mailbox.maxAgeMs },
-    log: next.log,
+    // The redaction is the logger's construction: a restart.
+    log: { level: next.log.level, redactJids: running.log.redactJids },
   };
 }
 

@@ -69,7 +69,8 @@ export interface DaemonConfig {
     readonly maxRate: number;
   };
   readonly mailbox: { readonly capacity: number; readonly maxAgeMs: number };
-  readonly log: { readonly level: LogLevel };
+  /** `redactJids`: JIDs in log lines as keyed pseudonyms, stanza excerpts dropped. */
+  readonly log: { readonly level: LogLevel; readonly redactJids: boolean };
   readonly shutdown: { readonly drainTimeoutMs: number };
   /** "sqlite": the outbox and the session table survive a crash, in `path`. */
   readonly durability: { readonly mode: DurabilityMode; readonly path: string };
@@ -114,6 +115,7 @@ export const CONFIG_KEYS = {
   "mailbox.capacity": "integer",
   "mailbox.max_age": "string",
   "log.level": "string",
+  "log.redact_jids": "boolean",
   "shutdown.drain_timeout": "string",
   "durability.mode": "string",
   "durability.path": "string",
@@ -170,6 +172,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: En
   "mailbox.capacity": 100_000,
   "mailbox.max_age": "1h",
   "log.level": "info",
+  "log.redact_jids": false,
   "shutdown.drain_timeout": "5s",
   "durability.mode": "memory",
   "durability.path": "/var/lib/presence-notify/state.db",
@@ -380,7 +383,7 @@ export const LayeredConfig = Schema.Struct({
   resync: Schema.Struct({ ping_timeout: Duration, ejabberd_api: ApiUrl }),
   liveness: Schema.Struct({ interval: Duration, timeout: Duration, max_rate: Rate }),
   mailbox: Schema.Struct({ capacity: Capacity, max_age: Duration }),
-  log: Schema.Struct({ level: oneOf(LOG_LEVELS) }),
+  log: Schema.Struct({ level: oneOf(LOG_LEVELS), redact_jids: Flag }),
   shutdown: Schema.Struct({ drain_timeout: Duration }),
   durability: Schema.Struct({
     mode: oneOf(DURABILITY_MODES),

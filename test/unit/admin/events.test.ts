@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_CLIENTS } from "../../../src/admin/events.js";
-import { pseudonymiser } from "../../../src/admin/pseudonym.js";
 import type { Snapshot } from "../../../src/admin/snapshot.js";
+import { pseudonymiser } from "../../../src/protocol/pseudonym.js";
 import { settle } from "../../support/memory-link.js";
 import { available } from "../pipeline/setup.js";
 import { ADVERTISEMENT, adminScene, readEvents } from "./setup.js";

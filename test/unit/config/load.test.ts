@@ -62,7 +62,7 @@ describe("the example file", () => {
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
     expect(config.mailbox).toEqual({ capacity: 100_000, maxAgeMs: 3_600_000 });
-    expect(config.log).toEqual({ level: "info" });
+    expect(config.log).toEqual({ level: "info", redactJids: false });
     expect(config.shutdown).toEqual({ drainTimeoutMs: 5_000 });
     expect(sources["component.secret"]).toBe("env PRESENCE_NOTIFY_COMPONENT_SECRET");
     expect(sources["reconnect.initial"]).toBe("file");
@@ -133,6 +133,7 @@ capacity = 5
 max_age = "10m"
 [log]
 level = "debug"
+redact_jids = true
 [shutdown]
 drain_timeout = "2s"
 [durability]
@@ -527,7 +528,7 @@ describe("unknown keys and sections", () => {
     [
       "[log]\ncolour = true",
       "log.colour",
-      /unknown key "log\.colour" in file \S+\. The keys of \[log\] are level\./,
+      /unknown key "log\.colour" in file \S+\. The keys of \[log\] are level, redact_jids\./,
     ],
     ["[notify.extra]\na = 1", "notify.extra", /unknown key "notify\.extra"/],
   ])("%s", (text, key, message) => {

@@ -142,6 +142,7 @@ describe("planReload", () => {
       'max_age = "7m"',
       "[log]",
       'level = "warn"',
+      "redact_jids = true",
       "[shutdown]",
       'drain_timeout = "7s"',
       "[durability]",

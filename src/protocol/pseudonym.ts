@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 
 /**
- * How the dashboard shows a JID. With `admin.pseudonymise`, the localpart and
+ * How the dashboard (`admin.pseudonymise`) and the logs (`log.redact_jids`)
+ * show a JID. Pseudonymised, the localpart and
  * the resource are replaced by a keyed hash (HMAC-SHA-256, RFC 2104), so one
  * JID always maps to the same token while the daemon runs, the same user's
  * resources share a user token, and nobody without the key can go from a
