@@ -1,4 +1,4 @@
-import { fromCallback, fromPromise, setup } from "xstate";
+import { assign, fromCallback, fromPromise, setup } from "xstate";
 
 /**
  * The notifier's lifecycle: deliver the mailbox's head, one at a time, in
@@ -10,6 +10,11 @@ import { fromCallback, fromPromise, setup } from "xstate";
  *   mail, or the next rate token)
  * any --shutdown--> draining: keeps delivering, then done (final)
  *
+ * A wake that comes while a delivery is in flight is remembered: if that
+ * delivery then says "wait" (the link broke under it), the wake may have
+ * been the link coming back already, so the machine checks again (idle)
+ * instead of waiting for a wake that has passed.
+ *
  * A delivery that throws is a bug, not an outage: the error is left
  * unhandled so the actor fails and its supervisor restarts it. The mailbox
  * lives outside the actor, so a restart loses nothing.
@@ -20,7 +25,12 @@ export type DeliveryResult = "delivered" | "wait";
 
 export const notifierMachine = setup({
   types: {
+    context: {} as { woken: boolean },
     events: {} as { type: "wake" } | { type: "shutdown" },
+  },
+  actions: {
+    remember: assign({ woken: true }),
+    forget: assign({ woken: false }),
   },
   actors: {
     deliver: fromPromise<DeliveryResult>(async () => "wait"),
@@ -34,6 +44,7 @@ export const notifierMachine = setup({
   },
 }).createMachine({
   id: "notifier",
+  context: { woken: false },
   invoke: { src: "watch" },
   initial: "running",
   states: {
@@ -46,10 +57,13 @@ export const notifierMachine = setup({
           on: { wake: { guard: "canSend", target: "sending" } },
         },
         sending: {
+          entry: "forget",
+          on: { wake: { actions: "remember" } },
           invoke: {
             src: "deliver",
             onDone: [
               { guard: ({ event }) => event.output === "delivered", target: "idle" },
+              { guard: ({ context }) => context.woken, target: "idle" },
               { target: "waiting" },
             ],
           },
@@ -71,10 +85,13 @@ export const notifierMachine = setup({
           on: { wake: "check" },
         },
         sending: {
+          entry: "forget",
+          on: { wake: { actions: "remember" } },
           invoke: {
             src: "deliver",
             onDone: [
               { guard: ({ event }) => event.output === "delivered", target: "check" },
+              { guard: ({ context }) => context.woken, target: "check" },
               { target: "waiting" },
             ],
           },
