@@ -73,6 +73,33 @@ describe("presence-notify check-config", () => {
     ],
     ["an unknown key", valid('serveruser = "x"'), {}, /serveruser/],
     ["broken TOML", "[component\nservice=", {}, /line/],
+    // Injection attempts: each is refused, naming the key, before anything is sent.
+    [
+      "a server_user that would break out of the JID",
+      valid('server_user = "w\\"/><message to=\\"x"'),
+      {},
+      /notify\.server_user .*is not a valid JID localpart/,
+    ],
+    [
+      "a server_user with a control character from the environment",
+      valid(),
+      { PRESENCE_NOTIFY_NOTIFY_SERVER_USER: "world\u0007" },
+      /notify\.server_user from env PRESENCE_NOTIFY_NOTIFY_SERVER_USER/,
+    ],
+    [
+      "a glob with a control character",
+      valid('include = ["flux.\\u0000*"]'),
+      {},
+      /notify\.include\[0\] .*is not a usable glob/,
+    ],
+    ["a key given twice", valid('server_user = "a"\nserver_user = "b"'), {}, /not valid TOML/],
+    ["a __proto__ key", valid("__proto__ = 1"), {}, /not valid TOML|__proto__/],
+    [
+      "a secret in an inline table",
+      '[component]\nsecret = { value = "x" }',
+      {},
+      /component\.secret/,
+    ],
   ])("exits 78 with a sentence naming the problem for %s", (_name, text, env, pattern) => {
     const { code, stderr, stdout } = run(["check-config", "--config", file("bad.toml", text)], env);
     expect(code).toBe(78);
