@@ -12,6 +12,7 @@ import type { Inspection } from "./inspect/inspection.js";
 import type { Logger } from "./log.js";
 import { createPipeline } from "./pipeline.js";
 import type { Notification } from "./protocol/notification.js";
+import { payloadPseudonym } from "./protocol/pseudonym.js";
 import { signer } from "./protocol/signature.js";
 import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
@@ -150,6 +151,9 @@ export function startDaemon({
           ...(faults?.notifierBeforeSend ? { beforeSend: faults.notifierBeforeSend } : {}),
           ...(current.signing.key
             ? { sign: signer({ id: current.signing.keyId, secret: current.signing.key.value() }) }
+            : {}),
+          ...(current.pseudonyms.key
+            ? { pseudonym: payloadPseudonym(current.pseudonyms.key.value()) }
             : {}),
           counters: pipeline.counters,
           logger,

@@ -24,6 +24,7 @@ export {
   notificationStanza,
   payloadJson,
 } from "./protocol/notification.js";
+export { payloadPseudonym } from "./protocol/pseudonym.js";
 export {
   canonicalNotification,
   type Signature,

@@ -11,6 +11,7 @@ import {
   withReceiptRequest,
 } from "../protocol/notification.js";
 import type { Privileges } from "../protocol/privilege.js";
+import type { JidView } from "../protocol/pseudonym.js";
 import type { Signer } from "../protocol/signature.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
@@ -51,6 +52,8 @@ export interface NotifierDeps {
   beforeSend?: () => void;
   /** Opt-in `[signing]`: an HMAC in each notification's payload. */
   sign?: Signer;
+  /** Opt-in `[pseudonyms]`: what `args.user` shows instead of the JID. */
+  pseudonym?: JidView;
   /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
   onSent?: (sent: readonly Notification[]) => void;
 }
@@ -188,7 +191,10 @@ function batchFrom(
 }
 
 function stanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
-  const built = bareStanzaFor(batch, deps);
+  // The payload shows the pseudonym; everything kept (bounces, receipts) keeps the JID.
+  const { pseudonym } = deps;
+  const shown = pseudonym ? batch.map((n) => ({ ...n, user: pseudonym(n.user) })) : batch;
+  const built = bareStanzaFor(shown, deps);
   if (deps.awaiting) withReceiptRequest(built.stanza);
   return built;
 }

@@ -60,6 +60,7 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     "admin.pseudonymise": String(config.admin.pseudonymise),
     "signing.key": config.signing.key === undefined ? "(none)" : "[redacted]",
     "signing.key_id": quote(config.signing.keyId),
+    "pseudonyms.key": config.pseudonyms.key === undefined ? "(none)" : "[redacted]",
   };
 }
 

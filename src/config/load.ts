@@ -46,6 +46,7 @@ const SECRETS: Readonly<Record<SecretConfigKey, SecretKey>> = {
   "component.secret": { section: "component", name: "secret", required: true },
   "admin.token": { section: "admin", name: "token", required: false },
   "signing.key": { section: "signing", name: "key", required: false },
+  "pseudonyms.key": { section: "pseudonyms", name: "key", required: false },
 };
 
 const decode = Schema.decodeUnknownResult(LayeredConfig, { onExcessProperty: "error" });
@@ -122,6 +123,12 @@ export function resolveConfig(input: {
       message: `notify.receipt_timeout (from ${sourcePhrase(complete["notify.receipt_timeout"], path)}) needs notify.from = "component": the receipt for a message sent from a user goes back to that user, never to the daemon`,
     });
   }
+  if (c.pseudonyms.key !== undefined && c.notify.from === "user") {
+    throw new ConfigError({
+      key: "pseudonyms.key",
+      message: `pseudonyms.key (from ${sourcePhrase(complete["pseudonyms.key"], path)}) needs notify.from = "component": a notification sent from the user's own JID would give away what the pseudonym hides`,
+    });
+  }
   const listen = parseListen(c.admin.listen);
   const adminListen = listen.ok ? listen.address : undefined;
   if (adminListen && !isLoopback(adminListen.host) && c.admin.token === undefined) {
@@ -175,6 +182,9 @@ export function resolveConfig(input: {
     signing: {
       key: c.signing.key === undefined ? undefined : new Secret(c.signing.key),
       keyId: c.signing.key_id,
+    },
+    pseudonyms: {
+      key: c.pseudonyms.key === undefined ? undefined : new Secret(c.pseudonyms.key),
     },
   };
   return { config, sources: complete, path };

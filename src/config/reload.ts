@@ -78,11 +78,13 @@ export function planReload(running: DaemonConfig, next: DaemonConfig): ReloadPla
 }
 
 /**
- * Receipts (built at start) only work with notifications sent from the
- * component: while they are on, `notify.from` waits for a restart too.
+ * Receipts and payload pseudonyms (built at start) only work with
+ * notifications sent from the component: while either is on, `notify.from`
+ * waits for a restart too.
  */
 function isLive(key: ConfigKey, running: DaemonConfig): boolean {
   if (key === "notify.from" && running.notify.receiptTimeoutMs > 0) return false;
+  if (key === "notify.from" && running.pseudonyms.key !== undefined) return false;
   return LIVE_KEYS.has(key);
 }
 

@@ -84,6 +84,8 @@ export interface DaemonConfig {
   };
   /** Opt-in HMAC-SHA256 of each notification (`src/protocol/signature.ts`); `key` undefined: off. */
   readonly signing: { readonly key: Secret | undefined; readonly keyId: string };
+  /** Opt-in: `args.user` as a keyed pseudonym (`src/protocol/pseudonym.ts`); `key` undefined: off. */
+  readonly pseudonyms: { readonly key: Secret | undefined };
 }
 
 /** How a value is written; says how an environment variable's text is turned into it. */
@@ -124,6 +126,7 @@ export const CONFIG_KEYS = {
   "admin.pseudonymise": "boolean",
   "signing.key": "string",
   "signing.key_id": "string",
+  "pseudonyms.key": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -136,17 +139,18 @@ export const INDIRECT_KEYS = {
   "component.secret_file": "string",
   "admin.token_file": "string",
   "signing.key_file": "string",
+  "pseudonyms.key_file": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type EncodedValue = string | number | boolean | readonly string[];
 
 /** Secrets: resolved by `secret.ts` (file, `*_file` or environment), never defaulted. */
-export type SecretConfigKey = "component.secret" | "admin.token" | "signing.key";
+export type SecretConfigKey = "component.secret" | "admin.token" | "signing.key" | "pseudonyms.key";
 
 /**
  * Defaults, written as in the file. `component.secret` has none: it must be
- * given; `admin.token` and `signing.key` have none: without one, no token is
- * asked for, no notification signed.
+ * given; `admin.token`, `signing.key` and `pseudonyms.key` have none:
+ * without one, no token is asked for, nothing signed or pseudonymised.
  */
 export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: EncodedValue } = {
   "component.service": "xmpp://127.0.0.1:5347",
@@ -397,6 +401,7 @@ export const LayeredConfig = Schema.Struct({
     pseudonymise: Flag,
   }),
   signing: Schema.Struct({ key: Schema.optionalKey(SigningKeyText), key_id: KeyId }),
+  pseudonyms: Schema.Struct({ key: Schema.optionalKey(SigningKeyText) }),
 });
 
 export type LayeredConfig = typeof LayeredConfig.Type;

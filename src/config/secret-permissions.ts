@@ -17,7 +17,12 @@ export interface ExposedSecret {
   message: string;
 }
 
-const SECRET_KEYS: readonly SecretConfigKey[] = ["component.secret", "admin.token", "signing.key"];
+const SECRET_KEYS: readonly SecretConfigKey[] = [
+  "component.secret",
+  "admin.token",
+  "signing.key",
+  "pseudonyms.key",
+];
 
 export function exposedSecrets(
   loaded: Pick<LoadedConfig, "sources" | "path">,

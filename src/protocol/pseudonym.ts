@@ -16,7 +16,15 @@ export type JidView = (jid: string) => string;
 
 export const asGiven: JidView = (jid) => jid;
 
-export function pseudonymiser(key: Uint8Array = randomBytes(32)): JidView {
+/**
+ * `lengths` in hex digits. The display default (10 and 6) is short for a
+ * screen; a payload that must tell a million users apart takes 16 (64 bits:
+ * a collision among a million is about one chance in thirty million).
+ */
+export function pseudonymiser(
+  key: string | Uint8Array = randomBytes(32),
+  lengths: { user: number; resource: number } = { user: 10, resource: 6 },
+): JidView {
   const tag = (kind: string, text: string, length: number) =>
     createHmac("sha256", key).update(`${kind}\0${text}`).digest("hex").slice(0, length);
   return (jid) => {
@@ -24,8 +32,18 @@ export function pseudonymiser(key: Uint8Array = randomBytes(32)): JidView {
     const bare = slash < 0 ? jid : jid.slice(0, slash);
     const at = bare.indexOf("@");
     const domain = at < 0 ? bare : bare.slice(at + 1);
-    const user = at < 0 ? "" : `u-${tag("user", bare, 10)}@`;
-    const resource = slash < 0 ? "" : `/r-${tag("resource", jid, 6)}`;
+    const user = at < 0 ? "" : `u-${tag("user", bare, lengths.user)}@`;
+    const resource = slash < 0 ? "" : `/r-${tag("resource", jid, lengths.resource)}`;
     return `${user}${domain}${resource}`;
   };
+}
+
+/**
+ * The opt-in payload form (`[pseudonyms] key`): what `args.user` carries
+ * instead of the session's JID. A consumer holding the same key computes it
+ * for the JIDs it knows (this function is exported by the package) and joins
+ * on it; anyone else learns only the domain.
+ */
+export function payloadPseudonym(key: string | Uint8Array): JidView {
+  return pseudonymiser(key, { user: 16, resource: 16 });
 }

@@ -176,7 +176,9 @@ key_id = "2026-11"
     expect(config.admin.listen).toEqual({ host: "0.0.0.0", port: 9464 });
     expect(config.admin.token?.value()).toBe("t0ken");
     expect(config.admin.pseudonymise).toBe(true);
-    expect(Object.values(sources).every((s) => s === "file")).toBe(true);
+    // All from the file but the payload pseudonym key, which from = "user" rules out.
+    const notFromFile = Object.entries(sources).filter(([, s]) => s !== "file");
+    expect(notFromFile.map(([key]) => key)).toEqual(["pseudonyms.key"]);
   });
 
   it("starts from defaults when the file has only a secret", () => {
@@ -414,6 +416,12 @@ describe("invalid values", () => {
     ["notify.receipt_timeout", '[notify]\nreceipt_timeout = "never"', /or "off"/],
     ["signing.key", '[signing]\nkey = "short"', /shorter than 32 characters/],
     ["signing.key_id", '[signing]\nkey_id = "a b"', /must be 1 to 64 letters/],
+    ["pseudonyms.key", '[pseudonyms]\nkey = "short"', /shorter than 32 characters/],
+    [
+      "pseudonyms.key",
+      '[pseudonyms]\nkey = "0123456789abcdef0123456789abcdef"\n[notify]\nfrom = "user"',
+      /needs notify\.from = "component"/,
+    ],
     [
       "notify.receipt_timeout",
       '[notify]\nreceipt_timeout = "30s"\nfrom = "user"',

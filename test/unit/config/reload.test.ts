@@ -162,17 +162,24 @@ describe("planReload", () => {
     const after = displayValues(changedAll);
     for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
       // The secret has its own test; receipts need from = "component", changed here.
-      if (key === "component.secret" || key === "notify.receipt_timeout") continue;
+      if (["component.secret", "notify.receipt_timeout", "pseudonyms.key"].includes(key)) continue;
       expect(before[key], key).not.toBe(after[key]);
       expect(applied[key], key).toBe(LIVE_KEYS.has(key) ? after[key] : before[key]);
     }
-    expect(plan.live.length + plan.restartOnly.length).toBe(Object.keys(CONFIG_KEYS).length - 2);
+    expect(plan.live.length + plan.restartOnly.length).toBe(Object.keys(CONFIG_KEYS).length - 3);
   });
 
   it("keeps receipts as they were built at start: notify.receipt_timeout needs a restart", () => {
     const plan = planReload(base, config(["[notify]", 'receipt_timeout = "30s"']));
     expect(plan.restartOnly.map((c) => c.key)).toEqual(["notify.receipt_timeout"]);
     expect(plan.applied.notify.receiptTimeoutMs).toBe(base.notify.receiptTimeoutMs);
+  });
+
+  it("keeps notify.from while payload pseudonyms are on", () => {
+    const on = config(["[pseudonyms]", 'key = "0123456789abcdef0123456789abcdef"']);
+    const plan = planReload(on, config(["[notify]", 'from = "user"']));
+    expect(plan.restartOnly.map((c) => c.key).sort()).toEqual(["notify.from", "pseudonyms.key"]);
+    expect(plan.applied.notify.from).toBe("component");
   });
 
   it("keeps notify.from while receipts are on (they need the component as sender)", () => {

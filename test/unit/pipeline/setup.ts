@@ -3,6 +3,7 @@ import { notifierLogic } from "../../../src/actors/notifier.js";
 import { SendRate } from "../../../src/actors/send-rate.js";
 import { createPipeline } from "../../../src/pipeline.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
+import type { JidView } from "../../../src/protocol/pseudonym.js";
 import type { Signer } from "../../../src/protocol/signature.js";
 import type { SessionList } from "../../../src/xmpp/session-list.js";
 import { logSink } from "../../support/log-sink.js";
@@ -24,6 +25,7 @@ export function setup(
     receiptTimeoutMs?: number;
     mailboxCapacity?: number;
     sign?: Signer;
+    pseudonym?: JidView;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -61,6 +63,7 @@ export function setup(
       ...(rate ? { rate } : {}),
       ...(policy.batch ? { batch: () => policy.batch ?? 1 } : {}),
       ...(policy.sign ? { sign: policy.sign } : {}),
+      ...(policy.pseudonym ? { pseudonym: policy.pseudonym } : {}),
     }),
   ).start();
   const notified = () =>
