@@ -66,6 +66,8 @@ describe("/metrics", () => {
     expect(sample(text, "presence_notify_connected")).toBe(1);
     expect(sample(text, "presence_notify_ready")).toBe(1);
     expect(sample(text, "presence_notify_link_connects_total")).toBe(1);
+    // Metrics are about the daemon, never about a person (SECURITY.md).
+    expect(text).not.toMatch(/alice|bob|carol|@/);
   });
 
   it("shows mail piling up while the link is down, and bounces by outcome", async () => {
