@@ -175,6 +175,29 @@ describe("hostile input through the real read path", () => {
     );
   });
 
+  it("reads the same input the same way, whole or split at every byte boundary", async () => {
+    await fc.assert(
+      fc.asyncProperty(stream, async (stanzas) => {
+        const bytes = Buffer.concat(stanzas);
+        const outcome = async (sizes: number[]) => {
+          const t = wired();
+          for (const chunk of chunks(bytes, sizes)) t.feed(chunk);
+          await settle();
+          t.pipeline.close();
+          return {
+            notified: t.notified(),
+            refused: t.pipeline.counters.get("stanzas_refused"),
+            rejected: t.pipeline.counters.get("presence_rejected"),
+          };
+        };
+        const whole = await outcome([Math.max(1, bytes.length)]);
+        const byteByByte = await outcome([1]);
+        expect(byteByByte).toEqual(whole);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("a refused stanza is counted and the log stays small under a flood", async () => {
     const t = wired();
     const big = Buffer.from(`<presence from='u@localhost/r'>${nested(100)}</presence>`);
