@@ -61,78 +61,16 @@ export function notifierLogic(deps: NotifierDeps) {
       isEmpty: () => mailbox.size === 0 && released() === 0 && (deps.awaiting?.size ?? 0) === 0,
     },
     actors: {
-      deliver: fromPromise<DeliveryResult>(async () => {
-        // Mail the server bounced and now sends again goes first, in order.
-        const again = held?.peekReleased();
-        const n = again ?? mailbox.peek();
-        if (n === undefined) return "delivered";
-        const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
-        if (deps.maxAgeMs !== undefined && age > deps.maxAgeMs) {
-          if (again) held?.shiftReleased();
-          else mailbox.shift();
-          counters.inc("notifications_expired");
-          logger.error(
-            {
-              event: "presence_notify_error",
-              trace: n.trace,
-              user: n.user,
-              presence: n.presence,
-              to: n.to,
-              ageMs: age,
-            },
-            "presence_notify_error: notification dropped, older than mailbox.max_age",
-          );
-          return "delivered";
+      // Up to DRAIN notifications per invocation: an actor per notification
+      // cost more than the notification itself (bench/pipeline.ts). Each one
+      // still goes through every check below, in order; a stopped invocation
+      // (shutdown, crash of the machine) stops before its next one.
+      deliver: fromPromise<DeliveryResult>(async ({ signal }) => {
+        for (let i = 0; i < DRAIN; i++) {
+          if (signal.aborted || !((mailbox.size > 0 || released() > 0) && link.online)) break;
+          const result = await deliverOne();
+          if (result === "wait") return "wait";
         }
-        if (again === undefined && held?.isHeld(n.to)) {
-          // Its server user has bounced mail waiting: queue behind it.
-          held.hold(n);
-          mailbox.shift();
-          counters.inc("notifications_held_behind");
-          return "delivered";
-        }
-        // Too many awaiting a receipt: wait for one (or for their resend).
-        if (deps.awaiting?.full) return "wait";
-        // Over the global rate: wait (in the queue) for the next token.
-        if (deps.rate && !deps.rate.tryTake()) return "wait";
-        // Mail released after a bounce goes one by one; queued mail may be
-        // batched (opt-in) with the mail right behind it for the same server user.
-        const batch = again ? [n] : batchFrom(mailbox, n, deps);
-        // Building the stanza is our own code: if it throws, that is a bug and
-        // the actor fails (its supervisor restarts it). Only the send is I/O.
-        deps.beforeSend?.();
-        const { id, stanza } = stanzaFor(batch, deps);
-        // Remembered before the send: a bounce can come back at any time after.
-        deps.recent?.add(id, batch);
-        try {
-          await link.send(stanza);
-        } catch (err) {
-          counters.inc("notifications_failed", batch.length);
-          logger.error(
-            {
-              event: "presence_notify_error",
-              trace: n.trace,
-              user: n.user,
-              to: n.to,
-              presence: n.presence,
-              count: batch.length,
-              err: (err as Error).message,
-              queued: mailbox.size,
-            },
-            "presence_notify_error: send failed, kept for retry",
-          );
-          return "wait";
-        }
-        // Kept awaiting its receipt before it leaves the queue: a crash in
-        // between sends it twice (same trace), never zero times.
-        deps.awaiting?.add(id, batch);
-        if (again) held?.shiftReleased();
-        else for (let i = 0; i < batch.length; i++) mailbox.shift();
-        counters.inc("notifications_sent", batch.length);
-        logger.debug(
-          { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
-          "notification sent",
-        );
         return "delivered";
       }),
       watch: fromCallback(({ sendBack }) => {
@@ -152,7 +90,85 @@ export function notifierLogic(deps: NotifierDeps) {
       }),
     },
   });
+
+  async function deliverOne(): Promise<DeliveryResult> {
+    // Mail the server bounced and now sends again goes first, in order.
+    const again = held?.peekReleased();
+    const n = again ?? mailbox.peek();
+    if (n === undefined) return "delivered";
+    const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
+    if (deps.maxAgeMs !== undefined && age > deps.maxAgeMs) {
+      if (again) held?.shiftReleased();
+      else mailbox.shift();
+      counters.inc("notifications_expired");
+      logger.error(
+        {
+          event: "presence_notify_error",
+          trace: n.trace,
+          user: n.user,
+          presence: n.presence,
+          to: n.to,
+          ageMs: age,
+        },
+        "presence_notify_error: notification dropped, older than mailbox.max_age",
+      );
+      return "delivered";
+    }
+    if (again === undefined && held?.isHeld(n.to)) {
+      // Its server user has bounced mail waiting: queue behind it.
+      held.hold(n);
+      mailbox.shift();
+      counters.inc("notifications_held_behind");
+      return "delivered";
+    }
+    // Too many awaiting a receipt: wait for one (or for their resend).
+    if (deps.awaiting?.full) return "wait";
+    // Over the global rate: wait (in the queue) for the next token.
+    if (deps.rate && !deps.rate.tryTake()) return "wait";
+    // Mail released after a bounce goes one by one; queued mail may be
+    // batched (opt-in) with the mail right behind it for the same server user.
+    const batch = again ? [n] : batchFrom(mailbox, n, deps);
+    // Building the stanza is our own code: if it throws, that is a bug and
+    // the actor fails (its supervisor restarts it). Only the send is I/O.
+    deps.beforeSend?.();
+    const { id, stanza } = stanzaFor(batch, deps);
+    // Remembered before the send: a bounce can come back at any time after.
+    deps.recent?.add(id, batch);
+    try {
+      await link.send(stanza);
+    } catch (err) {
+      counters.inc("notifications_failed", batch.length);
+      logger.error(
+        {
+          event: "presence_notify_error",
+          trace: n.trace,
+          user: n.user,
+          to: n.to,
+          presence: n.presence,
+          count: batch.length,
+          err: (err as Error).message,
+          queued: mailbox.size,
+        },
+        "presence_notify_error: send failed, kept for retry",
+      );
+      return "wait";
+    }
+    // Kept awaiting its receipt before it leaves the queue: a crash in
+    // between sends it twice (same trace), never zero times.
+    deps.awaiting?.add(id, batch);
+    if (again) held?.shiftReleased();
+    else for (let i = 0; i < batch.length; i++) mailbox.shift();
+    counters.inc("notifications_sent", batch.length);
+    logger.debug(
+      { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
+      "notification sent",
+    );
+    return "delivered";
+  }
 }
+
+/** Notifications (or batches) one `deliver` invocation sends at most. */
+const DRAIN = 256;
 
 /**
  * The head and, with `notify.batch` > 1, the notifications right behind it
