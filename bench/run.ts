@@ -15,7 +15,7 @@ import { median } from "./stats.js";
  * of BENCHMARKS.md (between `<!-- bench:NAME -->` markers; the rest of the
  * file, e.g. the liveness section, is kept) and bench/results/*.svg.
  *
- *   npm run bench [-- --rounds 5 --sessions 100000,1000000]
+ *   npm run bench [-- --rounds 4 --sessions 100000,1000000]
  *   npm run bench -- --smoke --out DIR   (tiny sizes, seconds; writes DIR/BENCHMARKS.md)
  *
  * Exits 1 if any benchmark reports a correctness failure.
@@ -24,7 +24,7 @@ import { median } from "./stats.js";
 const { values: args } = parseArgs({
   options: {
     smoke: { type: "boolean", default: false },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "4" },
     sessions: { type: "string", default: "100000,1000000" },
     out: { type: "string" },
   },
@@ -57,7 +57,7 @@ const pipeline: PipelineReport = runPipelineBench(
         events: 200_000,
         warmup: 50_000,
         window: 1000,
-        rates: [5_000, 10_000, 20_000, 40_000],
+        rates: [2_000, 5_000, 10_000, 20_000, 30_000],
         seconds: 4,
         log: "info",
       },
