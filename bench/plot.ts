@@ -91,10 +91,11 @@ function panel(p: Panel, dx: number): string {
   return out.join("\n");
 }
 
-export function chart(panels: Panel[]): string {
+export function chart(title: string, panels: Panel[]): string {
   const width = W * panels.length;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif" role="img">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${H}" fill="white"/>`,
     ...panels.map((p, i) => panel(p, i * W)),
     "</svg>",

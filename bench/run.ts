@@ -124,12 +124,17 @@ for (const [name, body] of Object.entries(sections)) {
       : `${text.trimEnd()}\n\n${block}\n`;
 }
 writeFileSync(path, text);
+// The raw figures, for anyone who wants to plot or check them differently.
+writeFileSync(
+  join(resultsDir, "run.json"),
+  `${JSON.stringify({ startedAt, pipeline, memory }, null, 1)}\n`,
+);
 
 const rates = pipeline.paced.map((p) => p.rate);
 const med = (ms: number[]) => median(ms);
 writeFileSync(
   join(resultsDir, "pipeline.svg"),
-  chart([
+  chart("presence-notify pipeline: throughput and p99 latency against offered load", [
     {
       title: "Pipeline: throughput against offered load",
       xLabel: "offered presences/s (open loop)",
