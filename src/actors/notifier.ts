@@ -68,7 +68,7 @@ export function notifierLogic(deps: NotifierDeps) {
       deliver: fromPromise<DeliveryResult>(async ({ signal }) => {
         for (let i = 0; i < DRAIN; i++) {
           if (signal.aborted || !((mailbox.size > 0 || released() > 0) && link.online)) break;
-          const result = await deliverOne();
+          const result = (await deliverRun()) ?? (await deliverOne());
           if (result === "wait") return "wait";
         }
         return "delivered";
@@ -90,6 +90,74 @@ export function notifierLogic(deps: NotifierDeps) {
       }),
     },
   });
+
+  /**
+   * The plain case, several at once: queued notifications at the head that
+   * pass every check (not stale, their server user has no held mail) go out
+   * in one write (`link.sendAll`), each its own stanza, and leave the mailbox
+   * once that write is done. Only without receipts, rate cap or batching,
+   * and with no released mail first; `undefined` when it does not apply or
+   * fewer than two qualify: `deliverOne` then takes the head.
+   */
+  async function deliverRun(): Promise<DeliveryResult | undefined> {
+    const sendAll = link.sendAll?.bind(link);
+    if (!sendAll || deps.awaiting || deps.rate || (deps.batch ?? 1) > 1 || released() > 0) {
+      return undefined;
+    }
+    const now = deps.now?.();
+    const run: { n: Notification; id: string; stanza: Element }[] = [];
+    // A stanza that cannot be built is a bug that fails the actor, as in
+    // deliverOne; the ones built before it go out first.
+    let fault: { err: unknown } | undefined;
+    for (const n of mailbox.peekMany(RUN)) {
+      if (deps.maxAgeMs !== undefined && now !== undefined && now - n.queuedAt > deps.maxAgeMs) {
+        break;
+      }
+      if (held?.isHeld(n.to)) break;
+      try {
+        deps.beforeSend?.();
+        run.push({ n, ...stanzaFor([n], deps) });
+      } catch (err) {
+        fault = { err };
+        break;
+      }
+    }
+    if (run.length === 0 && fault) throw fault.err;
+    if (run.length < 2 && !fault) return undefined;
+    for (const { n, id } of run) deps.recent?.add(id, [n]);
+    try {
+      await sendAll(run.map((r) => r.stanza));
+    } catch (err) {
+      const first = run[0]?.n;
+      counters.inc("notifications_failed", run.length);
+      logger.error(
+        {
+          event: "presence_notify_error",
+          trace: first?.trace,
+          user: first?.user,
+          to: first?.to,
+          presence: first?.presence,
+          count: run.length,
+          err: (err as Error).message,
+          queued: mailbox.size,
+        },
+        "presence_notify_error: send failed, kept for retry",
+      );
+      return "wait";
+    }
+    for (let i = 0; i < run.length; i++) mailbox.shift();
+    counters.inc("notifications_sent", run.length);
+    if (fault) throw fault.err;
+    if (logger.isLevelEnabled("debug")) {
+      for (const { n } of run) {
+        logger.debug(
+          { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: 1 },
+          "notification sent",
+        );
+      }
+    }
+    return "delivered";
+  }
 
   async function deliverOne(): Promise<DeliveryResult> {
     // Mail the server bounced and now sends again goes first, in order.
@@ -167,8 +235,10 @@ export function notifierLogic(deps: NotifierDeps) {
   }
 }
 
-/** Notifications (or batches) one `deliver` invocation sends at most. */
+/** Sends (single notifications, batches or runs) one `deliver` invocation makes at most. */
 const DRAIN = 256;
+/** Notifications one write of `deliverRun` carries at most. */
+const RUN = 64;
 
 /**
  * The head and, with `notify.batch` > 1, the notifications right behind it
