@@ -14,7 +14,7 @@ import { type SessionObserver, SessionRegistry } from "./actors/session-registry
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
-import { parseFullJid } from "./protocol/jid.js";
+import { flatCopy, parseFullJid } from "./protocol/jid.js";
 import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
@@ -140,7 +140,10 @@ export function createPipeline(options: PipelineOptions) {
       : {}),
     onReplay: () => resync.replayed(),
     onServerUserOnline: (bare) => held.release(bare, "online"),
-    onSession: (jid, available) => (available ? liveness.touch(jid) : liveness.forget(jid)),
+    // Liveness keeps the JID as a Map key: a flat copy, not a slice of the
+    // network chunk the presence came in (which it would keep alive).
+    onSession: (jid, available) =>
+      available ? liveness.touch(flatCopy(jid)) : liveness.forget(jid),
   });
   const pinger = new Pinger({
     clock,

@@ -36,7 +36,14 @@ export interface LivenessOptions {
 }
 
 export class Liveness {
+  /**
+   * Last sign of life, in ms since `epoch`: small integers are stored in the
+   * Map as they are, where a Date.now() value would be a 16-byte heap number
+   * per session (bench/memory.ts). Past 2^31 ms (24 days) they are heap
+   * numbers again, still correct.
+   */
   private readonly lastSeen = new Map<string, number>();
+  private readonly epoch: number;
   /** Sessions to check before any quiet one, e.g. unconfirmed after a reconnect. */
   private readonly urgent = new Set<string>();
   private readonly inFlight = new Set<string>();
@@ -53,6 +60,7 @@ export class Liveness {
     this.maxRate = options.maxRate;
     this.burst = burstOf(this.maxRate, this.tickMs);
     this.bucket = fullBucket(this.burst, options.clock.now());
+    this.epoch = options.clock.now();
   }
 
   /**
@@ -77,7 +85,7 @@ export class Liveness {
   /** A sign of life from an available session: its next check is `intervalMs` away. */
   touch(fullJid: string): void {
     this.lastSeen.delete(fullJid);
-    this.lastSeen.set(fullJid, this.options.clock.now());
+    this.lastSeen.set(fullJid, this.options.clock.now() - this.epoch);
   }
 
   /** The session is no longer available: stop checking it. */
@@ -125,8 +133,9 @@ export class Liveness {
       this.touch(jid);
       void this.check(jid);
     }
+    const since = now - this.epoch;
     for (const [jid, seen] of this.lastSeen) {
-      if (now - seen < intervalMs) break; // the rest are younger
+      if (since - seen < intervalMs) break; // the rest are younger
       // Moving a session to the back re-inserts it: the walk meets it again
       // as the youngest entry and stops there.
       if (this.inFlight.has(jid) || this.urgent.has(jid) || !this.options.canPing(jid)) {

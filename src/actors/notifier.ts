@@ -72,80 +72,16 @@ export function notifierLogic(deps: NotifierDeps) {
       isEmpty: () => mailbox.size === 0 && released() === 0 && (deps.awaiting?.size ?? 0) === 0,
     },
     actors: {
-      deliver: fromPromise<DeliveryResult>(async () => {
-        // Mail the server bounced and now sends again goes first, in order.
-        const again = held?.peekReleased();
-        const n = again ?? mailbox.peek();
-        if (n === undefined) return "delivered";
-        const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
-        const maxAgeMs = deps.maxAgeMs?.();
-        if (maxAgeMs !== undefined && age > maxAgeMs) {
-          if (again) held?.shiftReleased();
-          else mailbox.shift();
-          counters.inc("notifications_expired");
-          logger.error(
-            {
-              event: "presence_notify_error",
-              trace: n.trace,
-              user: n.user,
-              presence: n.presence,
-              to: n.to,
-              ageMs: age,
-            },
-            "presence_notify_error: notification dropped, older than mailbox.max_age",
-          );
-          return "delivered";
+      // Up to DRAIN notifications per invocation: an actor per notification
+      // cost more than the notification itself (bench/pipeline.ts). Each one
+      // still goes through every check below, in order; a stopped invocation
+      // (shutdown, crash of the machine) stops before its next one.
+      deliver: fromPromise<DeliveryResult>(async ({ signal }) => {
+        for (let i = 0; i < DRAIN; i++) {
+          if (signal.aborted || !((mailbox.size > 0 || released() > 0) && link.online)) break;
+          const result = (await deliverRun()) ?? (await deliverOne());
+          if (result === "wait") return "wait";
         }
-        if (again === undefined && held?.isHeld(n.to)) {
-          // Its server user has bounced mail waiting: queue behind it.
-          held.hold(n);
-          mailbox.shift();
-          counters.inc("notifications_held_behind");
-          return "delivered";
-        }
-        // Too many awaiting a receipt: wait for one (or for their resend).
-        if (deps.awaiting?.full) return "wait";
-        // Over the global rate: wait (in the queue) for the next token.
-        if (deps.rate && !deps.rate.tryTake()) return "wait";
-        // Mail released after a bounce goes one by one; queued mail may be
-        // batched (opt-in) with the mail right behind it for the same server user.
-        const batch = again ? [n] : batchFrom(mailbox, n, deps);
-        // Building the stanza is our own code: if it throws, that is a bug and
-        // the actor fails (its supervisor restarts it). Only the send is I/O.
-        deps.beforeSend?.();
-        const { id, stanza } = stanzaFor(batch, deps);
-        // Remembered before the send: a bounce can come back at any time after.
-        deps.recent?.add(id, batch);
-        try {
-          await link.send(stanza);
-        } catch (err) {
-          counters.inc("notifications_failed", batch.length);
-          logger.error(
-            {
-              event: "presence_notify_error",
-              trace: n.trace,
-              user: n.user,
-              to: n.to,
-              presence: n.presence,
-              count: batch.length,
-              err: (err as Error).message,
-              queued: mailbox.size,
-            },
-            "presence_notify_error: send failed, kept for retry",
-          );
-          return "wait";
-        }
-        // Kept awaiting its receipt before it leaves the queue: a crash in
-        // between sends it twice (same trace), never zero times.
-        deps.awaiting?.add(id, batch);
-        if (again) held?.shiftReleased();
-        else for (let i = 0; i < batch.length; i++) mailbox.shift();
-        counters.inc("notifications_sent", batch.length);
-        deps.onSent?.(batch);
-        logger.debug(
-          { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
-          "notification sent",
-        );
         return "delivered";
       }),
       watch: fromCallback(({ sendBack }) => {
@@ -165,7 +101,158 @@ export function notifierLogic(deps: NotifierDeps) {
       }),
     },
   });
+
+  /**
+   * The plain case, several at once: queued notifications at the head that
+   * pass every check (not stale, their server user has no held mail) go out
+   * in one write (`link.sendAll`), each its own stanza, and leave the mailbox
+   * once that write is done. Only without receipts, rate cap or batching,
+   * and with no released mail first; `undefined` when it does not apply or
+   * fewer than two qualify: `deliverOne` then takes the head.
+   */
+  async function deliverRun(): Promise<DeliveryResult | undefined> {
+    const sendAll = link.sendAll?.bind(link);
+    const rateCapped = deps.rate?.capped === true;
+    if (!sendAll || deps.awaiting || rateCapped || (deps.batch?.() ?? 1) > 1 || released() > 0) {
+      return undefined;
+    }
+    const now = deps.now?.();
+    const maxAgeMs = deps.maxAgeMs?.();
+    const run: { n: Notification; id: string; stanza: Element }[] = [];
+    // A stanza that cannot be built is a bug that fails the actor, as in
+    // deliverOne; the ones built before it go out first.
+    let fault: { err: unknown } | undefined;
+    for (const n of mailbox.peekMany(RUN)) {
+      if (maxAgeMs !== undefined && now !== undefined && now - n.queuedAt > maxAgeMs) break;
+      if (held?.isHeld(n.to)) break;
+      try {
+        deps.beforeSend?.();
+        run.push({ n, ...stanzaFor([n], deps) });
+      } catch (err) {
+        fault = { err };
+        break;
+      }
+    }
+    if (run.length === 0 && fault) throw fault.err;
+    if (run.length < 2 && !fault) return undefined;
+    for (const { n, id } of run) deps.recent?.add(id, [n]);
+    try {
+      await sendAll(run.map((r) => r.stanza));
+    } catch (err) {
+      const first = run[0]?.n;
+      counters.inc("notifications_failed", run.length);
+      logger.error(
+        {
+          event: "presence_notify_error",
+          trace: first?.trace,
+          user: first?.user,
+          to: first?.to,
+          presence: first?.presence,
+          count: run.length,
+          err: (err as Error).message,
+          queued: mailbox.size,
+        },
+        "presence_notify_error: send failed, kept for retry",
+      );
+      return "wait";
+    }
+    for (let i = 0; i < run.length; i++) mailbox.shift();
+    counters.inc("notifications_sent", run.length);
+    if (deps.onSent) for (const { n } of run) deps.onSent([n]);
+    if (fault) throw fault.err;
+    if (logger.isLevelEnabled("debug")) {
+      for (const { n } of run) {
+        logger.debug(
+          { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: 1 },
+          "notification sent",
+        );
+      }
+    }
+    return "delivered";
+  }
+
+  async function deliverOne(): Promise<DeliveryResult> {
+    // Mail the server bounced and now sends again goes first, in order.
+    const again = held?.peekReleased();
+    const n = again ?? mailbox.peek();
+    if (n === undefined) return "delivered";
+    const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
+    const maxAgeMs = deps.maxAgeMs?.();
+    if (maxAgeMs !== undefined && age > maxAgeMs) {
+      if (again) held?.shiftReleased();
+      else mailbox.shift();
+      counters.inc("notifications_expired");
+      logger.error(
+        {
+          event: "presence_notify_error",
+          trace: n.trace,
+          user: n.user,
+          presence: n.presence,
+          to: n.to,
+          ageMs: age,
+        },
+        "presence_notify_error: notification dropped, older than mailbox.max_age",
+      );
+      return "delivered";
+    }
+    if (again === undefined && held?.isHeld(n.to)) {
+      // Its server user has bounced mail waiting: queue behind it.
+      held.hold(n);
+      mailbox.shift();
+      counters.inc("notifications_held_behind");
+      return "delivered";
+    }
+    // Too many awaiting a receipt: wait for one (or for their resend).
+    if (deps.awaiting?.full) return "wait";
+    // Over the global rate: wait (in the queue) for the next token.
+    if (deps.rate && !deps.rate.tryTake()) return "wait";
+    // Mail released after a bounce goes one by one; queued mail may be
+    // batched (opt-in) with the mail right behind it for the same server user.
+    const batch = again ? [n] : batchFrom(mailbox, n, deps);
+    // Building the stanza is our own code: if it throws, that is a bug and
+    // the actor fails (its supervisor restarts it). Only the send is I/O.
+    deps.beforeSend?.();
+    const { id, stanza } = stanzaFor(batch, deps);
+    // Remembered before the send: a bounce can come back at any time after.
+    deps.recent?.add(id, batch);
+    try {
+      await link.send(stanza);
+    } catch (err) {
+      counters.inc("notifications_failed", batch.length);
+      logger.error(
+        {
+          event: "presence_notify_error",
+          trace: n.trace,
+          user: n.user,
+          to: n.to,
+          presence: n.presence,
+          count: batch.length,
+          err: (err as Error).message,
+          queued: mailbox.size,
+        },
+        "presence_notify_error: send failed, kept for retry",
+      );
+      return "wait";
+    }
+    // Kept awaiting its receipt before it leaves the queue: a crash in
+    // between sends it twice (same trace), never zero times.
+    deps.awaiting?.add(id, batch);
+    if (again) held?.shiftReleased();
+    else for (let i = 0; i < batch.length; i++) mailbox.shift();
+    counters.inc("notifications_sent", batch.length);
+    deps.onSent?.(batch);
+    logger.debug(
+      { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
+      "notification sent",
+    );
+    return "delivered";
+  }
 }
+
+/** Sends (single notifications, batches or runs) one `deliver` invocation makes at most. */
+const DRAIN = 256;
+/** Notifications one write of `deliverRun` carries at most. */
+const RUN = 64;
 
 /**
  * The head and, with `notify.batch` > 1, the notifications right behind it

@@ -22,6 +22,11 @@ export class SendRate {
     this.bucket = fullBucket(this.burst, clock.now());
   }
 
+  /** Whether a cap is set (0: none; every `tryTake` succeeds). */
+  get capped(): boolean {
+    return this.perSecond > 0;
+  }
+
   /**
    * A new cap (a reload). The bucket starts full at the new burst, and anyone
    * waiting for a token computed at the old rate is woken to ask again.

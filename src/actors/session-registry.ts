@@ -14,6 +14,7 @@ import {
   STATE_VALUES,
   step,
 } from "../machines/session-table.js";
+import { flatCopy } from "../protocol/jid.js";
 
 /**
  * Every known session's presence, held compactly: one `Map<fullJid, code>`
@@ -76,18 +77,6 @@ export function bareJidOf(fullJid: string): string {
   return slash < 0 ? fullJid : fullJid.slice(0, slash);
 }
 
-/**
- * A copy of `s` that shares no memory with it. Parsers (ltx, which
- * @xmpp/component uses) take attribute values with `slice`, and V8 keeps a
- * slice's whole parent string alive: a JID kept as a Map key would pin the
- * network chunk it arrived in (measured: ~16 KB per session with 16 KB
- * chunks). A JSON round trip yields a flat string and, unlike a UTF-8 Buffer
- * round trip, preserves every UTF-16 code unit, so lookups still match.
- */
-function ownCopy(s: string): string {
-  return JSON.parse(JSON.stringify(s)) as string;
-}
-
 const IS_AVAILABLE: readonly boolean[] = STATE_VALUES.map(
   (_, code) => decode(code).presence === "available",
 );
@@ -119,15 +108,18 @@ export class SessionRegistry {
     const stored = this.#sessions.get(jid);
     const before = stored ?? INITIAL_CODE;
     const { code, transition } = step(before, event);
+    // The key stored for a new session: a flat copy, never the wire's slice.
+    let key = jid;
     if (!IS_AVAILABLE[code]) this.#sessions.delete(jid);
     else if (code !== before) {
-      this.#sessions.set(stored === undefined ? ownCopy(jid) : jid, code);
+      if (stored === undefined) key = flatCopy(jid);
+      this.#sessions.set(key, code);
     }
     this.#observe?.(jid, event, before, code);
     if (transition === undefined) return undefined;
     const session: SessionTransition = { jid, ...transition };
     const user = this.#countResources(
-      jid,
+      key,
       IS_AVAILABLE[before] === true,
       IS_AVAILABLE[code] === true,
       transition.cause,
@@ -206,7 +198,10 @@ export class SessionRegistry {
     const before = this.#resources.get(user) ?? 0;
     const after = before + (isAvailable ? 1 : -1);
     if (after === 0) this.#resources.delete(user);
-    else this.#resources.set(before === 0 ? ownCopy(user) : user, after);
+    // A user's first resource: `jid` is then the flat key just stored for its
+    // session, and its bare part a slice of it (32 bytes instead of a 48-byte
+    // copy; it keeps that one key alive while the user has any resource).
+    else this.#resources.set(user, after);
     if (before === 0 && after === 1) {
       return { user, presence: "available", session: jid, cause };
     }

@@ -58,7 +58,7 @@ declare module "@xmpp/component" {
       get(ns: string, name: string, handler: (ctx: unknown) => unknown): void;
       set(ns: string, name: string, handler: (ctx: unknown) => unknown): void;
     };
-    socket: { destroy(): void } | null;
+    socket: { destroy(): void; setNoDelay?(noDelay: boolean): unknown } | null;
   }
   export function component(options: {
     service: string;

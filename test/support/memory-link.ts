@@ -49,6 +49,12 @@ export class MemoryServer extends EventEmitter implements Link {
     if (stanza.name === "message") this.answerReceipt(stanza);
   }
 
+  /** As one write: in order; a failure before the first leaves none sent. */
+  async sendAll(els: readonly Element[]): Promise<void> {
+    if (!this.online || this.failSends) throw new Error("socket closed");
+    for (const el of els) await this.send(el);
+  }
+
   /** Delivers a stanza from the server to the component. */
   deliver(text: string): void {
     this.emit("stanza", parseXml(text));

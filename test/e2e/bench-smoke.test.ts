@@ -1,0 +1,27 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+// `npm run bench -- --smoke`: tiny sizes, a correctness check of the benchmarks
+// only (every notification back, in order, to the right user; every session
+// tracked). No figure is asserted: they mean nothing at this size.
+describe("benchmarks, smoke mode", () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it("runs the pipeline and memory benchmarks and writes their report and plot", async () => {
+    const { stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "bench/run.ts", "--smoke", "--out", out],
+      { encoding: "utf8", timeout: 110_000 },
+    );
+    expect(stderr).not.toContain("FAILED");
+    const report = readFileSync(join(out, "BENCHMARKS.md"), "utf8");
+    expect(report).toContain("<!-- bench:pipeline -->");
+    expect(report).toContain("<!-- bench:memory -->");
+    expect(existsSync(join(out, "results", "pipeline.svg"))).toBe(true);
+  }, 120_000);
+});
