@@ -118,13 +118,20 @@ export function notifierLogic(deps: NotifierDeps) {
     }
     const now = deps.now?.();
     const maxAgeMs = deps.maxAgeMs?.();
+    const candidates: Notification[] = [];
+    for (const n of mailbox.peekMany(RUN)) {
+      if (maxAgeMs !== undefined && now !== undefined && now - n.queuedAt > maxAgeMs) break;
+      if (held?.isHeld(n.to)) break;
+      candidates.push(n);
+    }
+    // Built only when there is a run to send: a stanza built here and then
+    // again by deliverOne would count twice (and a fault hook would fire twice).
+    if (candidates.length < 2) return undefined;
     const run: { n: Notification; id: string; stanza: Element }[] = [];
     // A stanza that cannot be built is a bug that fails the actor, as in
     // deliverOne; the ones built before it go out first.
     let fault: { err: unknown } | undefined;
-    for (const n of mailbox.peekMany(RUN)) {
-      if (maxAgeMs !== undefined && now !== undefined && now - n.queuedAt > maxAgeMs) break;
-      if (held?.isHeld(n.to)) break;
+    for (const n of candidates) {
       try {
         deps.beforeSend?.();
         run.push({ n, ...stanzaFor([n], deps) });
@@ -134,7 +141,6 @@ export function notifierLogic(deps: NotifierDeps) {
       }
     }
     if (run.length === 0 && fault) throw fault.err;
-    if (run.length < 2 && !fault) return undefined;
     for (const { n, id } of run) deps.recent?.add(id, [n]);
     try {
       await sendAll(run.map((r) => r.stanza));
