@@ -67,15 +67,3 @@ declare module "@xmpp/component" {
   }): Component;
   export const xml: typeof import("@xmpp/xml").default;
 }
-
-declare module "@xmpp/jid" {
-  interface JID {
-    local: string;
-    domain: string;
-    resource: string;
-    toString(): string;
-  }
-  /** Throws a TypeError on a malformed address ("Invalid domain."). */
-  function jid(address: string): JID;
-  export default jid;
-}

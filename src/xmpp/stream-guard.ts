@@ -1,6 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Component } from "@xmpp/component";
-import jid from "@xmpp/jid";
 import xml from "@xmpp/xml";
 
 /**
@@ -21,11 +20,12 @@ import xml from "@xmpp/xml";
  *    Bytes can still pile up inside one unfinished tag (the tokenizer keeps
  *    a tag whole until its `>`), so past `maxPendingBytes` read without any
  *    stanza ending, the connection is closed: no server sends that.
- * 3. Addresses the library cannot read. `@xmpp/middleware` parses every
+ * 3. Stanzas the library chokes on. `@xmpp/middleware` parses every
  *    stanza's `from` and `to` with `@xmpp/jid`, which throws on a malformed
  *    one ("u@/r"), from inside the socket's "data" handler: the process
- *    would die of an uncaught exception. A stanza with such an address is
- *    refused here, before the library sees it.
+ *    would die of an uncaught exception. A throw out of the stanza's
+ *    listeners is caught where the parser hands the stanza over, and the
+ *    stanza is refused like an oversized one; the stream reads on.
  */
 export interface StreamLimits {
   maxBytes: number;
@@ -75,15 +75,6 @@ function attrsBytes(attrs: Attrs): number {
   return n;
 }
 
-function readableJid(value: string): boolean {
-  try {
-    jid(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A Parser class for one connection, reporting to `guarded`. */
 function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">) {
   const base = Parser.prototype as unknown as ParserInternals;
@@ -118,10 +109,24 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
 
     onEndElement(name: string): void {
       this.depth--;
-      if (this.depth === 1 && this.refused === undefined) this.checkAddresses();
       const refused = this.refused;
       if (refused === undefined) {
-        base.onEndElement.call(this, name);
+        if (this.depth !== 1) {
+          base.onEndElement.call(this, name);
+          return;
+        }
+        // The stanza is complete: this call hands it to the library's listeners.
+        try {
+          base.onEndElement.call(this, name);
+        } catch (err) {
+          const internals = this as unknown as ParserInternals;
+          internals.cursor = internals.root;
+          const top = this.top ?? { name: "?", from: undefined };
+          guarded.onRefused({
+            ...top,
+            reason: `the XMPP library could not read it: ${(err as Error).message}`,
+          });
+        }
         return;
       }
       if (this.depth > 1) return;
@@ -130,17 +135,6 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
       internals.cursor = internals.root;
       this.refused = undefined;
       guarded.onRefused(refused);
-    }
-
-    private checkAddresses(): void {
-      const stanza = (this as unknown as ParserInternals).cursor as { attrs?: Attrs };
-      for (const attr of ["from", "to"] as const) {
-        const value = stanza.attrs?.[attr];
-        if (value === undefined || readableJid(value)) continue;
-        const top = this.top ?? { name: "?", from: undefined };
-        this.refused = { ...top, reason: `its ${attr} is not a JID` };
-        return;
-      }
     }
 
     private check(): void {
