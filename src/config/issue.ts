@@ -17,8 +17,10 @@ export function issueToConfigError(
   },
 ): ConfigError {
   const { at, leaf, message } = firstLeaf(issue, []);
-  const [section, name] = at.map(String);
-  const key = name === undefined ? section : `${section}.${name}`;
+  // The dotted key: the names up to a list index ("notify.include" for notify.include[2]).
+  const index = at.findIndex((part) => typeof part === "number");
+  const names = index === -1 ? at : at.slice(0, index);
+  const key = names.length === 0 ? undefined : names.map(String).join(".");
   const shown = at.reduce<string>(
     (text, part, i) =>
       i === 0
@@ -72,9 +74,14 @@ function firstLeaf(issue: SchemaIssue.Issue, at: PropertyKey[]): Found {
   }
 }
 
-function unknownKeyMessage(at: readonly string[], path: string): string {
-  const [first = "", second] = at;
+function unknownKeyMessage(parts: readonly string[], path: string): string {
   const sections = [...FILE_SECTIONS.keys()];
+  // A nested section ([source.rabbitmq]) reads as one name.
+  const nested = sections.find(
+    (s) => s.includes(".") && parts.join(".").startsWith(`${s}.`) && parts.length > 1,
+  );
+  const at = nested !== undefined ? [nested, ...parts.slice(nested.split(".").length)] : [...parts];
+  const [first = "", second] = at;
   if (second === undefined) {
     // A top-level name: a misspelt section, or a key written outside its section.
     const asSection = closest(first, sections);

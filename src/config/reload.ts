@@ -21,6 +21,8 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  * - notify.sequence: numbering restarting mid-run reads as a daemon restart
  *   to consumers (README, Protocol extensions).
  * - resync.*: the session list client and the ping timeout are built at start.
+ * - source.*: the broker connection and its queue are set up at start (the
+ *   URL is compared by value: it displays without its password).
  * - shutdown.drain_timeout: part of the supervisor's child spec, which is data
  *   validated once at start.
  */
@@ -69,7 +71,9 @@ export function planReload(running: DaemonConfig, next: DaemonConfig): ReloadPla
     const changed =
       key === "component.secret"
         ? running.component.secret.value() !== next.component.secret.value()
-        : before[key] !== after[key];
+        : key === "source.rabbitmq.url"
+          ? running.source.rabbitmq.url?.value() !== next.source.rabbitmq.url?.value()
+          : before[key] !== after[key];
     if (!changed) continue;
     const change = { key, from: before[key], to: after[key] };
     (isLive(key, running) ? live : restartOnly).push(change);

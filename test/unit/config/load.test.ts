@@ -146,6 +146,12 @@ pseudonymise = true
 [signing]
 key = "0123456789abcdef0123456789abcdef"
 key_id = "2026-11"
+[source.rabbitmq]
+url = "amqp://pn:pw@127.0.0.1:5672/%2F"
+exchange = "presence"
+exchange_durable = true
+queue = "pn"
+prefetch = 10
 `);
     expect(config.component.service).toBe("xmpp://xmpp.internal:5275");
     expect(config.notify).toEqual({

@@ -155,6 +155,12 @@ describe("planReload", () => {
       "[signing]",
       'key = "0123456789abcdef0123456789abcdef"',
       'key_id = "k2"',
+      "[source.rabbitmq]",
+      'url = "amqp://u:p@127.0.0.1:5672/"',
+      'exchange = "presence2"',
+      "exchange_durable = true",
+      'queue = "q2"',
+      "prefetch = 7",
     ]);
     const plan = planReload(base, changedAll);
     const applied = displayValues(plan.applied);
