@@ -80,6 +80,10 @@ export class RabbitMqSource extends EventEmitter {
       channel.on("error", () => undefined);
       await this.declare(channel);
       await channel.prefetch(prefetch);
+      // Before consume: the broker delivers what waits in the queue at once,
+      // possibly before consume's reply is read, and deliver() checks these.
+      this.model = model;
+      this.channel = channel;
       await channel.consume(
         queue,
         (msg) => {
@@ -93,13 +97,12 @@ export class RabbitMqSource extends EventEmitter {
         this.lost(channel, err ? `connection closed: ${this.scrub(err)}` : "connection closed"),
       );
       channel.once("close", () => this.lost(channel, "channel closed"));
-      this.model = model;
-      this.channel = channel;
       this.options.logger.info(
         { broker: this.broker, exchange, exchange_durable: exchangeDurable, queue, prefetch },
         "rabbitmq source connected",
       );
     } catch (err) {
+      this.reset();
       model.close().catch(() => undefined);
       throw err;
     }
@@ -140,7 +143,21 @@ export class RabbitMqSource extends EventEmitter {
   private deliver(channel: Channel, msg: ConsumeMessage): void {
     if (channel !== this.channel) return;
     this.pending.push(msg);
-    if (this.pending.length === 1) this.pump(channel);
+    if (this.pending.length === 1) this.safePump(channel);
+  }
+
+  /** A throw here would stop the pump with messages pending: drop the connection instead. */
+  private safePump(channel: Channel): void {
+    try {
+      this.pump(channel);
+    } catch (err) {
+      this.options.counters.inc("rabbitmq_handler_errors");
+      this.options.logger.error(
+        { err: (err as Error).message, stack: (err as Error).stack },
+        "rabbitmq consumer failed",
+      );
+      this.lost(channel, "consumer failed");
+    }
   }
 
   /** Hands the pending messages to the sink in delivery order; stops at a full queue. */
@@ -165,7 +182,7 @@ export class RabbitMqSource extends EventEmitter {
           );
         }
         counters.inc("rabbitmq_held_full");
-        this.retry = clock.setTimeout(() => this.pump(channel), FULL_RETRY_MS);
+        this.retry = clock.setTimeout(() => this.safePump(channel), FULL_RETRY_MS);
         return;
       }
       this.heldLogged = false;
