@@ -123,7 +123,9 @@ export class RabbitMqSource extends EventEmitter {
       if (isPreconditionFailed(err)) {
         // RabbitMQ closes the channel on 406; MongooseIM's module fails the
         // same way when it declares second. Say which setting to change.
-        const message = `the exchange "${exchange}" already exists with durable = ${!exchangeDurable}: set source.rabbitmq.exchange_durable = ${!exchangeDurable} to match MongooseIM's presence_exchange.durable, or delete the exchange (broker: ${this.scrub(err)})`;
+        const message = /inequivalent arg 'type'/.test(String(err))
+          ? `the exchange "${exchange}" exists with another type than "topic": set MongooseIM's presence_exchange.type = "topic" (the default), or point source.rabbitmq.exchange at a topic exchange (broker: ${this.scrub(err)})`
+          : `the exchange "${exchange}" already exists with durable = ${!exchangeDurable}: set source.rabbitmq.exchange_durable = ${!exchangeDurable} to match MongooseIM's presence_exchange.durable, or delete the exchange (broker: ${this.scrub(err)})`;
         this.options.logger.error({ event: "rabbitmq_exchange_mismatch", exchange }, message);
         throw new Error(message);
       }
