@@ -15,6 +15,7 @@ import { createPipeline } from "./pipeline.js";
 import type { Notification } from "./protocol/notification.js";
 import { payloadPseudonym } from "./protocol/pseudonym.js";
 import { signer } from "./protocol/signature.js";
+import { mongooseimSessionList } from "./sources/mongooseim-sessions.js";
 import { RabbitMqSource } from "./sources/rabbitmq.js";
 import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
@@ -104,6 +105,14 @@ export function startDaemon({
       ? {
           sessionList: ejabberdSessionList(
             current.resync.ejabberdApi,
+            current.resync.pingTimeoutMs,
+          ),
+        }
+      : {}),
+    ...(current.source.rabbitmq.graphqlUrl
+      ? {
+          sessionList: mongooseimSessionList(
+            current.source.rabbitmq.graphqlUrl.value(),
             current.resync.pingTimeoutMs,
           ),
         }

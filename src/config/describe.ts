@@ -69,6 +69,9 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     "source.rabbitmq.exchange_durable": String(rabbit.exchangeDurable),
     "source.rabbitmq.queue": quote(rabbit.queue),
     "source.rabbitmq.prefetch": String(rabbit.prefetch),
+    "source.rabbitmq.graphql_url": quote(
+      rabbit.graphqlUrl === undefined ? "" : redactUrl(rabbit.graphqlUrl.value()),
+    ),
   };
 }
 

@@ -132,6 +132,12 @@ export function resolveConfig(input: {
     });
   }
   const rabbit = c.source.rabbitmq;
+  if (rabbit.graphql_url !== "" && c.resync.ejabberd_api !== "") {
+    throw new ConfigError({
+      key: "source.rabbitmq.graphql_url",
+      message: `source.rabbitmq.graphql_url (from ${sourcePhrase(complete["source.rabbitmq.graphql_url"], path)}) and resync.ejabberd_api (from ${sourcePhrase(complete["resync.ejabberd_api"], path)}) are both set: the daemon reconciles with one server's session list; keep the one of the server it serves`,
+    });
+  }
   const listen = parseListen(c.admin.listen);
   const adminListen = listen.ok ? listen.address : undefined;
   if (adminListen && !isLoopback(adminListen.host) && c.admin.token === undefined) {
@@ -196,6 +202,7 @@ export function resolveConfig(input: {
         exchangeDurable: rabbit.exchange_durable,
         queue: rabbit.queue,
         prefetch: rabbit.prefetch,
+        graphqlUrl: rabbit.graphql_url === "" ? undefined : new Secret(rabbit.graphql_url),
       },
     },
   };

@@ -12,6 +12,15 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  * restart-only until someone makes it live and adds it here.
  */
 
+/** A URL that displays without its password: compared by value. */
+function secretUrl(
+  config: DaemonConfig,
+  key: "source.rabbitmq.url" | "source.rabbitmq.graphql_url",
+): string | undefined {
+  const { rabbitmq } = config.source;
+  return (key === "source.rabbitmq.url" ? rabbitmq.url : rabbitmq.graphqlUrl)?.value();
+}
+
 /**
  * Keys the daemon reads on every use (filters, server user, limits, log
  * level) or whose owner can be retuned in place (rate limiters, the flap
@@ -71,8 +80,8 @@ export function planReload(running: DaemonConfig, next: DaemonConfig): ReloadPla
     const changed =
       key === "component.secret"
         ? running.component.secret.value() !== next.component.secret.value()
-        : key === "source.rabbitmq.url"
-          ? running.source.rabbitmq.url?.value() !== next.source.rabbitmq.url?.value()
+        : key === "source.rabbitmq.url" || key === "source.rabbitmq.graphql_url"
+          ? secretUrl(running, key) !== secretUrl(next, key)
           : before[key] !== after[key];
     if (!changed) continue;
     const change = { key, from: before[key], to: after[key] };

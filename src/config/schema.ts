@@ -99,6 +99,8 @@ export interface RabbitMqSourceConfig {
   readonly exchangeDurable: boolean;
   readonly queue: string;
   readonly prefetch: number;
+  /** MongooseIM's GraphQL admin endpoint for reconciliation; may hold credentials. */
+  readonly graphqlUrl: Secret | undefined;
 }
 
 /** How a value is written; says how an environment variable's text is turned into it. */
@@ -145,6 +147,7 @@ export const CONFIG_KEYS = {
   "source.rabbitmq.exchange_durable": "boolean",
   "source.rabbitmq.queue": "string",
   "source.rabbitmq.prefetch": "integer",
+  "source.rabbitmq.graphql_url": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -209,6 +212,7 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: En
   "source.rabbitmq.exchange_durable": false,
   "source.rabbitmq.queue": "presence-notify",
   "source.rabbitmq.prefetch": 100,
+  "source.rabbitmq.graphql_url": "",
 };
 
 /**
@@ -418,6 +422,20 @@ const Prefetch = Schema.Number.check(
   ),
 );
 
+const GraphqlUrl = checked((value) => {
+  if (value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Never quote the value: it may hold the admin password.
+    return 'is not a URL; expected e.g. "http://admin:password@127.0.0.1:5551/api/graphql", or "" for none';
+  }
+  return url.protocol === "http:" || url.protocol === "https:"
+    ? undefined
+    : `must be an http:// or https:// URL; got ${JSON.stringify(url.protocol)}`;
+});
+
 const Rate = Schema.Number.check(
   Schema.makeFilter((n: number) =>
     Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000
@@ -473,6 +491,7 @@ export const LayeredConfig = Schema.Struct({
       exchange_durable: Flag,
       queue: AmqpName,
       prefetch: Prefetch,
+      graphql_url: GraphqlUrl,
     }),
   }),
 });

@@ -182,9 +182,13 @@ prefetch = 10
     expect(config.admin.listen).toEqual({ host: "0.0.0.0", port: 9464 });
     expect(config.admin.token?.value()).toBe("t0ken");
     expect(config.admin.pseudonymise).toBe(true);
-    // All from the file but the payload pseudonym key, which from = "user" rules out.
+    // All from the file but the payload pseudonym key, which from = "user" rules
+    // out, and MongooseIM's session list, which resync.ejabberd_api rules out.
     const notFromFile = Object.entries(sources).filter(([, s]) => s !== "file");
-    expect(notFromFile.map(([key]) => key)).toEqual(["pseudonyms.key"]);
+    expect(notFromFile.map(([key]) => key)).toEqual([
+      "pseudonyms.key",
+      "source.rabbitmq.graphql_url",
+    ]);
   });
 
   it("starts from defaults when the file has only a secret", () => {

@@ -39,6 +39,7 @@ describe("[source.rabbitmq]", () => {
       exchangeDurable: false,
       queue: "presence-notify",
       prefetch: 100,
+      graphqlUrl: undefined,
     });
     expect(sources["source.rabbitmq.url"]).toBe("default");
   });
@@ -82,6 +83,24 @@ describe("[source.rabbitmq]", () => {
     expect(err.key).toMatch(/^source\.rabbitmq\./);
     expect(err.message).toMatch(message);
     expect(err.message).not.toContain("pw");
+  });
+
+  it("takes a GraphQL admin URL for reconciliation, shown without its password", () => {
+    const loaded = resolve(
+      '[source.rabbitmq]\ngraphql_url = "http://admin:s3cr3t@127.0.0.1:5551/api/graphql"\n',
+    );
+    expect(loaded.config.source.rabbitmq.graphqlUrl?.value()).toContain("s3cr3t");
+    const text = describeConfig(loaded);
+    expect(text).toContain('"http://admin:[redacted]@127.0.0.1:5551/api/graphql"');
+    expect(text).not.toContain("s3cr3t");
+  });
+
+  it("refuses two session lists at once", () => {
+    const err = failure(
+      '[resync]\nejabberd_api = "http://127.0.0.1:1/api"\n[source.rabbitmq]\ngraphql_url = "http://127.0.0.1:2/g"\n',
+    );
+    expect(err.key).toBe("source.rabbitmq.graphql_url");
+    expect(err.message).toMatch(/both set/);
   });
 
   it("names an unknown key of the nested table, with a suggestion", () => {
