@@ -4,6 +4,7 @@ import { type RabbitMqServer, startRabbitMq } from "../../src/servers/rabbitmq.j
 import { AdminClient, sample } from "../harness/admin-client.js";
 import type { DaemonProcess } from "../harness/daemon.js";
 import { Scenario } from "../harness/scenario.js";
+import { TcpProxy } from "../harness/tcp-proxy.js";
 import type { WorldServer } from "../harness/world.js";
 import { waitFor } from "../harness/xmpp-users.js";
 
@@ -264,6 +265,50 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
     const during = world.received.filter((r) => r.user.startsWith("during"));
     expect(new Set(during.map((r) => r.user)).size).toBe(during.length);
     expect(during.length).toBeLessThanOrEqual(sent);
+  });
+
+  it("holds broker messages unacknowledged while the notification queue is full, and loses none", async () => {
+    await daemon.stop();
+    // The component link through a relay the test can take away, so the
+    // notifier cannot send and the 5-slot queue fills up.
+    const proxy = await new TcpProxy(scene.server.componentPort).start();
+    try {
+      daemon = await scene.daemon(
+        scene.config(
+          ['server_user = "world"'],
+          [
+            "[liveness]",
+            "max_rate = 0",
+            "[mailbox]",
+            "capacity = 5",
+            "[source.rabbitmq]",
+            `url = "${broker.url}"`,
+            'queue = "presence-notify-full"',
+          ],
+          proxy.port,
+        ),
+      );
+      await daemon.waitForLog({ msg: "rabbitmq source connected" });
+      admin = await AdminClient.of(daemon);
+      const port = proxy.port;
+      await proxy.stop();
+      await daemon.waitForLog({ msg: "component connection lost" });
+      const sessions = Array.from({ length: 30 }, (_, i) => `full${i}@localhost/r`);
+      for (const jid of sessions) publisher.presence(jid, true);
+      await publisher.flush();
+      await daemon.waitForLog({
+        msg: "notification queue full: broker messages held unacknowledged until there is room",
+      });
+      expect(await counter("rabbitmq_held_full")).toBeGreaterThan(0);
+      await proxy.start(port);
+      for (const jid of sessions) await world.waitForSession(jid, 1, 20_000);
+      // Nothing refused, nothing lost, in publishing order.
+      expect(await counter("notifications_refused_full")).toBe(0);
+      const firsts = world.received.filter((r) => r.user.startsWith("full"));
+      expect(firsts.filter((r) => r.presence === "available").map((r) => r.user)).toEqual(sessions);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("names the setting when the exchange exists with another durability, and keeps retrying", async () => {
