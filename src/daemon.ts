@@ -210,6 +210,8 @@ export function startDaemon({
     pipeline,
     link,
     supervisor,
+    /** The RabbitMQ presence source (MongooseIM), if configured. */
+    rabbitmq,
     /**
      * SIGHUP: applies what can change live (src/config/reload.ts), keeps the
      * rest for the next start and says so. Sessions and the queue are untouched.

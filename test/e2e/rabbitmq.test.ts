@@ -152,6 +152,8 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
     await publisher.flush();
     expect(await counter("rabbitmq_accepted")).toBeGreaterThanOrEqual(81);
     expect(world.about("world@localhost/other")).toEqual([]);
+    // Ready without XEP-0356: presences come from the broker (MongooseIM grants none).
+    expect(await admin.json("/readyz")).toMatchObject({ ready: true, broker: true });
     // The broker password is in the URL the daemon was given; never in its output.
     const password = new URL(broker.url).password;
     expect(JSON.stringify(daemon.logs)).not.toContain(password);
@@ -240,6 +242,12 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
     publishing = false;
     await stream;
     await daemon.waitForLog({ msg: "rabbitmq source connection lost" });
+    const down = await admin.get("/readyz");
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({
+      broker: false,
+      reason: "not consuming presence events from the RabbitMQ broker",
+    });
     await publisher.close();
     await broker.startNode();
     await waitFor(
