@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RabbitMqServer, startRabbitMq } from "../../src/servers/rabbitmq.js";
@@ -316,6 +319,63 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
       expect(firsts.filter((r) => r.presence === "available").map((r) => r.user)).toEqual(sessions);
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it("durable mode: what it acknowledged survives a kill -9 (the ack follows the commit)", async () => {
+    await daemon.stop();
+    const dir = mkdtempSync(join(tmpdir(), "pn-rabbit-durable-"));
+    const proxy = await new TcpProxy(scene.server.componentPort).start();
+    const durableConfig = (port: number) =>
+      scene.config(
+        ['server_user = "world"'],
+        [
+          "[liveness]",
+          "max_rate = 0",
+          "[durability]",
+          'mode = "sqlite"',
+          `path = "${join(dir, "state.db")}"`,
+          "[source.rabbitmq]",
+          `url = "${broker.url}"`,
+          'queue = "presence-notify-durable"',
+        ],
+        port,
+      );
+    try {
+      const first = await scene.daemon(durableConfig(proxy.port));
+      await first.waitForLog({ msg: "rabbitmq source connected" });
+      const firstAdmin = await AdminClient.of(first);
+      const port = proxy.port;
+      // The link away: notifications can only wait in the state file's outbox.
+      await proxy.stop();
+      await first.waitForLog({ msg: "component connection lost" });
+      const sessions = Array.from({ length: 10 }, (_, i) => `kept${i}@localhost/r`);
+      for (const jid of sessions) publisher.presence(jid, true);
+      await publisher.flush();
+      await firstAdmin.until(
+        async () =>
+          sample(await firstAdmin.metrics(), "presence_notify_rabbitmq_accepted_total") === 10,
+        "all 10 events acknowledged",
+      );
+      expect(await first.kill()).toBe(null); // SIGKILL: no drain, no goodbye
+      // Acked, so not requeued when the dead consumer's connection closed:
+      // only the state file can still have them.
+      await new Promise((r) => setTimeout(r, 500));
+      const check = await amqp.connect(broker.url);
+      const channel = await check.createChannel();
+      const queue = await channel.checkQueue("presence-notify-durable");
+      await check.close();
+      expect(queue).toMatchObject({ messageCount: 0, consumerCount: 0 });
+      await proxy.start(port);
+      daemon = await scene.daemon(durableConfig(port));
+      for (const jid of sessions) await world.waitForSession(jid, 1, 20_000);
+      expect(world.received.filter((r) => r.user.startsWith("kept")).map((r) => r.user)).toEqual(
+        sessions,
+      );
+    } finally {
+      await daemon.stop();
+      await proxy.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
