@@ -84,7 +84,12 @@ function unknownKeyMessage(parts: readonly string[], path: string): string {
   const [first = "", second] = at;
   if (second === undefined) {
     // A top-level name: a misspelt section, or a key written outside its section.
-    const asSection = closest(first, sections);
+    // "[sorce.rabbitmq]" arrives as the table "sorce": compare with "source" too.
+    const outer = [...new Set(sections.map((s) => s.split(".")[0] ?? s))];
+    const nearOuter = closest(first, outer);
+    const asSection =
+      closest(first, sections) ??
+      (nearOuter === undefined ? undefined : sections.find((s) => s.startsWith(`${nearOuter}.`)));
     const owner = sections.find((s) => FILE_SECTIONS.get(s)?.includes(first));
     const hint =
       asSection !== undefined
@@ -95,6 +100,11 @@ function unknownKeyMessage(parts: readonly string[], path: string): string {
     return `unknown section or key "${first}" in file ${path}${hint} The sections are ${sections.map((s) => `[${s}]`).join(", ")}.`;
   }
   const known = FILE_SECTIONS.get(first) ?? [];
+  const inner = sections.filter((s) => s.startsWith(`${first}.`));
+  if (known.length === 0 && inner.length > 0) {
+    // [source] itself holds no keys, only tables such as [source.rabbitmq].
+    return `unknown key "${first}.${second}" in file ${path}. [${first}] holds only the tables ${inner.map((s) => `[${s}]`).join(", ")}.`;
+  }
   const near = closest(second, known);
   let hint = ".";
   if (near !== undefined) {

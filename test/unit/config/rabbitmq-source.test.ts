@@ -110,6 +110,15 @@ describe("[source.rabbitmq]", () => {
     );
   });
 
+  it("says which tables [source] holds, and suggests [source.rabbitmq] for a misspelt one", () => {
+    expect(failure("[source]\nfoo = 1\n").message).toMatch(
+      /unknown key "source\.foo".*\[source\] holds only the tables \[source\.rabbitmq\]/,
+    );
+    expect(failure('[sorce.rabbitmq]\nurl = ""\n').message).toMatch(
+      /did you mean \[source\.rabbitmq\]\?/,
+    );
+  });
+
   it("refuses an unknown source", () => {
     const err = failure('[source.kafka]\nurl = "x"\n');
     expect(err.message).toMatch(/unknown key "source\.kafka"/);
