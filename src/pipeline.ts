@@ -306,10 +306,16 @@ export function createPipeline(options: PipelineOptions) {
   link.on("refused", (refused: RefusedStanza) =>
     router.refuse("stanzas_refused", `${refused.name} ${refused.reason}`, refused.from),
   );
-  link.on("connecting", () => resync.connecting());
-  link.on("online", () => resync.online());
+  // With presences from a broker (MongooseIM), a component link outage loses
+  // none of them (they wait in the daemon's queue), so nothing the daemon
+  // believes is in doubt after a reconnect: no replay to wait for, no pings.
+  // A server session list (GraphQL), if configured, is still taken as the
+  // truth on every connect.
+  const resyncOnConnect = !options.brokerSource || options.sessionList !== undefined;
+  link.on("connecting", () => resyncOnConnect && resync.connecting());
+  link.on("online", () => resyncOnConnect && resync.online());
   link.on("offline", () => {
-    resync.offline();
+    if (resyncOnConnect) resync.offline();
     awaiting?.linkLost();
   });
 

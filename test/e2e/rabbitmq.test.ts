@@ -317,6 +317,11 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
       expect(await counter("notifications_refused_full")).toBe(0);
       const firsts = world.received.filter((r) => r.user.startsWith("full"));
       expect(firsts.filter((r) => r.presence === "available").map((r) => r.user)).toEqual(sessions);
+      // The link's reconnect put nothing in doubt: the broker lost no event,
+      // so no resync reports these sessions gone (Prosody's replay of the
+      // server user alone would have, past the 1 s settle time).
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(world.received.filter((r) => r.user.startsWith("full"))).toHaveLength(30);
     } finally {
       await proxy.stop();
     }
