@@ -1,6 +1,7 @@
 import { backoffDelay } from "./actors/backoff.js";
 import { connectionLogic } from "./actors/connection.js";
 import { notifierLogic } from "./actors/notifier.js";
+import { rabbitmqSourceLogic } from "./actors/rabbitmq-source.js";
 import { SendRate } from "./actors/send-rate.js";
 import { startSupervisor } from "./actors/supervisor-root.js";
 import type { ChildSpec } from "./actors/supervisor-spec.js";
@@ -14,6 +15,8 @@ import { createPipeline } from "./pipeline.js";
 import type { Notification } from "./protocol/notification.js";
 import { payloadPseudonym } from "./protocol/pseudonym.js";
 import { signer } from "./protocol/signature.js";
+import { mongooseimSessionList } from "./sources/mongooseim-sessions.js";
+import { RabbitMqSource } from "./sources/rabbitmq.js";
 import type { DurableStore } from "./store/open.js";
 import { ComponentLink } from "./xmpp/component-link.js";
 import { ejabberdSessionList } from "./xmpp/session-list.js";
@@ -23,10 +26,12 @@ import { ejabberdSessionList } from "./xmpp/session-list.js";
  *
  *   presence-notify (one_for_one)
  *   ├── connection  the XEP-0114 link and its reconnect backoff
- *   └── notifier    drains the mailbox to the server user
+ *   ├── notifier    drains the mailbox to the server user
+ *   └── rabbitmq    with [source.rabbitmq] url: MongooseIM's presence events
  *
- * Started in that order, stopped in reverse: on shutdown the notifier drains
- * first (within `shutdown.drain_timeout`), then the connection closes.
+ * Started in that order, stopped in reverse: on shutdown the RabbitMQ
+ * consumer stops taking messages, the notifier drains (within
+ * `shutdown.drain_timeout`), then the connection closes.
  */
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -94,6 +99,7 @@ export function startDaemon({
     userRate: current.notify.userRate,
     receiptTimeoutMs: current.notify.receiptTimeoutMs,
     ...(store ? { store } : {}),
+    brokerSource: current.source.rabbitmq.url !== undefined,
     ...(inspection ? { observeSessions: inspection.sessions } : {}),
     ...(current.resync.ejabberdApi
       ? {
@@ -103,8 +109,17 @@ export function startDaemon({
           ),
         }
       : {}),
+    ...(current.source.rabbitmq.graphqlUrl
+      ? {
+          sessionList: mongooseimSessionList(
+            current.source.rabbitmq.graphqlUrl.value(),
+            current.resync.pingTimeoutMs,
+          ),
+        }
+      : {}),
   });
-  const delayFor = (attempt: number) => {
+  // The same backoff for both connections; `link` says whose it is in the log.
+  const backoffFor = (link: string) => (attempt: number) => {
     const delay = backoffDelay(
       attempt,
       {
@@ -115,10 +130,24 @@ export function startDaemon({
       },
       Math.random,
     );
-    logger.info({ attempt, delayMs: delay }, "reconnecting after backoff");
+    logger.info({ link, attempt, delayMs: delay }, "reconnecting after backoff");
     return delay;
   };
   const rate = new SendRate(clock, current.notify.maxRate);
+  const rabbit = current.source.rabbitmq;
+  const rabbitmq = rabbit.url
+    ? new RabbitMqSource({
+        url: rabbit.url.value(),
+        exchange: rabbit.exchange,
+        exchangeDurable: rabbit.exchangeDurable,
+        queue: rabbit.queue,
+        prefetch: rabbit.prefetch,
+        sink: pipeline.sink,
+        clock,
+        counters: pipeline.counters,
+        logger,
+      })
+    : undefined;
   const supervisor = startSupervisor({
     name: "presence-notify",
     clock,
@@ -130,7 +159,7 @@ export function startDaemon({
       {
         id: "connection",
         logic: connectionLogic(link, logger),
-        input: { delayFor },
+        input: { delayFor: backoffFor("xmpp") },
         restart: "permanent",
         shutdown: 5_000,
       },
@@ -162,6 +191,18 @@ export function startDaemon({
         restart: "permanent",
         shutdown: current.shutdown.drainTimeoutMs,
       },
+      // Last, so it stops first: nothing new is taken while the notifier drains.
+      ...(rabbitmq
+        ? [
+            {
+              id: "rabbitmq",
+              logic: rabbitmqSourceLogic(rabbitmq, logger),
+              input: { delayFor: backoffFor("rabbitmq") },
+              restart: "permanent" as const,
+              shutdown: 5_000,
+            },
+          ]
+        : []),
     ],
   });
 
@@ -169,6 +210,8 @@ export function startDaemon({
     pipeline,
     link,
     supervisor,
+    /** The RabbitMQ presence source (MongooseIM), if configured. */
+    rabbitmq,
     /**
      * SIGHUP: applies what can change live (src/config/reload.ts), keeps the
      * rest for the next start and says so. Sessions and the queue are untouched.

@@ -22,6 +22,7 @@ import {
   type Privileges,
   parsePrivilegeAdvertisement,
 } from "./protocol/privilege.js";
+import type { PresenceSink } from "./sources/presence-source.js";
 import type { NotificationQueue } from "./store/notification-queue.js";
 import type { DurableStore } from "./store/open.js";
 import type { Link } from "./xmpp/component-link.js";
@@ -63,6 +64,8 @@ export interface PipelineOptions {
   receiptTimeoutMs?: number;
   /** `start --inspect`: told of every event each session's machine takes. */
   observeSessions?: SessionObserver;
+  /** Presences also come from a broker (MongooseIM, `src/sources/`): XEP-0356 is optional. */
+  brokerSource?: boolean;
 }
 
 /**
@@ -201,7 +204,7 @@ export function createPipeline(options: PipelineOptions) {
       { namespace: granted.ns, perms: granted.perms },
       "privileges granted by the server",
     );
-    if (!hasPresencePermission(granted)) {
+    if (!hasPresencePermission(granted) && !options.brokerSource) {
       logger.warn(
         { perms: granted.perms },
         "the server did not grant presence=managed_entity (XEP-0356): no presence will arrive; grant it in the server's privileged_entities / mod_privilege",
@@ -306,17 +309,32 @@ export function createPipeline(options: PipelineOptions) {
   link.on("refused", (refused: RefusedStanza) =>
     router.refuse("stanzas_refused", `${refused.name} ${refused.reason}`, refused.from),
   );
-  link.on("connecting", () => resync.connecting());
-  link.on("online", () => resync.online());
+  // With presences from a broker (MongooseIM), a component link outage loses
+  // none of them (they wait in the daemon's queue), so nothing the daemon
+  // believes is in doubt after a reconnect: no replay to wait for, no pings.
+  // A server session list (GraphQL), if configured, is still taken as the
+  // truth on every connect.
+  const resyncOnConnect = !options.brokerSource || options.sessionList !== undefined;
+  link.on("connecting", () => resyncOnConnect && resync.connecting());
+  link.on("online", () => resyncOnConnect && resync.online());
   link.on("offline", () => {
-    resync.offline();
+    if (resyncOnConnect) resync.offline();
     awaiting?.linkLost();
   });
+
+  // What every presence source feeds (src/sources/presence-source.ts); the
+  // XMPP stream reaches it through router.presence.
+  const sink: PresenceSink = {
+    hasRoom: () => mailbox.size < mailbox.capacity,
+    accept: (jid, event) => router.accept(jid, event),
+    refuse: (counter, reason, from) => router.refuse(counter, reason, from),
+  };
 
   return {
     counters,
     registry,
     mailbox,
+    sink,
     recent,
     held,
     awaiting,

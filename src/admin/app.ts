@@ -26,6 +26,8 @@ export interface AdminView {
     readonly privileges: () => Privileges | undefined;
   };
   readonly supervisor: { tree(): SupervisionTree };
+  /** The RabbitMQ presence source, when `[source.rabbitmq]` turns it on. */
+  readonly rabbitmq?: { readonly connected: boolean } | undefined;
 }
 
 export interface Admin {
@@ -66,6 +68,7 @@ export async function startAdmin(options: {
         link: view.link,
         privileges: pipeline.privileges,
         counters: pipeline.counters,
+        ...(view.rabbitmq ? { broker: () => view.rabbitmq?.connected === true } : {}),
       });
       const queues = queuesOf(pipeline);
       const sessions = () => pipeline.registry.counts();

@@ -104,7 +104,7 @@ export function createMetrics(source: MetricsSource) {
   });
   new Gauge({
     name: `${PREFIX}ready`,
-    help: "1 while connected with presence=managed_entity granted (XEP-0356): what /readyz reports",
+    help: "1 while connected with presence=managed_entity granted (XEP-0356), or with [source.rabbitmq] to the broker: what /readyz reports",
     registers,
     collect() {
       this.set(read().ready.ready ? 1 : 0);

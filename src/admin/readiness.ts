@@ -5,9 +5,18 @@ import type { Link } from "../xmpp/component-link.js";
 export type ReadinessState =
   | { readonly ready: true; readonly connected: true; readonly presencePrivilege: true }
   | {
+      /** Presences come from a broker (MongooseIM): no XEP-0356 grant is needed. */
+      readonly ready: true;
+      readonly connected: true;
+      readonly presencePrivilege: boolean;
+      readonly broker: true;
+    }
+  | {
       readonly ready: false;
       readonly connected: boolean;
       readonly presencePrivilege: boolean;
+      /** Only with a broker source: whether it is consuming. */
+      readonly broker?: boolean;
       /** A sentence for the operator. */
       readonly reason: string;
     };
@@ -31,6 +40,12 @@ export class Readiness {
       readonly link: Pick<Link, "online" | "on" | "off">;
       readonly privileges: () => Privileges | undefined;
       readonly counters: Counters;
+      /**
+       * With `[source.rabbitmq]`: whether the consumer is connected. Then
+       * readiness is the component link plus the broker, because MongooseIM
+       * never grants XEP-0356 and presences come from the broker.
+       */
+      readonly broker?: () => boolean;
     },
   ) {
     // Attached after the daemon started: if the first attempt already began,
@@ -55,6 +70,14 @@ export class Readiness {
     const granted = this.source.privileges();
     const fresh = granted !== undefined && granted !== this.#before;
     const presencePrivilege = fresh && hasPresencePermission(granted);
+    if (this.source.broker) {
+      const broker = this.source.broker();
+      if (connected && broker) return { ready: true, connected, presencePrivilege, broker };
+      const reason = !connected
+        ? "not connected to the XMPP server"
+        : "not consuming presence events from the RabbitMQ broker";
+      return { ready: false, connected, presencePrivilege, broker, reason };
+    }
     if (connected && presencePrivilege) {
       return { ready: true, connected: true, presencePrivilege: true };
     }

@@ -2,6 +2,7 @@ import { formatDuration } from "./duration.js";
 import { type ListenAddress, urlOf } from "./listen.js";
 import type { LoadedConfig } from "./load.js";
 import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
+import { redactUrl } from "./url.js";
 
 /**
  * The effective configuration for `check-config`: one line per key, written
@@ -25,6 +26,7 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
 
 /** Every key's value as written in the file; the secret as [redacted]. Reload diffs these. */
 export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]: string } {
+  const { rabbitmq: rabbit } = config.source;
   return {
     "component.service": quote(config.component.service),
     "component.domain": quote(config.component.domain),
@@ -61,6 +63,15 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     "signing.key": config.signing.key === undefined ? "(none)" : "[redacted]",
     "signing.key_id": quote(config.signing.keyId),
     "pseudonyms.key": config.pseudonyms.key === undefined ? "(none)" : "[redacted]",
+    // The URL shows without its password.
+    "source.rabbitmq.url": quote(rabbit.url === undefined ? "" : redactUrl(rabbit.url.value())),
+    "source.rabbitmq.exchange": quote(rabbit.exchange),
+    "source.rabbitmq.exchange_durable": String(rabbit.exchangeDurable),
+    "source.rabbitmq.queue": quote(rabbit.queue),
+    "source.rabbitmq.prefetch": String(rabbit.prefetch),
+    "source.rabbitmq.graphql_url": quote(
+      rabbit.graphqlUrl === undefined ? "" : redactUrl(rabbit.graphqlUrl.value()),
+    ),
   };
 }
 

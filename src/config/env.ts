@@ -31,7 +31,7 @@ export const ENV_PREFIX = "PRESENCE_NOTIFY_";
 export const LEGACY_SERVER_USER_ENV = "WORLD_SERVER_USERNAME";
 
 export function envName(key: string): string {
-  return `${ENV_PREFIX}${key.replace(".", "_").toUpperCase()}`;
+  return `${ENV_PREFIX}${key.replaceAll(".", "_").toUpperCase()}`;
 }
 
 const KINDS: ReadonlyMap<string, KeyKind> = new Map(
@@ -42,7 +42,9 @@ const BY_ENV_NAME: ReadonlyMap<string, string> = new Map(
   [...KINDS.keys()].map((key) => [envName(key), key]),
 );
 
-const SECTION_PREFIXES = [...FILE_SECTIONS.keys()].map((s) => `${ENV_PREFIX}${s.toUpperCase()}_`);
+const SECTION_PREFIXES = [...FILE_SECTIONS.keys()].map(
+  (s) => `${ENV_PREFIX}${s.replaceAll(".", "_").toUpperCase()}_`,
+);
 
 export interface EnvOverride {
   /** The variable's name, for the sources map and error messages. */

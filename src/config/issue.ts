@@ -17,8 +17,10 @@ export function issueToConfigError(
   },
 ): ConfigError {
   const { at, leaf, message } = firstLeaf(issue, []);
-  const [section, name] = at.map(String);
-  const key = name === undefined ? section : `${section}.${name}`;
+  // The dotted key: the names up to a list index ("notify.include" for notify.include[2]).
+  const index = at.findIndex((part) => typeof part === "number");
+  const names = index === -1 ? at : at.slice(0, index);
+  const key = names.length === 0 ? undefined : names.map(String).join(".");
   const shown = at.reduce<string>(
     (text, part, i) =>
       i === 0
@@ -72,12 +74,22 @@ function firstLeaf(issue: SchemaIssue.Issue, at: PropertyKey[]): Found {
   }
 }
 
-function unknownKeyMessage(at: readonly string[], path: string): string {
-  const [first = "", second] = at;
+function unknownKeyMessage(parts: readonly string[], path: string): string {
   const sections = [...FILE_SECTIONS.keys()];
+  // A nested section ([source.rabbitmq]) reads as one name.
+  const nested = sections.find(
+    (s) => s.includes(".") && parts.join(".").startsWith(`${s}.`) && parts.length > 1,
+  );
+  const at = nested !== undefined ? [nested, ...parts.slice(nested.split(".").length)] : [...parts];
+  const [first = "", second] = at;
   if (second === undefined) {
     // A top-level name: a misspelt section, or a key written outside its section.
-    const asSection = closest(first, sections);
+    // "[sorce.rabbitmq]" arrives as the table "sorce": compare with "source" too.
+    const outer = [...new Set(sections.map((s) => s.split(".")[0] ?? s))];
+    const nearOuter = closest(first, outer);
+    const asSection =
+      closest(first, sections) ??
+      (nearOuter === undefined ? undefined : sections.find((s) => s.startsWith(`${nearOuter}.`)));
     const owner = sections.find((s) => FILE_SECTIONS.get(s)?.includes(first));
     const hint =
       asSection !== undefined
@@ -88,6 +100,11 @@ function unknownKeyMessage(at: readonly string[], path: string): string {
     return `unknown section or key "${first}" in file ${path}${hint} The sections are ${sections.map((s) => `[${s}]`).join(", ")}.`;
   }
   const known = FILE_SECTIONS.get(first) ?? [];
+  const inner = sections.filter((s) => s.startsWith(`${first}.`));
+  if (known.length === 0 && inner.length > 0) {
+    // [source] itself holds no keys, only tables such as [source.rabbitmq].
+    return `unknown key "${first}.${second}" in file ${path}. [${first}] holds only the tables ${inner.map((s) => `[${s}]`).join(", ")}.`;
+  }
   const near = closest(second, known);
   let hint = ".";
   if (near !== undefined) {

@@ -65,9 +65,11 @@ export function resolveConfig(input: {
   const layered: Record<string, unknown> = { ...document };
 
   for (const [section, names] of FILE_SECTIONS) {
-    const fromFile = document[section];
+    // "source.rabbitmq" is the table [source.rabbitmq], inside the table `source`.
+    const tablePath = section.split(".");
+    const fromFile = tableAt(document, tablePath);
     // Not a table: leave it for the schema to report as the file's mistake.
-    if (fromFile !== undefined && !isTable(fromFile)) continue;
+    if (fromFile === null || (fromFile !== undefined && !isTable(fromFile))) continue;
     const table: Record<string, unknown> = { ...fromFile };
     for (const name of names) {
       const key = `${section}.${name}`;
@@ -102,7 +104,7 @@ export function resolveConfig(input: {
       delete table[`${secretKey.name}_file`];
       sources[key as SecretConfigKey] = secret.source;
     }
-    layered[section] = table;
+    setTableAt(layered, tablePath, table);
   }
 
   const decoded = decode(layered);
@@ -127,6 +129,13 @@ export function resolveConfig(input: {
     throw new ConfigError({
       key: "pseudonyms.key",
       message: `pseudonyms.key (from ${sourcePhrase(complete["pseudonyms.key"], path)}) needs notify.from = "component": a notification sent from the user's own JID would give away what the pseudonym hides`,
+    });
+  }
+  const rabbit = c.source.rabbitmq;
+  if (rabbit.graphql_url !== "" && c.resync.ejabberd_api !== "") {
+    throw new ConfigError({
+      key: "source.rabbitmq.graphql_url",
+      message: `source.rabbitmq.graphql_url (from ${sourcePhrase(complete["source.rabbitmq.graphql_url"], path)}) and resync.ejabberd_api (from ${sourcePhrase(complete["resync.ejabberd_api"], path)}) are both set: the daemon reconciles with one server's session list; keep the one of the server it serves`,
     });
   }
   const listen = parseListen(c.admin.listen);
@@ -186,6 +195,16 @@ export function resolveConfig(input: {
     pseudonyms: {
       key: c.pseudonyms.key === undefined ? undefined : new Secret(c.pseudonyms.key),
     },
+    source: {
+      rabbitmq: {
+        url: rabbit.url === "" ? undefined : new Secret(rabbit.url),
+        exchange: rabbit.exchange,
+        exchangeDurable: rabbit.exchange_durable,
+        queue: rabbit.queue,
+        prefetch: rabbit.prefetch,
+        graphqlUrl: rabbit.graphql_url === "" ? undefined : new Secret(rabbit.graphql_url),
+      },
+    },
   };
   return { config, sources: complete, path };
 }
@@ -222,6 +241,37 @@ function parseToml(text: string, path: string): Record<string, unknown> {
     }
     throw err;
   }
+}
+
+/**
+ * The table at `path` (undefined if absent); null when something on the way
+ * is not a table, which the schema reports as the file's mistake.
+ */
+function tableAt(root: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = root;
+  for (const part of path) {
+    if (value === undefined) return undefined;
+    if (!isTable(value)) return null;
+    value = value[part];
+  }
+  return value;
+}
+
+/** Puts `table` at `path`, copying the tables on the way (the document is not changed). */
+function setTableAt(
+  root: Record<string, unknown>,
+  path: readonly string[],
+  table: Record<string, unknown>,
+): void {
+  const [first = "", ...rest] = path;
+  if (rest.length === 0) {
+    root[first] = table;
+    return;
+  }
+  const inner = root[first];
+  const copy: Record<string, unknown> = isTable(inner) ? { ...inner } : {};
+  root[first] = copy;
+  setTableAt(copy, rest, table);
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

@@ -12,6 +12,15 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  * restart-only until someone makes it live and adds it here.
  */
 
+/** A URL that displays without its password: compared by value. */
+function secretUrl(
+  config: DaemonConfig,
+  key: "source.rabbitmq.url" | "source.rabbitmq.graphql_url",
+): string | undefined {
+  const { rabbitmq } = config.source;
+  return (key === "source.rabbitmq.url" ? rabbitmq.url : rabbitmq.graphqlUrl)?.value();
+}
+
 /**
  * Keys the daemon reads on every use (filters, server user, limits, log
  * level) or whose owner can be retuned in place (rate limiters, the flap
@@ -21,6 +30,8 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  * - notify.sequence: numbering restarting mid-run reads as a daemon restart
  *   to consumers (README, Protocol extensions).
  * - resync.*: the session list client and the ping timeout are built at start.
+ * - source.*: the broker connection and its queue are set up at start (the
+ *   URL is compared by value: it displays without its password).
  * - shutdown.drain_timeout: part of the supervisor's child spec, which is data
  *   validated once at start.
  */
@@ -69,7 +80,9 @@ export function planReload(running: DaemonConfig, next: DaemonConfig): ReloadPla
     const changed =
       key === "component.secret"
         ? running.component.secret.value() !== next.component.secret.value()
-        : before[key] !== after[key];
+        : key === "source.rabbitmq.url" || key === "source.rabbitmq.graphql_url"
+          ? secretUrl(running, key) !== secretUrl(next, key)
+          : before[key] !== after[key];
     if (!changed) continue;
     const change = { key, from: before[key], to: after[key] };
     (isLive(key, running) ? live : restartOnly).push(change);

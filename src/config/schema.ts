@@ -86,6 +86,21 @@ export interface DaemonConfig {
   readonly signing: { readonly key: Secret | undefined; readonly keyId: string };
   /** Opt-in: `args.user` as a keyed pseudonym (`src/protocol/pseudonym.ts`); `key` undefined: off. */
   readonly pseudonyms: { readonly key: Secret | undefined };
+  /** Presence sources besides the XMPP stream (`src/sources/`). */
+  readonly source: { readonly rabbitmq: RabbitMqSourceConfig };
+}
+
+/** MongooseIM's mod_event_pusher (RabbitMQ backend) as a presence source; `url` undefined: off. */
+export interface RabbitMqSourceConfig {
+  /** amqp(s)://user:password@host:port/vhost; it may hold a password, so it is a Secret. */
+  readonly url: Secret | undefined;
+  readonly exchange: string;
+  /** Must match MongooseIM's `presence_exchange.durable`, or the second declare fails (406). */
+  readonly exchangeDurable: boolean;
+  readonly queue: string;
+  readonly prefetch: number;
+  /** MongooseIM's GraphQL admin endpoint for reconciliation; may hold credentials. */
+  readonly graphqlUrl: Secret | undefined;
 }
 
 /** How a value is written; says how an environment variable's text is turned into it. */
@@ -127,6 +142,12 @@ export const CONFIG_KEYS = {
   "signing.key": "string",
   "signing.key_id": "string",
   "pseudonyms.key": "string",
+  "source.rabbitmq.url": "string",
+  "source.rabbitmq.exchange": "string",
+  "source.rabbitmq.exchange_durable": "boolean",
+  "source.rabbitmq.queue": "string",
+  "source.rabbitmq.prefetch": "integer",
+  "source.rabbitmq.graphql_url": "string",
 } as const satisfies Record<string, KeyKind>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -184,10 +205,22 @@ export const DEFAULTS: { readonly [K in Exclude<ConfigKey, SecretConfigKey>]: En
   "admin.listen": "127.0.0.1:9464",
   "admin.pseudonymise": false,
   "signing.key_id": "k1",
+  // Off: the XMPP stream (XEP-0356) is the only presence source.
+  "source.rabbitmq.url": "",
+  "source.rabbitmq.exchange": "presence",
+  // MongooseIM's presence_exchange.durable defaults to false too.
+  "source.rabbitmq.exchange_durable": false,
+  "source.rabbitmq.queue": "presence-notify",
+  "source.rabbitmq.prefetch": 100,
+  "source.rabbitmq.graphql_url": "",
 };
 
+/**
+ * "notify.server_user" -> notify / server_user; a nested table's keys split at
+ * the last dot: "source.rabbitmq.url" -> source.rabbitmq / url.
+ */
 export function splitKey(key: string): { section: string; name: string } {
-  const dot = key.indexOf(".");
+  const dot = key.lastIndexOf(".");
   return { section: key.slice(0, dot), name: key.slice(dot + 1) };
 }
 
@@ -354,6 +387,55 @@ const ApiUrl = checked((value) => {
     : `must be an http:// or https:// URL; got ${JSON.stringify(url.protocol)}`;
 });
 
+const AmqpUrl = checked((value) => {
+  if (value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Never quote the value: it may hold a password.
+    return 'is not a URL; expected e.g. "amqp://user:password@127.0.0.1:5672/", or "" for none';
+  }
+  if (url.protocol !== "amqp:" && url.protocol !== "amqps:") {
+    return `must be an amqp:// or amqps:// URL; got ${JSON.stringify(url.protocol)}`;
+  }
+  return url.hostname === "" ? "has no host" : undefined;
+});
+
+/** AMQP 0-9-1 short strings; RabbitMQ reserves the "amq." prefix. */
+const AmqpName = checked((value) => {
+  if (value === "") return "is empty";
+  if (Buffer.byteLength(value) > 255) return "is longer than 255 bytes";
+  if (!/^[A-Za-z0-9_.:-]+$/.test(value)) {
+    return `may hold only letters, digits, "-", "_", "." and ":"; got ${JSON.stringify(value)}`;
+  }
+  return value.startsWith("amq.")
+    ? `starts with "amq.", which RabbitMQ reserves; got ${JSON.stringify(value)}`
+    : undefined;
+});
+
+const Prefetch = Schema.Number.check(
+  Schema.makeFilter((n: number) =>
+    Number.isSafeInteger(n) && n >= 1 && n <= 65_535
+      ? undefined
+      : `must be a whole number of unacknowledged messages from 1 to 65535, such as 100; got ${n}`,
+  ),
+);
+
+const GraphqlUrl = checked((value) => {
+  if (value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Never quote the value: it may hold the admin password.
+    return 'is not a URL; expected e.g. "http://admin:password@127.0.0.1:5551/api/graphql", or "" for none';
+  }
+  return url.protocol === "http:" || url.protocol === "https:"
+    ? undefined
+    : `must be an http:// or https:// URL; got ${JSON.stringify(url.protocol)}`;
+});
+
 const Rate = Schema.Number.check(
   Schema.makeFilter((n: number) =>
     Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000
@@ -402,6 +484,16 @@ export const LayeredConfig = Schema.Struct({
   }),
   signing: Schema.Struct({ key: Schema.optionalKey(SigningKeyText), key_id: KeyId }),
   pseudonyms: Schema.Struct({ key: Schema.optionalKey(SigningKeyText) }),
+  source: Schema.Struct({
+    rabbitmq: Schema.Struct({
+      url: AmqpUrl,
+      exchange: AmqpName,
+      exchange_durable: Flag,
+      queue: AmqpName,
+      prefetch: Prefetch,
+      graphql_url: GraphqlUrl,
+    }),
+  }),
 });
 
 export type LayeredConfig = typeof LayeredConfig.Type;

@@ -146,6 +146,12 @@ pseudonymise = true
 [signing]
 key = "0123456789abcdef0123456789abcdef"
 key_id = "2026-11"
+[source.rabbitmq]
+url = "amqp://pn:pw@127.0.0.1:5672/%2F"
+exchange = "presence"
+exchange_durable = true
+queue = "pn"
+prefetch = 10
 `);
     expect(config.component.service).toBe("xmpp://xmpp.internal:5275");
     expect(config.notify).toEqual({
@@ -176,9 +182,13 @@ key_id = "2026-11"
     expect(config.admin.listen).toEqual({ host: "0.0.0.0", port: 9464 });
     expect(config.admin.token?.value()).toBe("t0ken");
     expect(config.admin.pseudonymise).toBe(true);
-    // All from the file but the payload pseudonym key, which from = "user" rules out.
+    // All from the file but the payload pseudonym key, which from = "user" rules
+    // out, and MongooseIM's session list, which resync.ejabberd_api rules out.
     const notFromFile = Object.entries(sources).filter(([, s]) => s !== "file");
-    expect(notFromFile.map(([key]) => key)).toEqual(["pseudonyms.key"]);
+    expect(notFromFile.map(([key]) => key)).toEqual([
+      "pseudonyms.key",
+      "source.rabbitmq.graphql_url",
+    ]);
   });
 
   it("starts from defaults when the file has only a secret", () => {
