@@ -7,6 +7,7 @@ import {
   batchStanza,
   type Notification,
   notificationStanza,
+  notificationXml,
   privilegedNotificationStanza,
   withReceiptRequest,
 } from "../protocol/notification.js";
@@ -127,14 +128,14 @@ export function notifierLogic(deps: NotifierDeps) {
     // Built only when there is a run to send: a stanza built here and then
     // again by deliverOne would count twice (and a fault hook would fire twice).
     if (candidates.length < 2) return undefined;
-    const run: { n: Notification; id: string; stanza: Element }[] = [];
+    const run: { n: Notification; id: string; text: string }[] = [];
     // A stanza that cannot be built is a bug that fails the actor, as in
     // deliverOne; the ones built before it go out first.
     let fault: { err: unknown } | undefined;
     for (const n of candidates) {
       try {
         deps.beforeSend?.();
-        run.push({ n, ...stanzaFor([n], deps) });
+        run.push({ n, ...runTextFor(n, deps) });
       } catch (err) {
         fault = { err };
         break;
@@ -143,7 +144,7 @@ export function notifierLogic(deps: NotifierDeps) {
     if (run.length === 0 && fault) throw fault.err;
     for (const { n, id } of run) deps.recent?.add(id, [n]);
     try {
-      await sendAll(run.map((r) => r.stanza));
+      await sendAll(run.map((r) => r.text));
     } catch (err) {
       const first = run[0]?.n;
       counters.inc("notifications_failed", run.length);
@@ -290,6 +291,22 @@ function stanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; sta
   const built = bareStanzaFor(shown, deps);
   if (deps.awaiting) withReceiptRequest(built.stanza);
   return built;
+}
+
+/**
+ * One notification of a run, serialised: from the template in the default
+ * case (`notificationXml`, byte-equal to the built stanza), else the built
+ * stanza's text. Runs carry no receipt request (not used with receipts).
+ */
+function runTextFor(n: Notification, deps: NotifierDeps): { id: string; text: string } {
+  const { pseudonym } = deps;
+  const shown = pseudonym ? { ...n, user: pseudonym(n.user) } : n;
+  const privileges = deps.privileges();
+  if (deps.from() === "user" && privileges) {
+    const { id, stanza } = bareStanzaFor([shown], deps);
+    return { id, text: stanza.toString() };
+  }
+  return { id: n.trace, text: notificationXml(shown, deps.link.domain, deps.sign) };
 }
 
 function bareStanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {

@@ -38,7 +38,14 @@ declare module "@xmpp/xml" {
     on(event: "start", fn: (el: Element) => void): this;
     on(event: "error", fn: (err: Error) => void): this;
   }
-  const _default: typeof xml & { Element: typeof Element; Parser: typeof Parser };
+  export function escapeXML(s: string): string;
+  export function escapeXMLText(s: string): string;
+  const _default: typeof xml & {
+    Element: typeof Element;
+    Parser: typeof Parser;
+    escapeXML: typeof escapeXML;
+    escapeXMLText: typeof escapeXMLText;
+  };
   export default _default;
 }
 

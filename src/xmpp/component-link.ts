@@ -11,7 +11,7 @@ export interface Link {
   readonly online: boolean;
   send(el: Element): Promise<void>;
   /** Several stanzas in one write, in order; all taken or, on a rejection, none known to be. */
-  sendAll?(els: readonly Element[]): Promise<void>;
+  sendAll?(stanzas: readonly string[]): Promise<void>;
   on(event: "online" | "connecting", fn: () => void): unknown;
   on(event: "offline", fn: (reason: string) => void): unknown;
   on(event: "stanza", fn: (el: Element) => void): unknown;
@@ -111,11 +111,11 @@ export class ComponentLink extends EventEmitter implements Link {
     await entity.send(el);
   }
 
-  /** One socket write (one system call) for several stanzas, which all carry their `from`. */
-  async sendAll(els: readonly Element[]): Promise<void> {
+  /** One socket write (one system call) for several serialised stanzas, which all carry their `from`. */
+  async sendAll(stanzas: readonly string[]): Promise<void> {
     const entity = this.entity;
     if (!this.isOnline || !entity) throw new LinkOffline();
-    await entity.write(els.map((el) => el.toString()).join(""));
+    await entity.write(stanzas.join(""));
   }
 
   /** Closes the stream politely (a `</stream>`), then forgets the entity. */

@@ -50,9 +50,9 @@ export class MemoryServer extends EventEmitter implements Link {
   }
 
   /** As one write: in order; a failure before the first leaves none sent. */
-  async sendAll(els: readonly Element[]): Promise<void> {
+  async sendAll(stanzas: readonly string[]): Promise<void> {
     if (!this.online || this.failSends) throw new Error("socket closed");
-    for (const el of els) await this.send(el);
+    for (const text of stanzas) await this.send(parseXml(text));
   }
 
   /** Delivers a stanza from the server to the component. */

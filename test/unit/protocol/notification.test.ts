@@ -1,11 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  type Notification,
   NS_FLUX,
   NS_FORWARD,
   newNotification,
   notificationStanza,
+  notificationXml,
   privilegedNotificationStanza,
+  withReceiptRequest,
 } from "../../../src/protocol/notification.js";
 import { NS_PRIVILEGE_V2 } from "../../../src/protocol/privilege.js";
 import { parseXml } from "../../support/xml.js";
@@ -65,6 +68,35 @@ describe("default notification stanza (PROTOCOL.md)", () => {
     const el = parseXml(text);
     expect(el.getChild("event", NS_FLUX)?.getChildElements()).toEqual([]);
     expect(JSON.parse(el.getChild("event", NS_FLUX)?.getText() ?? "").args.user).toBe(session.full);
+  });
+});
+
+describe("the template serialiser (the notifier's hot path)", () => {
+  // Any text at all, markup characters and astral planes included.
+  const text = fc.string({ unit: "binary", maxLength: 30 });
+  const notification: fc.Arbitrary<Notification> = fc.record(
+    {
+      trace: fc.oneof(fc.uuid(), text),
+      user: text,
+      presence: fc.constantFrom("available" as const, "unavailable" as const),
+      to: text,
+      userBare: text,
+      queuedAt: fc.nat(),
+      seq: fc.nat(),
+    },
+    { requiredKeys: ["trace", "user", "presence", "to", "userBare", "queuedAt"] },
+  );
+
+  it("writes exactly the bytes the element builder serialises to", () => {
+    fc.assert(
+      fc.property(notification, text, fc.option(text), fc.boolean(), (n, from, sig, receipt) => {
+        const sign = sig === null ? undefined : () => ({ kid: sig, hmac: sig });
+        const built = notificationStanza(n, from, sign);
+        if (receipt) withReceiptRequest(built);
+        expect(notificationXml(n, from, sign, receipt)).toBe(built.toString());
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
