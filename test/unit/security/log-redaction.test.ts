@@ -30,6 +30,19 @@ describe("log lines", () => {
     expect(JSON.parse(text()).nested.deeper.token).toBe("[redacted]");
   });
 
+  it("censor secrets inside arrays, also in a child's lines, and leave the logged object as it was", () => {
+    const { logger, text } = capture({});
+    const logged = {
+      list: [{ a: 1 }, { password: "pw-in-array" }],
+      deep: { a: { b: { secret: "d4" } } },
+    };
+    logger.child({ server: "prosody" }).info(logged, "hello");
+    expect(text()).not.toMatch(/pw-in-array|"d4"/);
+    expect(JSON.parse(text()).list[1].password).toBe("[redacted]");
+    expect(logged.list[1]).toEqual({ password: "pw-in-array" });
+    expect(logged.deep.a.b.secret).toBe("d4");
+  });
+
   it("with log.redact_jids, carry pseudonyms instead of JIDs and no stanza excerpt", () => {
     const { logger, text } = capture({ jids: pseudonymiser() });
     const [user, to, from] = JIDS;
