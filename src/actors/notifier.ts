@@ -86,13 +86,26 @@ export function notifierLogic(deps: NotifierDeps) {
         return "delivered";
       }),
       watch: fromCallback(({ sendBack }) => {
-        const wake = () => sendBack({ type: "wake" });
+        // Wakes within one synchronous burst (every presence of one socket
+        // read queues a notification) are one event for the machine: sent
+        // once, in a microtask, so none is lost and none waits for I/O.
+        let pending = false;
+        let stopped = false;
+        const wake = () => {
+          if (pending) return;
+          pending = true;
+          queueMicrotask(() => {
+            pending = false;
+            if (!stopped) sendBack({ type: "wake" });
+          });
+        };
         const offMail = mailbox.onOffer(wake);
         const offHeld = held?.onRelease(wake);
         const offRate = deps.rate?.onReady(wake);
         const offAck = deps.awaiting?.onAcknowledge(wake);
         link.on("online", wake);
         return () => {
+          stopped = true;
           offMail();
           offHeld?.();
           offRate?.();
