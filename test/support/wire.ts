@@ -1,5 +1,6 @@
 import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
+import { presencesSkipMiddleware } from "../../src/xmpp/component-link.js";
 import {
   DEFAULT_LIMITS,
   guardStream,
@@ -19,7 +20,8 @@ interface ConnectionInternals {
 /**
  * The component's real read path without a socket: bytes go into a real
  * `@xmpp/component` entity (its `_onData`, as a socket "data" event would
- * call it) with the stream guard installed, after the server's stream header.
+ * call it) with the stream guard installed and presences past the library's
+ * middleware, as ComponentLink sets it up, after the server's stream header.
  * What comes out is what the daemon's stanza handlers would see.
  */
 export function wireReader(limits: StreamLimits = DEFAULT_LIMITS) {
@@ -29,6 +31,7 @@ export function wireReader(limits: StreamLimits = DEFAULT_LIMITS) {
     password: "unused",
   });
   entity.reconnect.stop();
+  presencesSkipMiddleware(entity);
   const stanzas: Element[] = [];
   const refused: RefusedStanza[] = [];
   const overflows: number[] = [];

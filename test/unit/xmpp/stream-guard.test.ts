@@ -96,11 +96,20 @@ describe("addresses the library cannot read", () => {
     // Regression: @xmpp/middleware threw "Invalid domain." from the socket's
     // data handler for <presence from='u@/r'/>, an uncaught exception.
     const wire = wireReader();
-    wire.write("<presence from='u@/r'/><presence to='@'/><presence from='ok@localhost/r'/>");
+    wire.write(
+      "<message from='u@/r'/><iq type='get' id='1' to='@'/><message from='ok@localhost/r'/>",
+    );
     expect(wire.refused.map((r) => r.reason)).toEqual([
       "the XMPP library could not read it: Invalid domain.",
       "the XMPP library could not read it: Invalid domain.",
     ]);
     expect(wire.stanzas.map((s) => s.attrs.from)).toEqual(["ok@localhost/r"]);
+  });
+
+  it("hands presences over without the library's JID parsing: the router checks them", () => {
+    const wire = wireReader();
+    wire.write("<presence from='u@/r'/><presence to='@'/><presence from='ok@localhost/r'/>");
+    expect(wire.refused).toEqual([]);
+    expect(wire.stanzas.map((s) => s.attrs.from)).toEqual(["u@/r", undefined, "ok@localhost/r"]);
   });
 });
