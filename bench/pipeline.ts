@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { startAdmin } from "../src/admin/app.js";
 import { resolveConfig } from "../src/config/load.js";
 import { startDaemon } from "../src/daemon.js";
 import { createLogger } from "../src/log.js";
@@ -93,15 +94,24 @@ async function measureOne(): Promise<Measurement> {
         `server_user = "${SERVER_USER}"`,
         "[log]",
         `level = "${args.log}"`,
+        // On by default in production: its feed of sends is on the send path.
+        "[admin]",
+        `listen = "127.0.0.1:0"`,
       ].join("\n"),
     }).config;
     // The daemon's default destination is a synchronous write per line to
     // stdout; /dev/null keeps that cost without the terminal's.
     const logger = createLogger({ level: args.log }, pino.destination("/dev/null"));
-    const daemon = startDaemon({ config, logger });
+    // As `presence-notify start` wires them (src/cli.ts).
+    const admin = await startAdmin({ settings: config.admin, logger });
+    const daemon = startDaemon({ config, logger, ...(admin ? { onSent: admin.feed.record } : {}) });
+    admin?.attach(daemon);
     await server.authenticated();
     for (let i = 0; i < 500 && !daemon.link.online; i++) await sleep(10);
-    stop = () => daemon.stop();
+    stop = async () => {
+      await daemon.stop();
+      await admin?.close();
+    };
   }
   await server.authenticated();
   await sleep(50);
