@@ -1,3 +1,5 @@
+import { LruMap } from "./lru-map.js";
+
 /**
  * Opt-in per-session sequence numbers (`notify.sequence = "session"`): each
  * notification about a full JID carries the next number for that JID, so a
@@ -8,18 +10,15 @@
  * forgotten first, so memory stays bounded however many sessions churn.
  */
 export class SequenceNumbers {
-  private readonly last = new Map<string, number>();
+  private readonly last: LruMap<string, number>;
 
-  constructor(readonly limit = 100_000) {}
+  constructor(readonly limit = 100_000) {
+    this.last = new LruMap(limit);
+  }
 
   next(fullJid: string): number {
     const seq = (this.last.get(fullJid) ?? 0) + 1;
-    this.last.delete(fullJid);
     this.last.set(fullJid, seq);
-    if (this.last.size > this.limit) {
-      const oldest = this.last.keys().next().value;
-      if (oldest !== undefined) this.last.delete(oldest);
-    }
     return seq;
   }
 }

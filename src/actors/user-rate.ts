@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Counters } from "./counters.js";
+import { LruMap } from "./lru-map.js";
 import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
 
 /**
@@ -13,7 +14,7 @@ import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
  * (`setRate`, on reload).
  */
 export class UserRateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: LruMap<string, Bucket>;
   private readonly pending = new Map<string, { user: string; commit: () => void }>();
   private readonly waitingByUser = new Map<string, number>();
   private readonly timers = new Map<string, unknown>();
@@ -27,6 +28,8 @@ export class UserRateLimiter {
     private readonly maxUsers = 100_000,
   ) {
     this.burst = Math.max(1, perSecond);
+    // A user with notifications waiting keeps its bucket.
+    this.buckets = new LruMap(maxUsers, (user) => !this.waitingByUser.has(user));
   }
 
   /**
@@ -120,12 +123,7 @@ export class UserRateLimiter {
     const now = this.clock.now();
     const stored = this.buckets.get(user) ?? fullBucket(this.burst, now);
     const bucket = refill(stored, now, this.perSecond, this.burst);
-    this.buckets.delete(user);
     this.buckets.set(user, bucket);
-    if (this.buckets.size > this.maxUsers) {
-      const oldest = this.buckets.keys().next().value;
-      if (oldest !== undefined && !this.waitingByUser.has(oldest)) this.buckets.delete(oldest);
-    }
     return bucket;
   }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { StatelyInspectionEvent } from "@statelyai/inspect";
 import { WebSocket, WebSocketServer } from "ws";
+import { LruMap } from "../actors/lru-map.js";
 import { type InspectAddress, urlOf } from "./loopback-address.js";
 
 /**
@@ -68,8 +69,9 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
     server: http,
     verifyClient: ({ origin }: { origin?: string }) => !origin || isLoopbackOrigin(origin),
   });
-  const actors = new Map<string, string>();
-  const snapshots = new Map<string, string>();
+  // The latest of each, replayed to a new client; bounded, the least recent forgotten.
+  const actors = new LruMap<string, string>(REMEMBERED_ACTORS);
+  const snapshots = new LruMap<string, string>(REMEMBERED_ACTORS);
   // An error here must never reach the daemon as an uncaught exception.
   wss.on("error", () => {});
   wss.on("connection", (ws) => {
@@ -84,14 +86,14 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
     send(event) {
       const text = JSON.stringify(plain(event, 0, new Set()));
       if (event.type === "@xstate.actor") {
-        remember(actors, event.sessionId, text);
+        actors.set(event.sessionId, text);
         snapshots.delete(event.sessionId);
       } else if (event.type === "@xstate.snapshot" && actors.has(event.sessionId)) {
         // An ended actor (a finished connect attempt, a stopped child) is not replayed.
         const ended = (event.snapshot as { status?: string }).status !== "active";
         if (ended) actors.delete(event.sessionId);
         if (ended) snapshots.delete(event.sessionId);
-        else remember(snapshots, event.sessionId, text);
+        else snapshots.set(event.sessionId, text);
       }
       for (const client of wss.clients) {
         if (client.readyState !== WebSocket.OPEN) continue;
@@ -117,15 +119,6 @@ function isLoopbackOrigin(origin: string): boolean {
     );
   } catch {
     return false;
-  }
-}
-
-function remember(map: Map<string, string>, key: string, text: string): void {
-  map.delete(key);
-  map.set(key, text);
-  if (map.size > REMEMBERED_ACTORS) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
   }
 }
 
