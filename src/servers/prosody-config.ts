@@ -14,11 +14,20 @@ export interface ProsodyConfigParams {
   c2sPort: number;
   componentPort: number;
   domains: readonly string[];
-  component: { domain: string; secret: string };
+  component: ProsodyComponent;
+  /** More components, e.g. one daemon per virtual host (SCALING.md). */
+  moreComponents?: readonly ProsodyComponent[];
   presence: PresencePermission;
   message: MessagePermission;
   offline: boolean;
   debug: boolean;
+}
+
+/** A XEP-0114 component and the virtual hosts that grant it privileges (default: all). */
+export interface ProsodyComponent {
+  domain: string;
+  secret: string;
+  hosts?: readonly string[];
 }
 
 const lua = (s: string): string => JSON.stringify(s);
@@ -60,20 +69,26 @@ export function renderProsodyConfig(p: ProsodyConfigParams): string {
     `modules_disabled = { ${disabled.map(lua).join(", ")} }`,
     "",
   ];
+  const components = [p.component, ...(p.moreComponents ?? [])];
   for (const domain of p.domains) {
+    const privileged = components
+      .filter((c) => c.hosts === undefined || c.hosts.includes(domain))
+      .map((c) => `[${lua(c.domain)}] = { ${perms} }`);
     lines.push(
       `VirtualHost ${lua(domain)}`,
       '  modules_enabled = { "privilege" }',
-      `  privileged_entities = { [${lua(p.component.domain)}] = { ${perms} } }`,
+      `  privileged_entities = { ${privileged.join(", ")} }`,
       "",
     );
   }
   // XEP-0356 needs mod_privilege on the component too (SERVERS.md).
-  lines.push(
-    `Component ${lua(p.component.domain)}`,
-    `  component_secret = ${lua(p.component.secret)}`,
-    '  modules_enabled = { "privilege" }',
-    "",
-  );
+  for (const c of components) {
+    lines.push(
+      `Component ${lua(c.domain)}`,
+      `  component_secret = ${lua(c.secret)}`,
+      '  modules_enabled = { "privilege" }',
+      "",
+    );
+  }
   return lines.join("\n");
 }

@@ -8,6 +8,7 @@ import { acceptsConnection, freePort } from "./ports.js";
 import {
   type MessagePermission,
   type PresencePermission,
+  type ProsodyComponent,
   renderProsodyConfig,
 } from "./prosody-config.js";
 
@@ -20,8 +21,10 @@ import {
 export interface ProsodyOptions {
   /** Virtual hosts; default `["localhost"]`. */
   domains?: string[];
-  /** The XEP-0114 component every virtual host grants privileges to. */
-  component: { domain: string; secret: string };
+  /** The XEP-0114 component the virtual hosts grant privileges to (all of them unless `hosts`). */
+  component: ProsodyComponent;
+  /** More components on the same port, e.g. one daemon per virtual host (SCALING.md). */
+  moreComponents?: ProsodyComponent[];
   /** XEP-0356 permissions; default presence managed_entity, message outgoing. */
   privileges?: { presence?: PresencePermission; message?: MessagePermission };
   /** Load mod_offline; default false so bounces to offline users are observable. */
@@ -127,6 +130,7 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
         componentPort,
         domains,
         component: options.component,
+        ...(options.moreComponents ? { moreComponents: options.moreComponents } : {}),
         presence: options.privileges?.presence ?? "managed_entity",
         message: options.privileges?.message ?? "outgoing",
         offline: options.offline ?? false,
