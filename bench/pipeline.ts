@@ -169,6 +169,11 @@ export interface PipelineReport {
   events: number;
   window: number;
   flood: { subject: Measurement[]; baseline: Measurement[]; ratios: number[] };
+  /**
+   * The daemon again at log level `warn` (no line per transition), in the
+   * same rounds: how much of the gap is the transition log.
+   */
+  quiet: { subject: Measurement[]; ratios: number[] };
   paced: { rate: number; subject: Measurement[]; baseline: Measurement[] }[];
   failures: string[];
 }
@@ -188,6 +193,7 @@ export function runPipelineBench(options: {
     events: options.events,
     window: options.window,
     flood: { subject: [], baseline: [], ratios: [] },
+    quiet: { subject: [], ratios: [] },
     paced: options.rates.map((rate) => ({ rate, subject: [], baseline: [] })),
     failures: [],
   };
@@ -213,6 +219,21 @@ export function runPipelineBench(options: {
     report.flood.subject.push(flood.subject);
     report.flood.baseline.push(flood.baseline);
     report.flood.ratios.push(flood.subject.eventsPerSecond / flood.baseline.eventsPerSecond);
+    const quiet = spawnOne("subject", [
+      ...common,
+      "--log",
+      "warn",
+      "--mode",
+      "flood",
+      "--events",
+      String(options.events),
+    ]);
+    if (quiet.failure) report.failures.push(`subject at log level warn: ${quiet.failure}`);
+    process.stderr.write(
+      `  round ${round + 1} subject at log level warn: ${quiet.eventsPerSecond.toFixed(0)} events/s\n`,
+    );
+    report.quiet.subject.push(quiet);
+    report.quiet.ratios.push(quiet.eventsPerSecond / flood.baseline.eventsPerSecond);
     for (const paced of report.paced) {
       const events = String(Math.round(paced.rate * options.seconds));
       const m = pair(["--mode", "paced", "--rate", String(paced.rate), "--events", events], round);

@@ -24,7 +24,7 @@ export function renderPipeline(r: PipelineReport, machine: string): string {
     "### Method",
     "",
     '- `bench/fake-component-server.ts`: an in-process XMPP server on a loopback TCP port. It does the XEP-0114 handshake (stream id, `<handshake>` = hex SHA-1(stream id + secret), as `@xmpp/component` computes it), sends the XEP-0356 privilege advertisement as Prosody does, then writes privileged presences as Prosody\'s mod_privilege forwards them (`<presence from="flux.actor.N@world.example.com/sim-K" to="presence.localhost">` with `<priority>` and an XEP-0115 `<c/>`; `type="unavailable"` ones empty), 10,000 sessions alternating available / unavailable, so every presence is a transition that notifies once. Every notification read back is checked in order (user, presence, `to`); a mismatch or a missing one fails the run (exit 1).',
-    "- **Subject**: the real daemon, `startDaemon` (supervisor, `ComponentLink` over `@xmpp/component`, pipeline, notifier actor) with default configuration but the address, secret and `server_user`; log level `info` (the default: one line per transition) to `/dev/null` through pino's synchronous destination.",
+    "- **Subject**: the real daemon, `startDaemon` (supervisor, `ComponentLink` over `@xmpp/component`, pipeline, notifier actor) with default configuration but the address, secret and `server_user`, and the admin listener attached as `presence-notify start` does (on by default; port 0); log level `info` (the default: one line per transition) to `/dev/null` through pino's synchronous destination. Each round also runs the daemon once more at log level `warn`, against the same round's baseline, to show what the transition log costs.",
     "- **Baseline** (`bench/baseline-component.ts`): the same handshake on the same kind of socket; stream parse with the **same parser** (`@xmpp/xml`'s Parser over ltx, which `@xmpp/component` uses), so the ratio is what the daemon adds on top of parsing; a `Map` state switch; the same notification bytes from a string template (random UUID trace, `JSON.stringify` payload); corked writes (one write per socket read).",
     `- **Flood** (closed loop): at most ${r.window} presences in flight (written but not yet answered); ${n0(r.events)} presences measured after a warm-up. **Paced** (open loop): a fixed arrival rate for a few seconds; latency from the moment the schedule says a presence is due to the moment its notification is read (so a late writer counts against the subject, no coordinated omission).`,
     `- Every measurement is a fresh process (\`node --import tsx\`), subject and baseline interleaved, the order alternating by round; ${r.rounds} round(s); figures are the median (min–max over rounds). The fake server shares the process (and its core) with the component under test, the same for both.`,
@@ -38,6 +38,7 @@ export function renderPipeline(r: PipelineReport, machine: string): string {
     "| measure | daemon | baseline | daemon / baseline |",
     "|---|---:|---:|---:|",
     `| flood throughput, events/s | ${range(eps(r.flood.subject), n0)} | ${range(eps(r.flood.baseline), n0)} | ${range(r.flood.ratios, (v) => f(v, 3))} |`,
+    `| the same, daemon at log level \`warn\` (no line per transition) | ${range(eps(r.quiet.subject), n0)} | (the same baseline runs) | ${range(r.quiet.ratios, (v) => f(v, 3))} |`,
   );
   lines.push(
     "",
