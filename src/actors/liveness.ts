@@ -3,17 +3,21 @@ import type { Logger } from "../log.js";
 import type { SessionEvent } from "../machines/session.js";
 import type { PingOutcome } from "../xmpp/ping.js";
 import type { Counters } from "./counters.js";
+import { ShardedMap } from "./sharded-map.js";
 import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
 
 /**
  * Finds sessions the server never reports gone (ejabberd says nothing to a
  * component when a client's socket drops; SERVERS.md) with XEP-0199 pings.
  *
- * Sessions sit in a Map ordered by their last sign of life: any presence or
- * ping answer moves a session to the back. Every tick walks the front, the
- * sessions quiet for at least `intervalMs`, and pings as many as the token
- * bucket allows (`maxRate` a second, banked for one tick at most), so pings
- * are spread evenly and a tick costs only the sessions it pings. A session
+ * Sessions sit in Maps ordered by their last sign of life: any presence or
+ * ping answer moves a session to the back of its Map. There are 64 of them
+ * (a `ShardedMap`, by a hash of the JID), so that a million sessions coming
+ * and going never stop the loop for one big Map's rebuild. Every tick walks
+ * the fronts, the sessions quiet for at least `intervalMs`, shard after
+ * shard from where the last tick ran out of tokens, and pings as many as
+ * the token bucket allows (`maxRate` a second, banked for one tick at most),
+ * so pings are spread evenly and a tick costs only the sessions it pings. A session
  * that misses two answers in a row (each `timeoutMs`) or gets
  * service-unavailable is reported unavailable (cause `liveness`).
  * Sessions handed to `checkSoon` (unconfirmed after a reconnect) go first,
@@ -42,7 +46,9 @@ export class Liveness {
    * per session (bench/memory.ts). Past 2^31 ms (24 days) they are heap
    * numbers again, still correct.
    */
-  private readonly lastSeen = new Map<string, number>();
+  private readonly lastSeen = new ShardedMap<number>();
+  /** The shard the walk of quiet sessions starts at: where the last one ran out of tokens. */
+  private nextShard = 0;
   private readonly epoch: number;
   /** Sessions to check before any quiet one, e.g. unconfirmed after a reconnect. */
   private readonly urgent = new Set<string>();
@@ -84,8 +90,11 @@ export class Liveness {
 
   /** A sign of life from an available session: its next check is `intervalMs` away. */
   touch(fullJid: string): void {
-    this.lastSeen.delete(fullJid);
-    this.lastSeen.set(fullJid, this.options.clock.now() - this.epoch);
+    const shard = this.lastSeen.shardOf(fullJid);
+    const known = shard.delete(fullJid);
+    // Through the sharded map only when new, so that its count stays right.
+    if (known) shard.set(fullJid, this.options.clock.now() - this.epoch);
+    else this.lastSeen.set(fullJid, this.options.clock.now() - this.epoch);
   }
 
   /** The session is no longer available: stop checking it. */
@@ -134,19 +143,26 @@ export class Liveness {
       void this.check(jid);
     }
     const since = now - this.epoch;
-    for (const [jid, seen] of this.lastSeen) {
-      if (since - seen < intervalMs) break; // the rest are younger
-      // Moving a session to the back re-inserts it: the walk meets it again
-      // as the youngest entry and stops there.
-      if (this.inFlight.has(jid) || this.urgent.has(jid) || !this.options.canPing(jid)) {
+    const { shards } = this.lastSeen;
+    for (let n = 0; n < shards.length; n++) {
+      const index = (this.nextShard + n) % shards.length;
+      for (const [jid, seen] of shards[index] as Map<string, number>) {
+        if (since - seen < intervalMs) break; // the rest of this shard are younger
+        // Moving a session to the back re-inserts it: the walk meets it again
+        // as the youngest entry and stops there.
+        if (this.inFlight.has(jid) || this.urgent.has(jid) || !this.options.canPing(jid)) {
+          this.touch(jid);
+          continue;
+        }
+        const next = take(this.bucket);
+        if (next === undefined) {
+          this.nextShard = index; // out of tokens: it stays first in line
+          return;
+        }
+        this.bucket = next;
         this.touch(jid);
-        continue;
+        void this.check(jid);
       }
-      const next = take(this.bucket);
-      if (next === undefined) break; // out of tokens: it stays first in line
-      this.bucket = next;
-      this.touch(jid);
-      void this.check(jid);
     }
   }
 

@@ -15,6 +15,7 @@ import {
   step,
 } from "../machines/session-table.js";
 import { flatCopy } from "../protocol/jid.js";
+import { ShardedMap } from "./sharded-map.js";
 
 /**
  * Every known session's presence, held compactly: one `Map<fullJid, code>`
@@ -90,8 +91,10 @@ function matches(state: SessionState, match: StateMatch): boolean {
 }
 
 export class SessionRegistry {
-  readonly #sessions = new Map<string, SessionCode>();
-  readonly #resources = new Map<string, number>();
+  // Sharded: a million sessions coming and going would otherwise stop the
+  // event loop whenever one big Map rebuilds its table (sharded-map.ts).
+  readonly #sessions = new ShardedMap<SessionCode>();
+  readonly #resources = new ShardedMap<number>();
   readonly #observe: SessionObserver | undefined;
 
   constructor(observe?: SessionObserver) {
