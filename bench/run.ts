@@ -84,7 +84,7 @@ for (const sessions of memorySizes) {
     );
   let result: MemoryResult;
   try {
-    result = JSON.parse(run(smoke ? ["--seconds", "1"] : ["--seconds", "20"])) as MemoryResult;
+    result = JSON.parse(run(smoke ? ["--seconds", "1"] : ["--seconds", "60"])) as MemoryResult;
   } catch (err) {
     // A correctness failure exits 1 with the JSON still on stdout.
     const stdout = (err as { stdout?: string }).stdout ?? "{}";
