@@ -99,8 +99,9 @@ async function measureOne(): Promise<Measurement> {
         `listen = "127.0.0.1:0"`,
       ].join("\n"),
     }).config;
-    // The daemon's default destination is a synchronous write per line to
-    // stdout; /dev/null keeps that cost without the terminal's.
+    // As the daemon's default destination (stdout): pino's asynchronous
+    // sonic-boom, a line written at once when no write is in flight, lines
+    // coalesced while one is; /dev/null keeps that cost without a terminal's.
     const logger = createLogger({ level: args.log }, pino.destination("/dev/null"));
     // As `presence-notify start` wires them (src/cli.ts).
     const admin = await startAdmin({ settings: config.admin, logger });
