@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     smoke: { type: "boolean", default: false },
     out: { type: "string" },
   },
+  // Imported by bench/run.ts, whose own options (--only, --sessions) are not ours.
+  args: process.argv[1] === fileURLToPath(import.meta.url) ? process.argv.slice(2) : [],
   strict: true,
 });
 
