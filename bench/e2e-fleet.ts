@@ -67,6 +67,8 @@ export interface E2eRunResult {
   extra: number;
   /** How late the sender was, at worst, against the schedule (the fleet's own limit). */
   senderLateMaxMs: number;
+  /** The server closed the server user's session during the run (it is logged in again by `reset`). */
+  serverUserDropped: boolean;
   /** Last presence sent to last notification received (or the drain cap). */
   drainMs: number;
   /** Notifications read per 250 ms from the schedule's start (the shape of a backlog). */
@@ -98,6 +100,7 @@ const clients: RawXmppClient[] = [];
 /** Full JID -> index in `clients`. */
 const index = new Map<string, number>();
 let world: RawXmppClient | undefined;
+let loginArgs: E2eLoginRequest | undefined;
 let domain = "localhost";
 /** 1 while the user's last presence sent was available. */
 let available = new Uint8Array(0);
@@ -173,15 +176,23 @@ function onWorldStanza(stanza: string): void {
   run.lastReceived = now;
 }
 
-async function login(a: E2eLoginRequest): Promise<E2eLoginReport> {
-  domain = a.domain;
-  const common = { port: a.port, domain: a.domain, password: a.password, timeoutMs: 60_000 };
-  world = await RawXmppClient.login({
-    ...common,
+function loginWorld(a: E2eLoginRequest): Promise<RawXmppClient> {
+  return RawXmppClient.login({
+    port: a.port,
+    domain: a.domain,
+    password: a.password,
+    timeoutMs: 60_000,
     user: a.world,
     resource: "backend",
     onStanza: onWorldStanza,
   });
+}
+
+async function login(a: E2eLoginRequest): Promise<E2eLoginReport> {
+  domain = a.domain;
+  loginArgs = a;
+  const common = { port: a.port, domain: a.domain, password: a.password, timeoutMs: 60_000 };
+  world = await loginWorld(a);
   const started = Date.now();
   let failed = 0;
   let firstError: string | undefined;
@@ -325,6 +336,7 @@ async function run(r: E2eRunRequest): Promise<E2eRunResult> {
     mismatched: state.mismatched,
     extra: state.extra,
     senderLateMaxMs: lateMax,
+    serverUserDropped: world?.open !== true,
     drainMs,
     arrivals,
     windowStartEpochMs: performance.timeOrigin + state.windowStart,
@@ -337,6 +349,7 @@ let syncSeq = 0;
 /** Every available user goes unavailable; resolves once the server has handled it. */
 async function reset(): Promise<{ reset: number }> {
   let n = 0;
+  if (world?.open !== true && loginArgs) world = await loginWorld(loginArgs);
   if (clients.length === 0) return { reset: 0 };
   const done = new Promise<void>((resolve) => {
     onSynced = resolve;
