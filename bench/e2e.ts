@@ -26,6 +26,7 @@ import {
  *
  *   tsx bench/e2e.ts [--servers prosody,ejabberd] [--rounds 3] [--users N] [--seconds 4] [--smoke]
  *   tsx bench/e2e.ts --server prosody --one daemon|forwarder --rate 2000 [--seconds 4]   (one measurement)
+ *       [--subject-flags=--cpu-prof,--cpu-prof-dir=/tmp/prof]   (node flags for the subject's process)
  *
  * Prints the report (or the one measurement) as JSON on stdout, progress on
  * stderr. Exits 1 on a correctness failure: a notification mismatched or
@@ -184,6 +185,9 @@ async function startBed(kind: ServerKind, users: number): Promise<Bed> {
   }
 }
 
+/** Extra node flags for the subject's process (`--subject-flags`), e.g. to profile it. */
+let subjectFlags: string[] = [];
+
 /** The component under test, in its own process; resolves once its link is up. */
 async function startSubject(bed: Bed, who: Who): Promise<ChildProcess> {
   const child = fork(
@@ -202,7 +206,10 @@ async function startSubject(bed: Bed, who: Who): Promise<ChildProcess> {
       "--user-domain",
       DOMAIN,
     ],
-    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      execArgv: [...process.execArgv, ...subjectFlags],
+    },
   );
   await new Promise<void>((resolve, reject) => {
     child.once("message", () => resolve());
@@ -441,9 +448,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       seconds: { type: "string", default: String(FULL_OPTIONS.seconds) },
       warmup: { type: "string", default: String(FULL_OPTIONS.warmupS) },
       smoke: { type: "boolean", default: false },
+      "subject-flags": { type: "string", default: "" },
     },
     strict: true,
   });
+  subjectFlags = args["subject-flags"].split(",").filter((x) => x !== "");
   const base = args.smoke ? SMOKE_OPTIONS : FULL_OPTIONS;
   const options: E2eOptions = args.smoke
     ? base
