@@ -2,10 +2,11 @@ import type { ChildProcess } from "node:child_process";
 import type { FleetRequest } from "./client-fleet.js";
 
 /**
- * The benchmark's side of the client fleet (bench/client-fleet.ts, a forked
- * child): requests over the IPC channel, replies matched by id.
+ * The benchmark's side of a client fleet (bench/client-fleet.ts or
+ * bench/e2e-fleet.ts, a forked child): requests over the IPC channel, replies
+ * matched by id. `R` is the fleet's request type; both fleets answer `stop`.
  */
-export class Fleet {
+export class Fleet<R extends { op: string } = FleetRequest> {
   private seq = 0;
   private readonly pending = new Map<
     number,
@@ -30,7 +31,7 @@ export class Fleet {
     );
   }
 
-  call<T>(req: FleetRequest): Promise<T> {
+  call<T>(req: R): Promise<T> {
     const id = ++this.seq;
     return new Promise<T>((ok, ko) => {
       this.pending.set(id, { ok: ok as (v: unknown) => void, ko });
@@ -40,7 +41,7 @@ export class Fleet {
 
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    await this.call({ op: "stop" }).catch(() => undefined);
+    await this.call({ op: "stop" } as R).catch(() => undefined);
     this.child.disconnect();
     const killer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
     await this.exited;

@@ -1,13 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { pino } from "pino";
-import { startAdmin } from "../src/admin/app.js";
-import { resolveConfig } from "../src/config/load.js";
-import { startDaemon } from "../src/daemon.js";
-import { createLogger } from "../src/log.js";
 import { startBaselineComponent } from "./baseline-component.js";
+import { startBenchDaemon } from "./bench-daemon.js";
 import { FakeComponentServer, SERVER_USER } from "./fake-component-server.js";
 import { median, percentile } from "./stats.js";
 
@@ -46,6 +41,8 @@ const { values: args } = parseArgs({
     smoke: { type: "boolean", default: false },
     out: { type: "string" },
   },
+  // Imported by bench/run.ts, whose own options (--only, --sessions) are not ours.
+  args: process.argv[1] === fileURLToPath(import.meta.url) ? process.argv.slice(2) : [],
   strict: true,
 });
 
@@ -81,38 +78,16 @@ async function measureOne(): Promise<Measurement> {
     });
     stop = () => baseline.close();
   } else {
-    const config = resolveConfig({
-      path: "(bench)",
-      env: {},
-      readFile: (path) => readFileSync(path, "utf8"),
-      text: [
-        "[component]",
-        `service = "xmpp://127.0.0.1:${port}"`,
-        `domain = "${COMPONENT}"`,
-        `secret = "${server.secret}"`,
-        "[notify]",
-        `server_user = "${SERVER_USER}"`,
-        "[log]",
-        `level = "${args.log}"`,
-        // On by default in production: its feed of sends is on the send path.
-        "[admin]",
-        `listen = "127.0.0.1:0"`,
-      ].join("\n"),
-    }).config;
-    // As the daemon's default destination (stdout): pino's asynchronous
-    // sonic-boom, a line written at once when no write is in flight, lines
-    // coalesced while one is; /dev/null keeps that cost without a terminal's.
-    const logger = createLogger({ level: args.log }, pino.destination("/dev/null"));
-    // As `presence-notify start` wires them (src/cli.ts).
-    const admin = await startAdmin({ settings: config.admin, logger });
-    const daemon = startDaemon({ config, logger, ...(admin ? { onSent: admin.feed.record } : {}) });
-    admin?.attach(daemon);
+    const subject = await startBenchDaemon({
+      port,
+      domain: COMPONENT,
+      secret: server.secret,
+      serverUser: SERVER_USER,
+      log: args.log,
+    });
     await server.authenticated();
-    for (let i = 0; i < 500 && !daemon.link.online; i++) await sleep(10);
-    stop = async () => {
-      await daemon.stop();
-      await admin?.close();
-    };
+    for (let i = 0; i < 500 && !subject.daemon.link.online; i++) await sleep(10);
+    stop = subject.stop;
   }
   await server.authenticated();
   await sleep(50);

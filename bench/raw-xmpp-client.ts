@@ -22,6 +22,12 @@ export interface RawClientOptions {
   user: string;
   password: string;
   resource: string;
+  /**
+   * Send the initial `<presence/>` after binding (default true). Without it
+   * the session is bound but unavailable (RFC 6121 §4.2): the server tells no
+   * one about it until its first presence.
+   */
+  initialPresence?: boolean;
   /** Whole login (connect to initial presence) deadline; default 30 s. */
   timeoutMs?: number;
   /** Every stanza after login except the pings this client answers. */
@@ -165,7 +171,7 @@ export class RawXmppClient {
     if (attr(bound, "type")?.value !== "result") {
       throw new Error(`${this.jid}: bind failed: ${bound.slice(0, 300)}`);
     }
-    this.socket.write("<presence/>");
+    if (o.initialPresence !== false) this.socket.write("<presence/>");
   }
 
   private next(): Promise<string> {

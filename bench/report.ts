@@ -1,6 +1,7 @@
 import type { MemoryResult } from "./memory.js";
 import type { Measurement, PipelineReport } from "./pipeline.js";
-import { spread } from "./stats.js";
+import { chart } from "./plot.js";
+import { median, spread } from "./stats.js";
 
 /** The pipeline and memory sections of BENCHMARKS.md, rendered from one run. */
 
@@ -96,4 +97,58 @@ export function renderMemory(
     );
   }
   return lines.join("\n");
+}
+
+/** bench/results/pipeline.svg: throughput and p99 against offered load, daemon and baseline. */
+export function pipelineChart(pipeline: PipelineReport): string {
+  const med = (ms: number[]) => median(ms);
+  return chart("presence-notify pipeline: throughput and p99 latency against offered load", [
+    {
+      title: "Pipeline: throughput against offered load",
+      xLabel: "offered presences/s (open loop)",
+      yLabel: "notifications/s (median of rounds)",
+      series: [
+        {
+          name: "daemon",
+          color: "#c0392b",
+          points: pipeline.paced.map((p) => ({
+            x: p.rate,
+            y: med(p.subject.map((m) => m.eventsPerSecond)),
+          })),
+        },
+        {
+          name: "hand-written baseline",
+          color: "#2c7fb8",
+          points: pipeline.paced.map((p) => ({
+            x: p.rate,
+            y: med(p.baseline.map((m) => m.eventsPerSecond)),
+          })),
+        },
+      ],
+    },
+    {
+      title: "Pipeline: p99 latency against offered load",
+      xLabel: "offered presences/s (open loop)",
+      yLabel: "p99 ms, presence in to notification out (log)",
+      logY: true,
+      series: [
+        {
+          name: "daemon",
+          color: "#c0392b",
+          points: pipeline.paced.map((p) => ({
+            x: p.rate,
+            y: med(p.subject.map((m) => m.latencyP99Ms ?? 0)),
+          })),
+        },
+        {
+          name: "hand-written baseline",
+          color: "#2c7fb8",
+          points: pipeline.paced.map((p) => ({
+            x: p.rate,
+            y: med(p.baseline.map((m) => m.latencyP99Ms ?? 0)),
+          })),
+        },
+      ],
+    },
+  ]);
 }

@@ -25,7 +25,7 @@ export class UserRateLimiter {
     private perSecond: number,
     private readonly counters: Counters,
     /** Buckets remembered at most (least recently used forgotten first). */
-    private readonly maxUsers = 100_000,
+    maxUsers = 100_000,
   ) {
     this.burst = Math.max(1, perSecond);
     // A user with notifications waiting keeps its bucket.
