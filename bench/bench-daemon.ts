@@ -1,18 +1,17 @@
-import { readFileSync } from "node:fs";
-import { pino } from "pino";
+import { openSync, readFileSync } from "node:fs";
 import { startAdmin } from "../src/admin/app.js";
 import { resolveConfig } from "../src/config/load.js";
 import { type Daemon, startDaemon } from "../src/daemon.js";
-import { createLogger } from "../src/log.js";
+import { createLogger, turnDestination } from "../src/log.js";
 
 /**
  * The daemon as the benchmarks run it: the production shape, default
  * configuration but the connection, the secret and the server user, wired as
  * `presence-notify start` wires it (src/cli.ts): the admin listener on (its
  * feed of sends is on the send path; port 0 here), the log at `log` (the
- * default, info, is a line per transition) to /dev/null through pino's
- * asynchronous sonic-boom, as the default stdout destination: a line is
- * written at once when no write is in flight, lines coalesce while one is.
+ * default, info, is a line per transition) to /dev/null through the daemon's
+ * default destination (`turnDestination`: one synchronous write per turn of
+ * the event loop) in place of stdout.
  */
 export async function startBenchDaemon(options: {
   port: number;
@@ -38,7 +37,7 @@ export async function startBenchDaemon(options: {
       `listen = "127.0.0.1:0"`,
     ].join("\n"),
   }).config;
-  const logger = createLogger({ level: options.log }, pino.destination("/dev/null"));
+  const logger = createLogger({ level: options.log }, turnDestination(openSync("/dev/null", "w")));
   const admin = await startAdmin({ settings: config.admin, logger });
   const daemon = startDaemon({ config, logger, ...(admin ? { onSent: admin.feed.record } : {}) });
   admin?.attach(daemon);
