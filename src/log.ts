@@ -42,8 +42,8 @@ export function createLogger(
  * (pino's sonic-boom, which finishes partial writes and retries a full
  * pipe), and at once past 8 KiB. pino's own default writes each line
  * asynchronously through libuv's thread pool whenever no write is in
- * flight: at 2,000 transitions a second, one write per line, about a third
- * of the daemon's CPU (bench/e2e.ts, profiled). A line is out by the end of
+ * flight: at 2,000 transitions a second, one write per line, about a fifth
+ * of the daemon's busy time (bench/e2e.ts, profiled). A line is out by the end of
  * the turn that logged it; the 'exit' handler writes what an exit
  * interrupts; a kill -9 loses at most the lines of its turn.
  */

@@ -6,8 +6,9 @@
  * copies every live entry into a new table in one go. Sessions come and go
  * all the time (an entry deleted, another added), so a Map of 1,000,000
  * sessions stops the event loop for that copy every few hundred thousand
- * changes: 80-140 ms on this machine (`bench/memory.ts`; a bare Map with the
- * same churn: 83 ms). Split in 64, each copy is a 64th of that.
+ * changes: 83 ms for a bare Map with that churn on this machine, and
+ * event-loop stalls of 138 and 213 ms in `bench/memory.ts`'s 60-s windows
+ * before the split. Split in 64, each copy is a 64th of that.
  *
  * Iteration goes shard by shard, each in its own insertion order: no
  * global order across shards.

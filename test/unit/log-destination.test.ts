@@ -1,7 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createLogger, turnDestination } from "../../src/log.js";
 
 // The daemon's default log destination, on a real file descriptor.
@@ -16,6 +16,7 @@ describe("turnDestination", () => {
     if (fd >= 0) closeSync(fd);
     fd = -1;
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("writes the lines of one turn together at its end, in order", async () => {
     fd = openSync(path, "w");
@@ -41,9 +42,5 @@ describe("turnDestination", () => {
     expect(readFileSync(path, "utf8").length).toBeGreaterThan(8 * 1024);
     await nextTurn(); // the rest, before the descriptor is closed
     expect(readFileSync(path, "utf8").trim().split("\n")).toHaveLength(20);
-  });
-
-  it("cleans up", () => {
-    rmSync(dir, { recursive: true, force: true });
   });
 });
