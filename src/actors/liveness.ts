@@ -90,11 +90,7 @@ export class Liveness {
 
   /** A sign of life from an available session: its next check is `intervalMs` away. */
   touch(fullJid: string): void {
-    const shard = this.lastSeen.shardOf(fullJid);
-    const known = shard.delete(fullJid);
-    // Through the sharded map only when new, so that its count stays right.
-    if (known) shard.set(fullJid, this.options.clock.now() - this.epoch);
-    else this.lastSeen.set(fullJid, this.options.clock.now() - this.epoch);
+    this.lastSeen.setLast(fullJid, this.options.clock.now() - this.epoch);
   }
 
   /** The session is no longer available: stop checking it. */

@@ -43,6 +43,14 @@ export class ShardedMap<V> {
     return this;
   }
 
+  /** Sets the value and moves the key to the end of its shard's order (its most recent entry). */
+  setLast(key: string, value: V): this {
+    const shard = this.shardOf(key);
+    if (!shard.delete(key)) this.#size++;
+    shard.set(key, value);
+    return this;
+  }
+
   delete(key: string): boolean {
     const deleted = this.shardOf(key).delete(key);
     if (deleted) this.#size--;

@@ -7,6 +7,7 @@ describe("ShardedMap", () => {
     const key = fc.string({ maxLength: 6 });
     const op = fc.oneof(
       fc.record({ set: key, value: fc.integer() }),
+      fc.record({ last: key, value: fc.integer() }),
       fc.record({ del: key }),
       fc.record({ get: key }),
     );
@@ -18,6 +19,12 @@ describe("ShardedMap", () => {
           if ("set" in o) {
             sharded.set(o.set, o.value);
             model.set(o.set, o.value);
+          } else if ("last" in o) {
+            sharded.setLast(o.last, o.value);
+            model.delete(o.last);
+            model.set(o.last, o.value);
+            const shard = [...sharded.shardOf(o.last).keys()];
+            expect(shard.at(-1)).toBe(o.last);
           } else if ("del" in o) {
             expect(sharded.delete(o.del)).toBe(model.delete(o.del));
           } else {
