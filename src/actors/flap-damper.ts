@@ -48,9 +48,12 @@ export class FlapDamper {
       this.counters.inc("notifications_damped", 2);
       return;
     }
+    // Committed before it stops waiting: a commit that throws (its timer is
+    // run again, src/actors/timer-guard.ts) still waits, so a flip back
+    // meanwhile cancels both, as it would have within the window.
     const timer = this.clock.setTimeout(() => {
-      this.pending.delete(fullJid);
       commit();
+      this.pending.delete(fullJid);
     }, this.windowMs);
     this.pending.set(fullJid, { timer, commit });
   }

@@ -94,9 +94,11 @@ export class UserRateLimiter {
     for (const [jid, entry] of this.pending) {
       if (entry.user !== user) continue;
       if (!this.tryTake(user)) break;
+      // Committed before it stops waiting: one that throws is still there
+      // when the guarded timer runs this again (src/actors/timer-guard.ts).
+      entry.commit();
       this.pending.delete(jid);
       this.count(user, -1);
-      entry.commit();
     }
     if (this.waitingByUser.has(user)) this.schedule(user);
   }
