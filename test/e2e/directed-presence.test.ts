@@ -2,9 +2,16 @@ import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProsodyServer, startProsody } from "../../src/servers/prosody.js";
 import { COMPONENT, Scenario, SERVERS } from "../harness/scenario.js";
 import type { WorldServer } from "../harness/world.js";
-import { collectStanzas, waitFor } from "../harness/xmpp-users.js";
+import {
+  collectStanzas,
+  connectComponent,
+  connectUser,
+  stopQuietly,
+  waitFor,
+} from "../harness/xmpp-users.js";
 
 // A user's presence addressed straight to the component (RFC 6121 §4.6
 // directed presence) reaches it byte for byte like the broadcast the server
@@ -15,6 +22,7 @@ import { collectStanzas, waitFor } from "../harness/xmpp-users.js";
 // install by default. Each spoof is shown to work without it and to fail with it.
 
 const STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const DELAY_NS = "urn:xmpp:delay"; // XEP-0203
 const USERS = ["world", "alice", "bob", "carol", "dave", "sentinel"].map((u) => `${u}@localhost`);
 
 /** Directed presences a user can address to the component's domain. */
@@ -111,4 +119,51 @@ describe.each(SERVERS)("directed presence to the component on %s", (kind) => {
       await settled();
     });
   });
+});
+
+// XEP-0203 stamps are the server's to add. Prosody forwards a client's own
+// <delay/> unchanged (SERVERS.md), so a broadcast could pass for a replayed
+// presence; the Prosody guard removes it from what it lets through. (The
+// ejabberd guard does not: there the daemon must not trust a delay at all.)
+describe.each([true, false])("a client's own <delay/> on Prosody (guard %s)", (guard) => {
+  let server: ProsodyServer;
+  const entities: { stop(): Promise<unknown> }[] = [];
+  beforeAll(async () => {
+    server = await startProsody({ component: { domain: COMPONENT, secret: "s" }, guard });
+    await server.register("alice", "localhost", "pw");
+  });
+  afterAll(async () => {
+    for (const entity of entities) await stopQuietly(entity);
+    await server?.stop();
+  });
+
+  it(
+    guard
+      ? "is removed before the broadcast reaches the component"
+      : "reaches the component unchanged",
+    async () => {
+      const { entity, stanzas } = await connectComponent({
+        service: `xmpp://127.0.0.1:${server.componentPort}`,
+        domain: COMPONENT,
+        password: "s",
+      });
+      entities.push(entity);
+      const alice = await connectUser({
+        service: `xmpp://127.0.0.1:${server.c2sPort}`,
+        domain: "localhost",
+        username: "alice",
+        password: "pw",
+        resource: "r",
+      });
+      entities.push(alice);
+      const forged = { xmlns: DELAY_NS, from: "localhost", stamp: "2020-01-01T00:00:00Z" };
+      await alice.send(xml("presence", {}, xml("delay", forged)));
+      const presence = await waitFor(
+        () => stanzas.find((s) => s.is("presence") && s.attrs.from === "alice@localhost/r"),
+        5_000,
+        "alice's presence at the component",
+      );
+      expect(presence.getChild("delay", DELAY_NS) !== undefined).toBe(!guard);
+    },
+  );
 });
