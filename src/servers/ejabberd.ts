@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { type Logger, silentLogger } from "../log.js";
 import { EjabberdCommandError, ejabberdctl, httpApi } from "./ejabberd-admin.js";
 import { INETRC, renderEjabberdctlCfg, renderEjabberdYml } from "./ejabberd-config.js";
+import { compileGuard } from "./ejabberd-guard.js";
 import {
   decodeShellExit,
   descendants,
@@ -35,6 +36,12 @@ export interface EjabberdOptions {
   privileges?: { presence?: PresencePermission; message?: MessagePermission };
   /** mod_http_api on its own 127.0.0.1 listener, admin commands open to loopback. */
   httpApi?: boolean;
+  /**
+   * Compile and enable this package's mod_presence_notify_guard, so a user's
+   * directed presence cannot pass for the server's broadcast; default true.
+   * false only to show what happens without it.
+   */
+  guard?: boolean;
   /** Log at debug level (every stanza); default false, info is enough to explain failures. */
   debug?: boolean;
   /** Fixed ports instead of free ones. */
@@ -156,6 +163,8 @@ export async function startEjabberd(options: EjabberdOptions): Promise<EjabberdS
       ...(options.httpApi ? [options.ports?.httpApi] : []),
     ]);
     const httpApiPort = options.httpApi ? httpPort : undefined;
+    const guard = options.guard ?? true;
+    const guardEbin = guard ? await compileGuard(dir) : undefined;
     const files: [string, string][] = [
       [
         configPath,
@@ -167,6 +176,7 @@ export async function startEjabberd(options: EjabberdOptions): Promise<EjabberdS
           component: options.component,
           presence: options.privileges?.presence ?? "managed_entity",
           message: options.privileges?.message ?? "outgoing",
+          guard,
           debug: options.debug ?? false,
         }),
       ],
@@ -177,6 +187,7 @@ export async function startEjabberd(options: EjabberdOptions): Promise<EjabberdS
           distPort,
           cookie: randomBytes(16).toString("hex"),
           pidPath,
+          ...(guardEbin ? { codePaths: [guardEbin] } : {}),
         }),
       ],
       [join(dir, "inetrc"), INETRC],

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 // The generated prosody.cfg.lua for a throwaway Prosody 0.12 with XEP-0356.
 // Facts behind each line: /work/shared/SERVERS.md.
@@ -8,6 +9,16 @@ export type MessagePermission = "outgoing" | "none";
 
 /** Debian installs prosody-modules' mod_privilege at /usr/lib/prosody/modules/mod_privilege/. */
 const PLUGIN_PATH = "/usr/lib/prosody/modules";
+
+/**
+ * This package's own Prosody module, mod_presence_notify_guard: it refuses
+ * presences a user addresses straight to the component, which otherwise look
+ * exactly like mod_privilege's broadcasts (SERVERS.md). Two levels up from
+ * both src/servers/ and dist/servers/.
+ */
+export const GUARD_PLUGIN_PATH = fileURLToPath(
+  new URL("../../server-modules/prosody", import.meta.url),
+);
 
 export interface ProsodyConfigParams {
   dir: string;
@@ -20,6 +31,8 @@ export interface ProsodyConfigParams {
   presence: PresencePermission;
   message: MessagePermission;
   offline: boolean;
+  /** Load mod_presence_notify_guard on every component. */
+  guard: boolean;
   debug: boolean;
 }
 
@@ -50,7 +63,7 @@ export function renderProsodyConfig(p: ProsodyConfigParams): string {
     `pidfile = ${lua(join(p.dir, "prosody.pid"))}`,
     `data_path = ${lua(join(p.dir, "data"))}`,
     `certificates = ${lua(join(p.dir, "certs"))}`,
-    `plugin_paths = { ${lua(PLUGIN_PATH)} }`,
+    `plugin_paths = { ${[PLUGIN_PATH, ...(p.guard ? [GUARD_PLUGIN_PATH] : [])].map(lua).join(", ")} }`,
     `log = { { levels = { min = ${lua(p.debug ? "debug" : "info")} }, to = "file", filename = ${lua(join(p.dir, "prosody.log"))} } }`,
     'interfaces = { "127.0.0.1" }',
     `c2s_ports = { ${p.c2sPort} }`,
@@ -82,11 +95,12 @@ export function renderProsodyConfig(p: ProsodyConfigParams): string {
     );
   }
   // XEP-0356 needs mod_privilege on the component too (SERVERS.md).
+  const componentModules = ["privilege", ...(p.guard ? ["presence_notify_guard"] : [])];
   for (const c of components) {
     lines.push(
       `Component ${lua(c.domain)}`,
       `  component_secret = ${lua(c.secret)}`,
-      '  modules_enabled = { "privilege" }',
+      `  modules_enabled = { ${componentModules.map(lua).join(", ")} }`,
       "",
     );
   }

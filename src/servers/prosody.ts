@@ -29,6 +29,12 @@ export interface ProsodyOptions {
   privileges?: { presence?: PresencePermission; message?: MessagePermission };
   /** Load mod_offline; default false so bounces to offline users are observable. */
   offline?: boolean;
+  /**
+   * Load this package's mod_presence_notify_guard on the component, so a
+   * user's directed presence cannot pass for the server's broadcast; default
+   * true. false only to show what happens without it.
+   */
+  guard?: boolean;
   /** Log at debug level into the temp dir (default true: the log tail explains failures). */
   debug?: boolean;
   /** Fixed ports instead of free ones, e.g. to start again where a previous one listened. */
@@ -134,6 +140,7 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
         presence: options.privileges?.presence ?? "managed_entity",
         message: options.privileges?.message ?? "outgoing",
         offline: options.offline ?? false,
+        guard: options.guard ?? true,
         debug: options.debug ?? true,
       }),
     );

@@ -34,13 +34,15 @@ export class Scenario {
   readonly clients: Client[] = [];
   readonly worlds: WorldServer[] = [];
 
-  async start(options: { domains?: string[]; users: string[] }): Promise<this> {
+  /** `guard: false` starts the server without mod_presence_notify_guard (default: with it). */
+  async start(options: { domains?: string[]; users: string[]; guard?: boolean }): Promise<this> {
     const domains = options.domains ?? ["localhost"];
     const component = { domain: COMPONENT, secret: SECRET };
+    const guard = options.guard ?? true;
     this.server =
       this.kind === "prosody"
-        ? await startProsody({ domains, component })
-        : await startEjabberd({ domains, component, httpApi: true });
+        ? await startProsody({ domains, component, guard })
+        : await startEjabberd({ domains, component, httpApi: true, guard });
     await this.server.registerMany(
       options.users.map((jid) => {
         const [user = "", host = ""] = jid.split("@");
