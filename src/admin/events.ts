@@ -82,9 +82,12 @@ export class EventStream {
       const now = this.options.clock.now();
       const snapshot = this.options.snapshot();
       for (const [res, client] of this.#clients) {
+        if (!res.writableNeedDrain) client.laggingSince = undefined;
+        else client.laggingSince ??= now;
         if (now - client.openedAt >= MAX_STREAM_MS) res.end();
-        else if (!res.writableNeedDrain) client.laggingSince = undefined;
-        else if (now - (client.laggingSince ??= now) >= STALL_MS) res.destroy();
+        else if (client.laggingSince !== undefined && now - client.laggingSince >= STALL_MS) {
+          res.destroy();
+        }
         this.#send(res, snapshot);
       }
       this.#schedule();
