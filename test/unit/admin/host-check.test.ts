@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { loopbackHost, pathOf } from "../../../src/admin/server.js";
+import { loopbackHost } from "../../../src/admin/host-header.js";
+import { pathOf } from "../../../src/admin/server.js";
 import { rawExchange } from "./raw-http.js";
 import { adminScene } from "./setup.js";
 
