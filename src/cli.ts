@@ -7,6 +7,7 @@ import { describeConfig } from "./config/describe.js";
 import { ConfigError } from "./config/errors.js";
 import { loadConfig } from "./config/load.js";
 import { exposedSecrets } from "./config/secret-permissions.js";
+import { installCrashPolicy } from "./crash-policy.js";
 import { startDaemon } from "./daemon.js";
 import type { Inspection } from "./inspect/inspection.js";
 import { InvalidInspectAddress, parseInspectAddress } from "./inspect/loopback-address.js";
@@ -144,6 +145,7 @@ async function start(args: string[]): Promise<number> {
     { level: config.log.level, ...(config.log.redactJids ? { jids: pseudonymiser() } : {}) },
     pretty ? await prettyDestination() : undefined,
   );
+  installCrashPolicy(logger);
   for (const { key, path: file, mode, message } of exposedSecrets(loaded)) {
     logger.warn({ setting: key, path: file, mode }, message);
   }

@@ -98,7 +98,7 @@ export async function startAdmin(options: {
         intervalMs: options.eventIntervalMs ?? 1_000,
         snapshot,
       });
-      server.serve(routes({ readiness, metrics, tree, snapshot, events }));
+      server.serve(routes({ readiness, metrics, tree, snapshot, events }), pipeline.counters);
       detach = () => {
         events.close();
         metrics.close();

@@ -63,6 +63,10 @@ export const KNOWN: Readonly<Record<string, string>> = {
   resync_session_list_failed: "Times the server's session list could not be had at a resync",
   config_reloads: "Configuration reloads (SIGHUP) applied",
   config_reload_failures: "Configuration reloads (SIGHUP) refused",
+  admin_request_errors:
+    "Admin requests whose handling threw (answered 500, logged; the daemon went on)",
+  admin_requests_wrong_host:
+    "Admin requests refused because their Host names another machine (DNS rebinding)",
 };
 
 export type Classified =

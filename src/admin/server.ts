@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ListenAddress } from "../config/listen.js";
-import { urlOf } from "../config/listen.js";
+import type { Counters } from "../actors/counters.js";
+import { isLoopback, type ListenAddress, urlOf } from "../config/listen.js";
 import type { Secret } from "../config/redacted.js";
 import type { Logger } from "../log.js";
+import { excerpt, LogLimiter } from "../log-limiter.js";
 import { authorized, CHALLENGES } from "./auth.js";
+import { loopbackHost } from "./host-header.js";
 
 /**
  * The admin HTTP listener (node:http, no framework): it binds, checks the
@@ -42,7 +44,8 @@ export const isAdminListenError = (err: unknown): err is AdminListenError =>
 export interface AdminServer {
   /** "http://127.0.0.1:PORT", with the port actually bound. */
   readonly url: string;
-  serve(routes: Routes): void;
+  /** Starts answering with `routes`; failures and refusals count in `counters`. */
+  serve(routes: Routes, counters?: Pick<Counters, "inc">): void;
   /** Stops listening and ends open connections (event streams included). */
   close(): Promise<void>;
 }
@@ -54,14 +57,46 @@ export async function listenAdmin(options: {
 }): Promise<AdminServer> {
   const { listen, token, logger } = options;
   let routes: Routes | undefined;
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://admin").pathname;
-    const route = routes?.[path];
+  let counters: Pick<Counters, "inc"> | undefined;
+  const limiter = new LogLimiter(16);
+  const checkHost = isLoopback(listen.host);
+  /** A request that threw: counted, logged 1st, 2nd, 4th... per `key`, answered 500. */
+  const failed = (key: string, res: ServerResponse, err: unknown, context: object) => {
+    counters?.inc("admin_request_errors");
+    const hit = limiter.hit(key);
+    if (hit.log) {
+      logger.warn(
+        { ...context, err: excerpt((err as Error)?.message ?? String(err)), count: hit.count },
+        "admin request failed",
+      );
+    }
+    try {
+      if (!res.headersSent) reply(res, 500, { error: "internal error" });
+      else res.end();
+    } catch {
+      res.destroy();
+    }
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (checkHost && !loopbackHost(req.headers.host, listen.host)) {
+      counters?.inc("admin_requests_wrong_host");
+      return reply(res, 421, {
+        error:
+          "the Host header must name this machine (localhost, 127.0.0.1 or [::1]): the admin listener is on loopback",
+      });
+    }
+    const path = pathOf(req.url);
+    if (path === undefined) {
+      return reply(res, 400, { error: "the request target must be a path, such as /healthz" });
+    }
+    const route =
+      routes === undefined ? undefined : Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (routes === undefined) return reply(res, 503, { error: "starting" });
-    if (route === undefined) return reply(res, 404, { error: `no such endpoint: ${path}` });
+    if (route === undefined)
+      return reply(res, 404, { error: `no such endpoint: ${excerpt(path)}` });
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("allow", "GET, HEAD");
-      return reply(res, 405, { error: `${req.method} is not allowed; use GET` });
+      return reply(res, 405, { error: `${excerpt(req.method)} is not allowed; use GET` });
     }
     if (!OPEN_PATHS.has(path) && !authorized(req.headers.authorization, token)) {
       res.setHeader("www-authenticate", CHALLENGES);
@@ -69,11 +104,16 @@ export async function listenAdmin(options: {
     }
     Promise.resolve()
       .then(() => route(req, res))
-      .catch((err: unknown) => {
-        logger.warn({ path, err: (err as Error).message }, "admin request failed");
-        if (!res.headersSent) reply(res, 500, { error: "internal error" });
-        else res.end();
-      });
+      .catch((err: unknown) => failed(`route ${path}`, res, err, { path }));
+  };
+  // Everything input reaches runs inside this try: a throw answers 500, never
+  // reaches the process (issue #14, item 1).
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      failed("request", res, err, { method: excerpt(req.method), target: excerpt(req.url) });
+    }
   });
   // A scraper's keep-alive connection must not hold the shutdown.
   server.keepAliveTimeout = 5_000;
@@ -89,8 +129,9 @@ export async function listenAdmin(options: {
   logger.info({ url, auth: token === undefined ? "none" : "bearer token" }, "admin listening");
   return {
     url,
-    serve(next) {
+    serve(next, count) {
       routes = next;
+      counters = count;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -124,5 +165,21 @@ function why(err: NodeJS.ErrnoException): string {
       return "the host name does not resolve";
     default:
       return err.message;
+  }
+}
+
+/**
+ * The path of a request target (RFC 9112 section 3.2): origin-form
+ * ("/status?x") or absolute-form ("http://host/status"); anything else
+ * ("*", "//a:99999", "a") is undefined. Never throws: the target is input.
+ */
+export function pathOf(target: string | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  if (target.startsWith("/") && !target.startsWith("//")) return target.split(/[?#]/, 1)[0];
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
   }
 }

@@ -45,7 +45,10 @@ export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]
     "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
     "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
     "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),
-    "resync.ejabberd_api": quote(config.resync.ejabberdApi),
+    // It may hold the admin's password (user:pass@): shown without it.
+    "resync.ejabberd_api": quote(
+      config.resync.ejabberdApi === "" ? "" : redactUrl(config.resync.ejabberdApi),
+    ),
     "liveness.interval": quote(formatDuration(config.liveness.intervalMs)),
     "liveness.timeout": quote(formatDuration(config.liveness.timeoutMs)),
     "liveness.max_rate": String(config.liveness.maxRate),

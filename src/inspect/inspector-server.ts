@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { StatelyInspectionEvent } from "@statelyai/inspect";
 import { WebSocket, WebSocketServer } from "ws";
 import { LruMap } from "../actors/lru-map.js";
+import { loopbackHost, sameOrigin } from "../admin/host-header.js";
 import { type InspectAddress, urlOf } from "./loopback-address.js";
 
 /**
@@ -56,18 +58,34 @@ export class InspectorUnavailable extends Error {
 }
 
 export async function startInspectorServer(address: InspectAddress): Promise<InspectorServer> {
-  const http = createServer((req, res) => servePage(req, res));
+  const http = createServer((req, res) => {
+    // Input reaches only this and the upgrade; neither may throw into the process.
+    try {
+      servePage(req, res, address.host);
+    } catch {
+      res.destroy();
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     http.once("error", (err) => reject(new InspectorUnavailable(address, err)));
     http.listen(address.port, address.host, () => resolve());
   });
   const bound = { host: address.host, port: (http.address() as AddressInfo).port };
-  // A web page on any site can open a WebSocket to 127.0.0.1; only pages
-  // served from this machine (our bridge page, also through an SSH tunnel on
-  // another local port) and non-browser clients, which send no Origin, may read.
+  // A web page on any site can open a WebSocket to 127.0.0.1. Only our own
+  // bridge page (same origin: http:// and the Host it connected to, also
+  // through an SSH tunnel on another local port) and non-browser clients,
+  // which send no Origin, may read; and only by a name of this machine (a
+  // DNS-rebinding page brings its own name as Host and as Origin).
   const wss = new WebSocketServer({
     server: http,
-    verifyClient: ({ origin }: { origin?: string }) => !origin || isLoopbackOrigin(origin),
+    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }) => {
+      try {
+        const host = req.headers.host;
+        return loopbackHost(host, address.host) && (!origin || sameOrigin(origin, host));
+      } catch {
+        return false;
+      }
+    },
   });
   // The latest of each, replayed to a new client; bounded, the least recent forgotten.
   const actors = new LruMap<string, string>(REMEMBERED_ACTORS);
@@ -110,18 +128,6 @@ export async function startInspectorServer(address: InspectAddress): Promise<Ins
   };
 }
 
-function isLoopbackOrigin(origin: string): boolean {
-  try {
-    const { protocol, hostname } = new URL(origin);
-    return (
-      protocol === "http:" &&
-      (hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname))
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** As the library's serializer: at most 10 levels deep, no cycles, functions dropped. */
 const DEPTH_LIMIT = 10;
 
@@ -147,46 +153,92 @@ function plain(value: unknown, depth: number, ancestors: Set<object>): unknown {
   return out;
 }
 
-/**
- * The bridge: the Stately Inspector in an iframe, fed over postMessage once
- * it says `@statelyai.connected` (the protocol of the library's
- * `createBrowserReceiver`). It connects back to the host it was loaded from.
- */
-function servePage(req: IncomingMessage, res: ServerResponse): void {
+function servePage(req: IncomingMessage, res: ServerResponse, configured: string): void {
+  const host = req.headers.host;
+  if (!loopbackHost(host, configured)) {
+    res
+      .writeHead(421, { "content-type": "text/plain; charset=utf-8" })
+      .end(
+        "the Host header must name this machine (localhost, 127.0.0.1 or [::1]): the inspector is on loopback\n",
+      );
+    return;
+  }
   if (req.method !== "GET" || (req.url ?? "/").split("?")[0] !== "/") {
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     return;
   }
-  res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(BRIDGE_PAGE);
+  res
+    .writeHead(200, {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy": BRIDGE_CSP,
+      "referrer-policy": "no-referrer",
+      "x-content-type-options": "nosniff",
+    })
+    .end(BRIDGE_PAGE);
 }
+
+/**
+ * The bridge: the Stately Inspector in an iframe, fed over postMessage once
+ * it says `@statelyai.connected` (the protocol of the library's
+ * `createBrowserReceiver`). It connects back to the host it was loaded from.
+ *
+ * This is where the events leave this machine's processes: the Inspector is
+ * stately.ai's code, running in the browser, and it receives every event
+ * (every session's JID). The library's own browser inspector posts to "*";
+ * here the target origin is pinned, so a frame navigated elsewhere gets
+ * nothing, and only that frame's own window can start the flow. `inspect-tail`
+ * is the view that stays on this machine.
+ */
+const INSPECTOR_ORIGIN = "https://stately.ai";
+
+const BRIDGE_SCRIPT = `
+  const ORIGIN = ${JSON.stringify(INSPECTOR_ORIGIN)};
+  const frame = document.getElementById("inspector");
+  const pending = [];
+  let connected = false;
+  window.addEventListener("message", (e) => {
+    if (e.origin !== ORIGIN || e.source !== frame.contentWindow) return;
+    if (e.data && e.data.type === "@statelyai.connected") {
+      connected = true;
+      for (const event of pending.splice(0)) frame.contentWindow.postMessage(event, ORIGIN);
+    }
+  });
+  const ws = new WebSocket("ws://" + location.host);
+  ws.onmessage = (m) => {
+    const event = JSON.parse(m.data);
+    if (connected) frame.contentWindow.postMessage(event, ORIGIN);
+    else pending.push(event);
+  };
+  ws.onclose = () => { document.title = "presence-notify: inspector disconnected"; };
+`;
+
+const BRIDGE_STYLE = "html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}";
+
+const hash = (text: string) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+
+/** Exactly this script and style, the Inspector's frame, and the WebSocket back to this origin. */
+export const BRIDGE_CSP = [
+  "default-src 'none'",
+  `script-src ${hash(BRIDGE_SCRIPT)}`,
+  `style-src ${hash(BRIDGE_STYLE)}`,
+  `frame-src ${INSPECTOR_ORIGIN}`,
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
 
 const BRIDGE_PAGE = `<!doctype html>
 <html>
 <head>
 <meta charset="utf-8">
 <title>presence-notify: Stately Inspector</title>
-<style>html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}</style>
+<style>${BRIDGE_STYLE}</style>
 </head>
 <body>
-<iframe id="inspector" src="https://stately.ai/inspect"></iframe>
-<script>
-  const frame = document.getElementById("inspector");
-  const pending = [];
-  let connected = false;
-  window.addEventListener("message", (e) => {
-    if (e.data && e.data.type === "@statelyai.connected") {
-      connected = true;
-      for (const event of pending.splice(0)) frame.contentWindow.postMessage(event, "*");
-    }
-  });
-  const ws = new WebSocket("ws://" + location.host);
-  ws.onmessage = (m) => {
-    const event = JSON.parse(m.data);
-    if (connected) frame.contentWindow.postMessage(event, "*");
-    else pending.push(event);
-  };
-  ws.onclose = () => { document.title = "presence-notify: inspector disconnected"; };
-</script>
+<iframe id="inspector" src="${INSPECTOR_ORIGIN}/inspect"></iframe>
+<script>${BRIDGE_SCRIPT}</script>
 </body>
 </html>
 `;

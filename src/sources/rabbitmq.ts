@@ -4,6 +4,7 @@ import type { Counters } from "../actors/counters.js";
 import type { Clock } from "../clock.js";
 import { redactUrl } from "../config/url.js";
 import type { Logger } from "../log.js";
+import { excerpt, LogLimiter } from "../log-limiter.js";
 import { parseMongooseImEvent } from "./mongooseim-event.js";
 import type { PresenceSink } from "./presence-source.js";
 
@@ -50,6 +51,8 @@ export class RabbitMqSource extends EventEmitter {
   private pending: ConsumeMessage[] = [];
   private retry: unknown;
   private heldLogged = false;
+  /** Failures caused by what a message held: logged 1st, 2nd, 4th... */
+  private readonly failures = new LogLimiter(16);
 
   constructor(private readonly options: RabbitMqSourceOptions) {
     super();
@@ -87,9 +90,14 @@ export class RabbitMqSource extends EventEmitter {
       await channel.consume(
         queue,
         (msg) => {
-          if (msg === null)
-            this.lost(channel, "the broker cancelled the consumer (queue deleted?)");
-          else this.deliver(channel, msg);
+          // Runs inside amqplib's frame handling: nothing may throw out of it.
+          try {
+            if (msg === null)
+              this.lost(channel, "the broker cancelled the consumer (queue deleted?)");
+            else this.deliver(channel, msg);
+          } catch (err) {
+            this.failed("delivery", err, "rabbitmq delivery failed");
+          }
         },
         { noAck: false },
       );
@@ -153,12 +161,41 @@ export class RabbitMqSource extends EventEmitter {
     try {
       this.pump(channel);
     } catch (err) {
-      this.options.counters.inc("rabbitmq_handler_errors");
-      this.options.logger.error(
-        { err: (err as Error).message, stack: (err as Error).stack },
-        "rabbitmq consumer failed",
-      );
+      this.failed("consumer", err, "rabbitmq consumer failed");
       this.lost(channel, "consumer failed");
+    }
+  }
+
+  private failed(key: string, err: unknown, message: string): void {
+    this.options.counters.inc("rabbitmq_handler_errors");
+    const hit = this.failures.hit(key);
+    if (!hit.log) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.options.logger.error(
+      { err: excerpt(error.message), stack: excerpt(error.stack, 2_000), count: hit.count },
+      message,
+    );
+  }
+
+  /**
+   * A message that makes the reading or the refusing throw is poison: acked
+   * like any message that is not a presence event (a requeue would bring it
+   * back at once, and again), counted and rate-logged.
+   */
+  private read(msg: ConsumeMessage): ReturnType<typeof parseMongooseImEvent> | undefined {
+    try {
+      const parsed = parseMongooseImEvent(msg.content);
+      if (!parsed.ok) {
+        this.options.sink.refuse(
+          "rabbitmq_rejected",
+          parsed.reason,
+          parsed.from ?? msg.fields.routingKey,
+        );
+      }
+      return parsed;
+    } catch (err) {
+      this.failed("read", err, "rabbitmq message could not be read: acknowledged and dropped");
+      return undefined;
     }
   }
 
@@ -168,9 +205,8 @@ export class RabbitMqSource extends EventEmitter {
     this.retry = undefined;
     while (channel === this.channel && this.pending.length > 0) {
       const msg = this.pending[0] as ConsumeMessage;
-      const parsed = parseMongooseImEvent(msg.content);
-      if (!parsed.ok) {
-        sink.refuse("rabbitmq_rejected", parsed.reason, parsed.from ?? msg.fields.routingKey);
+      const parsed = this.read(msg);
+      if (parsed === undefined || !parsed.ok) {
         channel.ack(msg);
         this.pending.shift();
         continue;
@@ -194,8 +230,7 @@ export class RabbitMqSource extends EventEmitter {
         // Not taken (a state file that cannot be written, say): leave it
         // unacknowledged, drop the connection so the broker requeues it,
         // and let the actor reconnect after its backoff.
-        counters.inc("rabbitmq_handler_errors");
-        logger.error({ err: (err as Error).message }, "rabbitmq message handler failed");
+        this.failed("accept", err, "rabbitmq message handler failed");
         this.lost(channel, "message handler failed");
         return;
       }

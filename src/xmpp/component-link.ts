@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
+import { excerpt, LogLimiter } from "../log-limiter.js";
 import { NS_PING } from "./ping.js";
 import { guardStream, type RefusedStanza } from "./stream-guard.js";
 
@@ -35,6 +36,8 @@ export interface Link {
 export class ComponentLink extends EventEmitter implements Link {
   private entity: Component | undefined;
   private isOnline = false;
+  /** Read failures: logged 1st, 2nd, 4th..., across reconnects. */
+  private readonly failures = new LogLimiter(4);
 
   constructor(
     private readonly options: { service: string; domain: string; secret: string; logger: Logger },
@@ -69,6 +72,17 @@ export class ComponentLink extends EventEmitter implements Link {
           "the server sent more than the stream guard allows without ending a stanza: closing the connection",
         );
         this.lost(entity, "stanza without end");
+      },
+      onFailure: (err) => {
+        if (this.entity !== entity) return;
+        const hit = this.failures.hit("read");
+        if (hit.log) {
+          this.options.logger.error(
+            { err: excerpt((err as Error)?.message ?? String(err)), count: hit.count },
+            "reading the server's stream failed: closing the connection",
+          );
+        }
+        this.lost(entity, "stream read failed");
       },
     });
     // XEP-0199 section 4.2: answer the server's pings. Unknown IQ gets/sets are

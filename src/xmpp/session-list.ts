@@ -17,12 +17,27 @@ export type SessionList = () => Promise<ListedSession[]>;
 
 const SHOWS: ReadonlySet<string> = new Set(["chat", "away", "xa", "dnd"]);
 
+/**
+ * `resync.ejabberd_api` may carry the admin's credentials
+ * (`http://admin:secret@127.0.0.1:5281/api`): they go in a Basic
+ * Authorization header (mod_http_api's admin access). `fetch` refuses a URL
+ * with credentials, and its error quoted the URL, password and all, into the
+ * log; the URL used and quoted here has none.
+ */
 export function ejabberdSessionList(baseUrl: string, timeoutMs: number): SessionList {
-  const url = `${baseUrl.replace(/\/+$/, "")}/connected_users_info`;
+  const parsed = new URL(`${baseUrl.replace(/\/+$/, "")}/connected_users_info`);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (parsed.username !== "" || parsed.password !== "") {
+    const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+    parsed.username = "";
+    parsed.password = "";
+  }
+  const url = parsed.toString();
   return async () => {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers,
       body: "{}",
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -51,6 +51,12 @@ interface Guarded {
   onRefused(refused: RefusedStanza): void;
   /** Bytes piled up with no stanza ending: close the connection. */
   onOverflow(pendingBytes: number): void;
+  /**
+   * Reading threw outside any one stanza (the stream header's handling, an
+   * "input" listener): the parser's state is unknown, so close the
+   * connection; the reconnect and its resync restore the truth.
+   */
+  onFailure?(err: unknown): void;
 }
 
 type Attrs = Record<string, string | undefined>;
@@ -177,15 +183,21 @@ export function guardStream(
   entity.on("element", () => {
     pending = 0;
   });
+  // The socket's "data" listener: a throw from here would be an uncaught
+  // exception, the end of the process.
   connection._onData = function onData(data: Buffer) {
-    pending += data.length;
-    if (pending > limits.maxPendingBytes) {
-      guarded.onOverflow(pending);
-      return;
+    try {
+      pending += data.length;
+      if (pending > limits.maxPendingBytes) {
+        guarded.onOverflow(pending);
+        return;
+      }
+      const text = decoder.write(data);
+      if (text === "") return;
+      this.emit("input", text);
+      this.parser?.write(text);
+    } catch (err) {
+      guarded.onFailure?.(err);
     }
-    const text = decoder.write(data);
-    if (text === "") return;
-    this.emit("input", text);
-    this.parser?.write(text);
   };
 }

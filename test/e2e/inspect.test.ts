@@ -181,9 +181,16 @@ describe("start --inspect on prosody", () => {
     expect(html).toContain("https://stately.ai/inspect");
     const foreign = connect({ origin: "https://attacker.example" });
     await expect(foreign.opened).rejects.toThrow(/401/);
-    // The bridge page through an SSH tunnel on another local port is still this machine.
-    const tunnelled = connect({ origin: "http://localhost:18088" });
+    // The bridge page through an SSH tunnel on another local port is still this
+    // machine: the browser sends the tunnel's address as Host and as Origin.
+    const tunnelled = connect({
+      origin: "http://localhost:18088",
+      headers: { host: "localhost:18088" },
+    });
     await tunnelled.opened;
+    // A page from another port of this machine is another origin.
+    const otherPort = connect({ origin: "http://localhost:18088" });
+    await expect(otherPort.opened).rejects.toThrow(/401/);
   });
 
   it("survives a client that breaks the WebSocket protocol", async () => {

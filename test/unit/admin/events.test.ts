@@ -1,5 +1,6 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_CLIENTS } from "../../../src/admin/events.js";
+import { MAX_CLIENTS, MAX_STREAM_MS, STALL_MS } from "../../../src/admin/events.js";
 import type { Snapshot } from "../../../src/admin/snapshot.js";
 import { pseudonymiser } from "../../../src/protocol/pseudonym.js";
 import { settle } from "../../support/memory-link.js";
@@ -98,6 +99,54 @@ describe("/events, bounded", () => {
     expect(refused.status).toBe(503);
     expect(await refused.json()).toEqual({ error: "too many open event streams" });
     for (const r of open) await r.body?.cancel();
+  });
+
+  it(`lets a new dashboard in once ${MAX_CLIENTS} idle streams have lived MAX_STREAM_MS (they no longer hold every slot forever)`, async () => {
+    scene = await adminScene();
+    const s = scene;
+    const open = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => s.get("/events")));
+    expect((await s.get("/events")).status).toBe(503);
+    s.clock.increment(MAX_STREAM_MS);
+    // Each ended stream reaches its reader as the end of the body.
+    for (const r of open) {
+      const reader = r.body?.getReader();
+      let done = false;
+      while (!done) done = (await reader?.read())?.done ?? true;
+    }
+    const next = await s.get("/events");
+    expect(next.status).toBe(200);
+    await next.body?.cancel();
+  });
+
+  it("cuts off a client that stopped reading for STALL_MS instead of keeping its slot and buffer", {
+    timeout: 30_000,
+  }, async () => {
+    scene = await adminScene();
+    const s = scene;
+    s.server.connect();
+    // Big snapshots (the latest 50 sends, long resources) fill the socket buffers sooner.
+    for (let i = 0; i < 50; i++)
+      s.server.deliver(available(`u${i}@localhost/${"r".repeat(1000)}${i}`));
+    await settle();
+    const { hostname, port } = new URL(s.admin.url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(`GET /events HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+    socket.pause();
+    const ended = new Promise<boolean>((resolve) => {
+      socket.once("end", () => resolve(true));
+      socket.once("error", () => resolve(true));
+      setTimeout(() => resolve(false), 10_000);
+    });
+    // Ten minutes of the daemon's clock, a snapshot a second; the client reads none.
+    for (let t = 0; t < 600; t++) {
+      s.clock.increment(1_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    socket.resume();
+    expect(STALL_MS).toBeLessThan(600_000);
+    expect(await ended).toBe(true);
+    socket.destroy();
   });
 });
 
