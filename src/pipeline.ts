@@ -141,7 +141,11 @@ export function createPipeline(options: PipelineOptions) {
           },
         }
       : {}),
-    onReplay: () => resync.replayed(),
+    replayOpen: () => resyncOnConnect && resync.replayOpen(),
+    onReplay: (jid, served) => {
+      partOfReplay = true;
+      resync.replayed(jid, served);
+    },
     onServerUserOnline: (bare) => held.release(bare, "online"),
     // Liveness keeps the JID as a Map key: a flat copy, not a slice of the
     // network chunk the presence came in (which it would keep alive).
@@ -218,7 +222,16 @@ export function createPipeline(options: PipelineOptions) {
     }
   };
 
+  // Every stanza but a (possible) replayed presence or an advertisement ends
+  // the server's replay, which it writes in one go (src/machines/resync.ts).
+  let partOfReplay = false;
   const dispatch = (el: Element) => {
+    partOfReplay = false;
+    handle(el);
+    if (!partOfReplay && resyncOnConnect) resync.interrupted();
+  };
+
+  const handle = (el: Element) => {
     try {
       if (el.name === "presence") return router.presence(el);
       if (el.name === "iq") {
@@ -231,6 +244,8 @@ export function createPipeline(options: PipelineOptions) {
           // With notify.domains set, only those servers' hosts can grant us anything.
           const { domains } = options.policy();
           if (domains.length === 0 || domains.includes(el.attrs.from ?? "")) {
+            partOfReplay = true;
+            if (resyncOnConnect) resync.advertised();
             return onPrivileges(granted);
           }
           return router.refuse(

@@ -55,8 +55,10 @@ export class PresenceRouter {
       sequence?: SequenceNumbers;
       /** Opt-in per-user rate limit, after flap damping. */
       userRate?: UserRateLimiter;
-      /** Told of every presence the server replayed (XEP-0203 delay), served or not. */
-      onReplay?: () => void;
+      /** Whether a presence stamped by its server (XEP-0203) may still be the server's replay. */
+      replayOpen?: () => boolean;
+      /** Told of each stamped presence while the replay may run, and whether it was served. */
+      onReplay?: (fullJid: string, served: boolean) => void;
       /** Told when a server user's session comes online (bare JID): its held mail can go. */
       onServerUserOnline?: (bareJid: string) => void;
       /** Told, after every event a session's machine took, whether it is available. */
@@ -75,17 +77,26 @@ export class PresenceRouter {
       );
       return;
     }
-    if (parsed.event.type === "presence.available" && parsed.event.delay !== undefined) {
-      this.deps.onReplay?.();
+    const { jid, event } = parsed;
+    if (event.type === "presence.available" && event.delay !== undefined) {
+      if (this.deps.replayOpen?.()) {
+        this.deps.onReplay?.(jid.full, this.accept(jid, event));
+        return;
+      }
+      // Outside the replay, a delay is only the user's word: a live presence.
+      const { delay: _, ...live } = event;
+      this.accept(jid, live);
+      return;
     }
-    this.accept(parsed.jid, parsed.event);
+    this.accept(jid, event);
   }
 
   /**
    * A session presence of known shape, from the wire or from the server's
    * session list: filtered by the routing policy, then fed to its machine.
+   * Returns whether it was fed (served).
    */
-  accept(jid: FullJid, event: SessionEvent): void {
+  accept(jid: FullJid, event: SessionEvent): boolean {
     const policy = this.deps.policy();
     // A session already tracked is followed to its end even if a reload
     // (SIGHUP) has since narrowed the filters: the server user was told it
@@ -93,7 +104,7 @@ export class PresenceRouter {
     const tracked = this.deps.registry.stateOf(jid.full).presence === "available";
     if (!tracked && policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
       this.refuse("presence_rejected", "domain not served", jid.full);
-      return;
+      return false;
     }
     // The server user's own sessions never notify the server user (PROTOCOL.md, Filters).
     if (jid.local === policy.serverUser && event.type === "presence.available") {
@@ -101,10 +112,11 @@ export class PresenceRouter {
     }
     if (jid.local === policy.serverUser || (!tracked && !policy.accepts(jid.local))) {
       this.deps.counters.inc("presence_filtered");
-      return;
+      return false;
     }
     this.deps.counters.inc("presence_accepted");
     this.drive(jid, event);
+    return true;
   }
 
   /** Feeds one event to a session's machine; queues a notification if the transition notifies. */

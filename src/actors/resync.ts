@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
+import { ReplayWindow } from "../machines/resync.js";
 import type { SessionEvent } from "../machines/session.js";
 import type { Pinger } from "../xmpp/ping.js";
 import type { ListedSession, SessionList } from "../xmpp/session-list.js";
@@ -15,8 +16,12 @@ import type { SessionRegistry } from "./session-registry.js";
  * connection attempt begins, every available session becomes unconfirmed.
  *
  * Prosody then replays one presence (with a XEP-0203 delay) per available
- * session; each confirms its session silently. The replay is over once no
- * replayed presence has come for `settleMs`. Then:
+ * session; each confirms its session silently. Which delayed presences are
+ * that replay is decided by where they arrive, never by the delay alone
+ * (`ReplayWindow`, src/machines/resync.ts): a user can stamp its own. The
+ * replay is over once no replayed presence has come for `settleMs`, and the
+ * window closes `REPLAY_WINDOW_FACTOR` times that after the link is online,
+ * so the settle comes at the latest that plus `settleMs`. Then:
  * - if the server replayed anything, its replay is the whole truth: a
  *   session it did not replay is not available (it may even still be
  *   connected, having sent unavailable while we were away), so it is lost;
@@ -28,10 +33,13 @@ import type { SessionRegistry } from "./session-registry.js";
  * came online during the outage is announced at once), the rest are gone.
  * Either way a departure is notified like any other.
  */
+/** How long after "online" (in settle windows) a replay may still run. */
+export const REPLAY_WINDOW_FACTOR = 5;
+
 export class Resync {
   private timer: unknown;
   private generation = 0;
-  private replaySeen = false;
+  private window: ReplayWindow | undefined;
   private settling = false;
 
   constructor(
@@ -56,21 +64,40 @@ export class Resync {
   /** A connection attempt starts: nothing we believe is confirmed any more. */
   connecting(): void {
     this.cancel();
-    this.replaySeen = false;
+    this.window = new ReplayWindow(this.deps.settleMs * REPLAY_WINDOW_FACTOR);
     this.settling = true;
     this.deps.registry.beginResync();
   }
 
   /** The link is up: wait for the replay to go quiet, then settle the rest. */
   online(): void {
+    this.window?.take({ type: "online", at: this.deps.clock.now() }, this.deps.clock.now());
     this.armTimer();
   }
 
-  /** A presence with a delay stamp arrived: the server is replaying. */
-  replayed(): void {
-    if (!this.settling) return;
-    this.replaySeen = true;
-    if (this.timer !== undefined) this.armTimer();
+  /** This connection's privilege advertisement (XEP-0356 section 4.2) arrived. */
+  advertised(): void {
+    this.window?.take({ type: "advertisement" }, this.deps.clock.now());
+  }
+
+  /** Whether a presence stamped by its server may still be part of the replay. */
+  replayOpen(): boolean {
+    return this.settling && this.window?.phase(this.deps.clock.now()) === "open";
+  }
+
+  /**
+   * A presence stamped by its server arrived while the window was open;
+   * `served`: it passed the routing filters.
+   */
+  replayed(session: string, served: boolean): void {
+    if (!this.settling || !this.window) return;
+    const counted = this.window.take({ type: "stamped", session, served }, this.deps.clock.now());
+    if (counted && this.timer !== undefined) this.armTimer();
+  }
+
+  /** Any other stanza: the server's replay, written in one go, is over. */
+  interrupted(): void {
+    this.window?.take({ type: "other" }, this.deps.clock.now());
   }
 
   private armTimer(): void {
@@ -79,14 +106,16 @@ export class Resync {
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
       this.settling = false;
-      void this.settle(generation);
+      const replayed = (this.window?.counted ?? 0) > 0;
+      this.window = undefined;
+      void this.settle(generation, replayed);
     }, this.deps.settleMs);
   }
 
-  private async settle(generation: number): Promise<void> {
+  private async settle(generation: number, replayed: boolean): Promise<void> {
     if (this.deps.sessionList && (await this.reconcile(this.deps.sessionList, generation))) return;
     if (generation !== this.generation) return;
-    if (this.replaySeen) this.dropUnreplayed();
+    if (replayed) this.dropUnreplayed();
     else await this.verify(generation);
   }
 
@@ -136,6 +165,7 @@ export class Resync {
   private cancel(): void {
     this.generation++;
     this.settling = false;
+    this.window = undefined;
     if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }

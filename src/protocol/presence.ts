@@ -18,6 +18,7 @@ export type SessionPresence =
       show?: Show;
       status?: string;
       priority?: number;
+      /** XEP-0203 stamp added by the session's own server (`from` = its domain), if any. */
       delay?: string;
     }
   | { type: "presence.unavailable"; cause: "client" | "server" };
@@ -70,10 +71,10 @@ export function parsePresence(stanza: Element): ParsedPresence {
       event: { type: "presence.unavailable", cause: "client" },
     };
   }
-  return { kind: "session", jid: parsed.jid, event: availableEvent(stanza) };
+  return { kind: "session", jid: parsed.jid, event: availableEvent(stanza, parsed.jid.domain) };
 }
 
-function availableEvent(stanza: Element): SessionPresence {
+function availableEvent(stanza: Element, domain: string): SessionPresence {
   const event: SessionPresence & { type: "presence.available" } = { type: "presence.available" };
   const show = stanza.getChildText("show");
   // An unknown <show/> is read as plain available, as RFC 6121 4.7.2.1 lets a receiver do.
@@ -82,7 +83,17 @@ function availableEvent(stanza: Element): SessionPresence {
   if (status !== null) event.status = status;
   const priority = Number(stanza.getChildText("priority"));
   if (Number.isInteger(priority) && priority >= -128 && priority <= 127) event.priority = priority;
-  const stamp = stanza.getChild("delay", NS_DELAY)?.attrs.stamp;
-  if (stamp !== undefined) event.delay = stamp;
+  // XEP-0203 section 3: `from` is who added the delay. Only one the user's
+  // own server added is read (Prosody's mod_presence stamps the presence it
+  // stores, and replays, `from` = the host); a client may add its own too.
+  for (const delay of stanza.getChildren("delay", NS_DELAY)) {
+    const { from, stamp } = delay.attrs;
+    if (
+      typeof stamp === "string" &&
+      typeof from === "string" &&
+      from.toLowerCase() === domain.toLowerCase()
+    )
+      event.delay = stamp;
+  }
   return event;
 }
