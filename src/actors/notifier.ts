@@ -67,6 +67,8 @@ export interface NotifierDeps {
 export function notifierLogic(deps: NotifierDeps) {
   const { mailbox, link, counters, logger, held } = deps;
   const released = () => held?.releasedCount ?? 0;
+  // The delivery step (one send and its removal) in flight, if any.
+  let inFlight: Promise<DeliveryResult> | undefined;
   return notifierMachine.provide({
     guards: {
       canSend: () => (mailbox.size > 0 || released() > 0) && link.online,
@@ -77,10 +79,25 @@ export function notifierLogic(deps: NotifierDeps) {
       // cost more than the notification itself (bench/pipeline.ts). Each one
       // still goes through every check below, in order; a stopped invocation
       // (shutdown, crash of the machine) stops before its next one.
+      //
+      // One step at a time across states and incarnations: a shutdown or a
+      // restart stops this invocation but not the write it awaits, so the
+      // step in flight is kept here, outside the machine, and the next
+      // invocation (draining, or a restarted notifier) awaits it before
+      // reading the head; two steps on one head would send it twice.
       deliver: fromPromise<DeliveryResult>(async ({ signal }) => {
         for (let i = 0; i < DRAIN; i++) {
+          while (inFlight !== undefined) await inFlight.catch(() => undefined);
           if (signal.aborted || !((mailbox.size > 0 || released() > 0) && link.online)) break;
-          const result = (await deliverRun()) ?? (await deliverOne());
+          const step = (async () => (await deliverRun()) ?? (await deliverOne()))();
+          inFlight = step;
+          let result: DeliveryResult;
+          try {
+            result = await step;
+          } finally {
+            if (inFlight === step) inFlight = undefined;
+          }
+          if (signal.aborted) break;
           if (result === "wait") return "wait";
         }
         return "delivered";
@@ -176,7 +193,11 @@ export function notifierLogic(deps: NotifierDeps) {
       );
       return "wait";
     }
-    for (let i = 0; i < run.length; i++) mailbox.shift();
+    removeSent(
+      mailbox,
+      run.map((r) => r.n),
+      logger,
+    );
     counters.inc("notifications_sent", run.length);
     if (deps.onSent) for (const { n } of run) deps.onSent([n]);
     if (fault) throw fault.err;
@@ -257,8 +278,10 @@ export function notifierLogic(deps: NotifierDeps) {
     // Kept awaiting its receipt before it leaves the queue: a crash in
     // between sends it twice (same trace), never zero times.
     deps.awaiting?.add(id, batch);
-    if (again) held?.shiftReleased();
-    else for (let i = 0; i < batch.length; i++) mailbox.shift();
+    if (again) {
+      if (held?.peekReleased()?.trace === n.trace) held.shiftReleased();
+      else logger.error({ trace: n.trace }, "sent released mail was no longer first: not removed");
+    } else removeSent(mailbox, batch, logger);
     counters.inc("notifications_sent", batch.length);
     deps.onSent?.(batch);
     logger.debug(
@@ -266,6 +289,29 @@ export function notifierLogic(deps: NotifierDeps) {
       "notification sent",
     );
     return "delivered";
+  }
+}
+
+/**
+ * Removes what was sent from the head, each only if the head is that very
+ * notification (same trace): a removal by count after the head moved would
+ * drop mail never sent. A mismatch is a bug, logged, and the rest is kept.
+ */
+function removeSent(
+  mailbox: NotificationQueue<Notification>,
+  sent: readonly Notification[],
+  logger: Logger,
+): void {
+  for (const n of sent) {
+    const head = mailbox.peek();
+    if (head?.trace !== n.trace) {
+      logger.error(
+        { event: "presence_notify_error", trace: n.trace, head: head?.trace },
+        "presence_notify_error: a sent notification was no longer at the head: kept the rest",
+      );
+      return;
+    }
+    mailbox.shift();
   }
 }
 
