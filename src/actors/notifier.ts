@@ -18,6 +18,7 @@ import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
 import type { AwaitingReceipts } from "./awaiting-receipts.js";
 import type { Counters } from "./counters.js";
+import { DeadLetters, POISON_LIMIT } from "./dead-letters.js";
 import type { HeldMail } from "./held-mail.js";
 import type { RecentSends } from "./recent-sends.js";
 import type { SendRate } from "./send-rate.js";
@@ -48,13 +49,15 @@ export interface NotifierDeps {
   awaiting?: AwaitingReceipts;
   /**
    * Fault injection for tests (never set by the configuration or the CLI):
-   * called before each stanza is built; a throw is a bug in the notifier.
+   * called before each stanza is built (with the head it is for); a throw is a bug in the notifier.
    */
-  beforeSend?: () => void;
+  beforeSend?: (n: Notification) => void;
   /** Opt-in `[signing]`: an HMAC in each notification's payload. */
   sign?: Signer;
   /** Opt-in `[pseudonyms]`: what `args.user` shows instead of the JID. */
   pseudonym?: JidView;
+  /** Where poison notifications are set aside (durable: the `dead_letters` table); optional. */
+  deadLetters?: DeadLetters;
   /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
   onSent?: (sent: readonly Notification[]) => void;
 }
@@ -69,6 +72,40 @@ export function notifierLogic(deps: NotifierDeps) {
   const released = () => held?.releasedCount ?? 0;
   // The delivery step (one send and its removal) in flight, if any.
   let inFlight: Promise<DeliveryResult> | undefined;
+  const deadLetters = deps.deadLetters ?? new DeadLetters();
+  // Consecutive failures to build one notification's stanza, across
+  // incarnations (a failure restarts the notifier).
+  let poison: { trace: string; failures: number } | undefined;
+
+  /**
+   * Counts a failure to build `n`'s stanza; true once it reached
+   * POISON_LIMIT and was set aside (removed from where it waited), false
+   * when the error should fail the actor as before.
+   */
+  function setAsideIfPoison(n: Notification, err: unknown, released: boolean): boolean {
+    poison = nextFailure(poison, n);
+    if (poison.failures < POISON_LIMIT) return false;
+    const reason = err instanceof Error ? err.message : String(err);
+    deadLetters.add(n, reason, poison.failures, deps.now?.() ?? Date.now());
+    if (released) {
+      if (held?.peekReleased()?.trace === n.trace) held.shiftReleased();
+    } else if (mailbox.peek()?.trace === n.trace) mailbox.shift();
+    counters.inc("notifications_dead_lettered");
+    logger.error(
+      {
+        event: "presence_notify_error",
+        trace: n.trace,
+        user: n.user,
+        presence: n.presence,
+        to: n.to,
+        failures: poison.failures,
+        err: reason,
+      },
+      "presence_notify_error: notification set aside, its stanza failed to build every time",
+    );
+    poison = undefined;
+    return true;
+  }
   return notifierMachine.provide({
     guards: {
       canSend: () => (mailbox.size > 0 || released() > 0) && link.online,
@@ -164,9 +201,12 @@ export function notifierLogic(deps: NotifierDeps) {
     let fault: { err: unknown } | undefined;
     for (const n of candidates) {
       try {
-        deps.beforeSend?.();
+        deps.beforeSend?.(n);
         run.push({ n, ...runTextFor(n, deps) });
       } catch (err) {
+        // Counted now; set aside only as the head (with nothing sent before it).
+        if (run.length === 0 && setAsideIfPoison(n, err, false)) return "delivered";
+        if (run.length > 0) poison = nextFailure(poison, n);
         fault = { err };
         break;
       }
@@ -252,8 +292,15 @@ export function notifierLogic(deps: NotifierDeps) {
     const batch = again ? [n] : batchFrom(mailbox, n, deps);
     // Building the stanza is our own code: if it throws, that is a bug and
     // the actor fails (its supervisor restarts it). Only the send is I/O.
-    deps.beforeSend?.();
-    const { id, stanza } = stanzaFor(batch, deps);
+    let built: { id: string; stanza: Element };
+    try {
+      deps.beforeSend?.(n);
+      built = stanzaFor(batch, deps);
+    } catch (err) {
+      if (setAsideIfPoison(n, err, again !== undefined)) return "delivered";
+      throw err;
+    }
+    const { id, stanza } = built;
     // Remembered before the send: a bounce can come back at any time after.
     deps.recent?.add(id, batch);
     try {
@@ -290,6 +337,15 @@ export function notifierLogic(deps: NotifierDeps) {
     );
     return "delivered";
   }
+}
+
+function nextFailure(
+  poison: { trace: string; failures: number } | undefined,
+  n: Notification,
+): { trace: string; failures: number } {
+  return poison?.trace === n.trace
+    ? { trace: n.trace, failures: poison.failures + 1 }
+    : { trace: n.trace, failures: 1 };
 }
 
 /**
