@@ -1,5 +1,6 @@
 import { backoffDelay } from "./actors/backoff.js";
 import { connectionLogic } from "./actors/connection.js";
+import { DeadLetters } from "./actors/dead-letters.js";
 import { notifierLogic } from "./actors/notifier.js";
 import { rabbitmqSourceLogic } from "./actors/rabbitmq-source.js";
 import { SendRate } from "./actors/send-rate.js";
@@ -134,6 +135,7 @@ export function startDaemon({
     return delay;
   };
   const rate = new SendRate(clock, current.notify.maxRate);
+  const deadLetters = new DeadLetters(store?.deadLetters);
   const rabbit = current.source.rabbitmq;
   const rabbitmq = rabbit.url
     ? new RabbitMqSource({
@@ -186,6 +188,7 @@ export function startDaemon({
             : {}),
           counters: pipeline.counters,
           logger,
+          deadLetters,
           ...(onSent ? { onSent } : {}),
         }),
         restart: "permanent",
@@ -210,6 +213,8 @@ export function startDaemon({
     pipeline,
     link,
     supervisor,
+    /** Poison notifications the notifier set aside (`/status`). */
+    deadLetters,
     /** The RabbitMQ presence source (MongooseIM), if configured. */
     rabbitmq,
     /**

@@ -131,7 +131,7 @@ export function createPipeline(options: PipelineOptions) {
     logger,
     now: () => clock.now(),
     damper,
-    ...(options.sequence ? { sequence: new SequenceNumbers() } : {}),
+    ...(options.sequence ? { sequence: new SequenceNumbers(undefined, store?.sequences) } : {}),
     userRate,
     ...(store
       ? {

@@ -18,6 +18,7 @@ import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
 import type { AwaitingReceipts } from "./awaiting-receipts.js";
 import type { Counters } from "./counters.js";
+import { DeadLetters, POISON_LIMIT } from "./dead-letters.js";
 import type { HeldMail } from "./held-mail.js";
 import type { RecentSends } from "./recent-sends.js";
 import type { SendRate } from "./send-rate.js";
@@ -48,13 +49,15 @@ export interface NotifierDeps {
   awaiting?: AwaitingReceipts;
   /**
    * Fault injection for tests (never set by the configuration or the CLI):
-   * called before each stanza is built; a throw is a bug in the notifier.
+   * called before each stanza is built (with the head it is for); a throw is a bug in the notifier.
    */
-  beforeSend?: () => void;
+  beforeSend?: (n: Notification) => void;
   /** Opt-in `[signing]`: an HMAC in each notification's payload. */
   sign?: Signer;
   /** Opt-in `[pseudonyms]`: what `args.user` shows instead of the JID. */
   pseudonym?: JidView;
+  /** Where poison notifications are set aside (durable: the `dead_letters` table); optional. */
+  deadLetters?: DeadLetters;
   /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
   onSent?: (sent: readonly Notification[]) => void;
 }
@@ -67,6 +70,42 @@ export interface NotifierDeps {
 export function notifierLogic(deps: NotifierDeps) {
   const { mailbox, link, counters, logger, held } = deps;
   const released = () => held?.releasedCount ?? 0;
+  // The delivery step (one send and its removal) in flight, if any.
+  let inFlight: Promise<DeliveryResult> | undefined;
+  const deadLetters = deps.deadLetters ?? new DeadLetters();
+  // Consecutive failures to build one notification's stanza, across
+  // incarnations (a failure restarts the notifier).
+  let poison: { trace: string; failures: number } | undefined;
+
+  /**
+   * Counts a failure to build `n`'s stanza; true once it reached
+   * POISON_LIMIT and was set aside (removed from where it waited), false
+   * when the error should fail the actor as before.
+   */
+  function setAsideIfPoison(n: Notification, err: unknown, released: boolean): boolean {
+    poison = nextFailure(poison, n);
+    if (poison.failures < POISON_LIMIT) return false;
+    const reason = err instanceof Error ? err.message : String(err);
+    deadLetters.add(n, reason, poison.failures, deps.now?.() ?? Date.now());
+    if (released) {
+      if (held?.peekReleased()?.trace === n.trace) held.shiftReleased();
+    } else if (mailbox.peek()?.trace === n.trace) mailbox.shift();
+    counters.inc("notifications_dead_lettered");
+    logger.error(
+      {
+        event: "presence_notify_error",
+        trace: n.trace,
+        user: n.user,
+        presence: n.presence,
+        to: n.to,
+        failures: poison.failures,
+        err: reason,
+      },
+      "presence_notify_error: notification set aside, its stanza failed to build every time",
+    );
+    poison = undefined;
+    return true;
+  }
   return notifierMachine.provide({
     guards: {
       canSend: () => (mailbox.size > 0 || released() > 0) && link.online,
@@ -77,10 +116,25 @@ export function notifierLogic(deps: NotifierDeps) {
       // cost more than the notification itself (bench/pipeline.ts). Each one
       // still goes through every check below, in order; a stopped invocation
       // (shutdown, crash of the machine) stops before its next one.
+      //
+      // One step at a time across states and incarnations: a shutdown or a
+      // restart stops this invocation but not the write it awaits, so the
+      // step in flight is kept here, outside the machine, and the next
+      // invocation (draining, or a restarted notifier) awaits it before
+      // reading the head; two steps on one head would send it twice.
       deliver: fromPromise<DeliveryResult>(async ({ signal }) => {
         for (let i = 0; i < DRAIN; i++) {
+          while (inFlight !== undefined) await inFlight.catch(() => undefined);
           if (signal.aborted || !((mailbox.size > 0 || released() > 0) && link.online)) break;
-          const result = (await deliverRun()) ?? (await deliverOne());
+          const step = (async () => (await deliverRun()) ?? (await deliverOne()))();
+          inFlight = step;
+          let result: DeliveryResult;
+          try {
+            result = await step;
+          } finally {
+            if (inFlight === step) inFlight = undefined;
+          }
+          if (signal.aborted) break;
           if (result === "wait") return "wait";
         }
         return "delivered";
@@ -147,9 +201,12 @@ export function notifierLogic(deps: NotifierDeps) {
     let fault: { err: unknown } | undefined;
     for (const n of candidates) {
       try {
-        deps.beforeSend?.();
+        deps.beforeSend?.(n);
         run.push({ n, ...runTextFor(n, deps) });
       } catch (err) {
+        // Counted now; set aside only as the head (with nothing sent before it).
+        if (run.length === 0 && setAsideIfPoison(n, err, false)) return "delivered";
+        if (run.length > 0) poison = nextFailure(poison, n);
         fault = { err };
         break;
       }
@@ -176,7 +233,11 @@ export function notifierLogic(deps: NotifierDeps) {
       );
       return "wait";
     }
-    for (let i = 0; i < run.length; i++) mailbox.shift();
+    removeSent(
+      mailbox,
+      run.map((r) => r.n),
+      logger,
+    );
     counters.inc("notifications_sent", run.length);
     if (deps.onSent) for (const { n } of run) deps.onSent([n]);
     if (fault) throw fault.err;
@@ -231,8 +292,15 @@ export function notifierLogic(deps: NotifierDeps) {
     const batch = again ? [n] : batchFrom(mailbox, n, deps);
     // Building the stanza is our own code: if it throws, that is a bug and
     // the actor fails (its supervisor restarts it). Only the send is I/O.
-    deps.beforeSend?.();
-    const { id, stanza } = stanzaFor(batch, deps);
+    let built: { id: string; stanza: Element };
+    try {
+      deps.beforeSend?.(n);
+      built = stanzaFor(batch, deps);
+    } catch (err) {
+      if (setAsideIfPoison(n, err, again !== undefined)) return "delivered";
+      throw err;
+    }
+    const { id, stanza } = built;
     // Remembered before the send: a bounce can come back at any time after.
     deps.recent?.add(id, batch);
     try {
@@ -257,8 +325,10 @@ export function notifierLogic(deps: NotifierDeps) {
     // Kept awaiting its receipt before it leaves the queue: a crash in
     // between sends it twice (same trace), never zero times.
     deps.awaiting?.add(id, batch);
-    if (again) held?.shiftReleased();
-    else for (let i = 0; i < batch.length; i++) mailbox.shift();
+    if (again) {
+      if (held?.peekReleased()?.trace === n.trace) held.shiftReleased();
+      else logger.error({ trace: n.trace }, "sent released mail was no longer first: not removed");
+    } else removeSent(mailbox, batch, logger);
     counters.inc("notifications_sent", batch.length);
     deps.onSent?.(batch);
     logger.debug(
@@ -266,6 +336,38 @@ export function notifierLogic(deps: NotifierDeps) {
       "notification sent",
     );
     return "delivered";
+  }
+}
+
+function nextFailure(
+  poison: { trace: string; failures: number } | undefined,
+  n: Notification,
+): { trace: string; failures: number } {
+  return poison?.trace === n.trace
+    ? { trace: n.trace, failures: poison.failures + 1 }
+    : { trace: n.trace, failures: 1 };
+}
+
+/**
+ * Removes what was sent from the head, each only if the head is that very
+ * notification (same trace): a removal by count after the head moved would
+ * drop mail never sent. A mismatch is a bug, logged, and the rest is kept.
+ */
+function removeSent(
+  mailbox: NotificationQueue<Notification>,
+  sent: readonly Notification[],
+  logger: Logger,
+): void {
+  for (const n of sent) {
+    const head = mailbox.peek();
+    if (head?.trace !== n.trace) {
+      logger.error(
+        { event: "presence_notify_error", trace: n.trace, head: head?.trace },
+        "presence_notify_error: a sent notification was no longer at the head: kept the rest",
+      );
+      return;
+    }
+    mailbox.shift();
   }
 }
 

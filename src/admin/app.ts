@@ -7,6 +7,7 @@ import type { DaemonConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import type { Privileges } from "../protocol/privilege.js";
 import { asGiven, pseudonymiser } from "../protocol/pseudonym.js";
+import type { DeadLetter } from "../store/dead-letter-table.js";
 import type { Link } from "../xmpp/component-link.js";
 import { DASHBOARD_CSP, DASHBOARD_HTML } from "./dashboard.js";
 import { EventStream } from "./events.js";
@@ -28,6 +29,8 @@ export interface AdminView {
   readonly supervisor: { tree(): SupervisionTree };
   /** The RabbitMQ presence source, when `[source.rabbitmq]` turns it on. */
   readonly rabbitmq?: { readonly connected: boolean } | undefined;
+  /** Poison notifications the notifier set aside. */
+  readonly deadLetters?: { list(): readonly DeadLetter[] };
 }
 
 export interface Admin {
@@ -92,6 +95,7 @@ export async function startAdmin(options: {
         readiness: () => readiness.state(),
         feed,
         jid,
+        ...(view.deadLetters ? { deadLetters: () => view.deadLetters?.list() ?? [] } : {}),
       });
       const events = new EventStream({
         clock,

@@ -23,9 +23,9 @@ export interface CounterFamily {
 export const FAMILIES: readonly CounterFamily[] = [
   {
     metric: `${PREFIX}notifications_total`,
-    help: "Notifications by what happened to them: queued, sent (the link took it), failed (send error, kept for retry), expired (older than mailbox.max_age, dropped), bounced (returned by the server), held_behind (waiting behind bounced mail), refused_full (mailbox full), dropped_held_full, damped, rate_limited",
+    help: "Notifications by what happened to them: queued, sent (the link took it), failed (send error, kept for retry), expired (older than mailbox.max_age, dropped), bounced (returned by the server), held_behind (waiting behind bounced mail), refused_full (mailbox full), dropped_held_full, damped, rate_limited, dead_lettered (set aside: its stanza failed to build every time)",
     prefix: "notifications_",
-    outcomes: ["queued", "sent", "failed", "expired", "bounced", "refused_full"],
+    outcomes: ["queued", "sent", "failed", "expired", "bounced", "refused_full", "dead_lettered"],
   },
   {
     metric: `${PREFIX}presences_total`,

@@ -3,6 +3,7 @@ import type { SessionCounts } from "../actors/session-registry.js";
 import type { SupervisionTree } from "../actors/supervised-child.js";
 import type { Clock } from "../clock.js";
 import type { JidView } from "../protocol/pseudonym.js";
+import type { DeadLetter } from "../store/dead-letter-table.js";
 import { classify } from "./counter-families.js";
 import type { Queue } from "./queues.js";
 import type { ReadinessState } from "./readiness.js";
@@ -27,6 +28,15 @@ export interface Snapshot {
   readonly tree: SupervisionTree;
   /** The latest sends, newest first, JIDs as `admin.pseudonymise` says. */
   readonly latest: readonly SentRecord[];
+  /** Notifications set aside as poison (their stanza never built), oldest first. */
+  readonly deadLetters: readonly {
+    trace: string;
+    user: string;
+    to: string;
+    presence: string;
+    reason: string;
+    at: string;
+  }[];
 }
 
 export interface SnapshotSource {
@@ -41,6 +51,7 @@ export interface SnapshotSource {
   readonly readiness: () => ReadinessState;
   readonly feed: SentFeed;
   readonly jid: JidView;
+  readonly deadLetters?: () => readonly DeadLetter[];
 }
 
 // Counting sessions per domain walks every session. Up to this many, every
@@ -89,6 +100,14 @@ export function snapshotter(source: SnapshotSource): () => Snapshot {
       latest: source.feed
         .latest()
         .map((r) => ({ ...r, user: source.jid(r.user), to: source.jid(r.to) })),
+      deadLetters: (source.deadLetters?.() ?? []).map(({ notification: n, reason, at }) => ({
+        trace: n.trace,
+        user: source.jid(n.user),
+        to: source.jid(n.to),
+        presence: n.presence,
+        reason,
+        at: new Date(at).toISOString(),
+      })),
     };
   };
 }

@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { DeadLetterTable } from "./dead-letter-table.js";
 import { StoreError, sqliteCode } from "./errors.js";
 import { NotificationTable } from "./notification-table.js";
 import { migrate } from "./schema.js";
+import { SequenceTable } from "./sequence-table.js";
 import { SessionTable } from "./session-table.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
 
@@ -34,6 +36,10 @@ export interface DurableStore {
   readonly held: NotificationTable;
   /** Sent, awaiting a XEP-0184 receipt (`notify.receipt_timeout`). */
   readonly unacked: NotificationTable;
+  /** Notifications set aside after repeated failures to build their stanza. */
+  readonly deadLetters: DeadLetterTable;
+  /** Each session's last sequence number (`notify.sequence = "session"`). */
+  readonly sequences: SequenceTable;
   /**
    * Runs `fn` in one transaction (nested calls become savepoints), so one
    * presence's outbox insert and session change commit together or not at
@@ -107,7 +113,8 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
 }
 
 function storeOn(db: Database.Database, path: string, capacity: number): DurableStore {
-  const outbox = new SqliteOutbox(db, capacity);
+  const sequences = new SequenceTable(db);
+  const outbox = new SqliteOutbox(db, capacity, sequences);
   const sessions = new SessionTable(db);
   const held = new NotificationTable(db, "held");
   const unacked = new NotificationTable(db, "unacked");
@@ -118,6 +125,8 @@ function storeOn(db: Database.Database, path: string, capacity: number): Durable
     sessions,
     held,
     unacked,
+    deadLetters: new DeadLetterTable(db),
+    sequences,
     transaction<R>(fn: () => R): R {
       let result: R;
       try {

@@ -10,7 +10,7 @@ import { StoreError } from "./errors.js";
  * To change the schema: bump SCHEMA_VERSION and add the step from the
  * previous version to MIGRATIONS; never edit a step that has shipped.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   // 0 -> 1. AUTOINCREMENT: a sequence number is never reused, even after the
@@ -50,6 +50,29 @@ const MIGRATIONS: Record<number, string> = {
       queued_at   INTEGER NOT NULL,
       session_seq INTEGER
     ) STRICT;
+  `,
+  // 2 -> 3. Notifications set aside after repeated failures to build their
+  // stanza (a poison notification), and the last sequence number of each
+  // session (notify.sequence = "session"), so numbering survives a restart.
+  3: `
+    CREATE TABLE dead_letters (
+      trace       TEXT PRIMARY KEY,
+      user        TEXT NOT NULL,
+      presence    TEXT NOT NULL CHECK (presence IN ('available', 'unavailable')),
+      to_jid      TEXT NOT NULL,
+      user_bare   TEXT NOT NULL,
+      queued_at   INTEGER NOT NULL,
+      session_seq INTEGER,
+      reason      TEXT NOT NULL,
+      failures    INTEGER NOT NULL,
+      set_aside_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE session_seq (
+      jid     TEXT PRIMARY KEY,
+      seq     INTEGER NOT NULL,
+      touched INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX session_seq_touched ON session_seq (touched);
   `,
 };
 

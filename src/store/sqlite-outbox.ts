@@ -7,6 +7,7 @@ import {
   rowValues,
   toNotification,
 } from "./notification-row.js";
+import type { SequenceTable } from "./sequence-table.js";
 
 type Row = NotificationRow & { seq: number };
 
@@ -40,9 +41,12 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
   private readonly selectFirst: Database.Statement<[number], Row>;
   private readonly countRows: Database.Statement<[], { n: number }>;
 
+  private readonly insert: (n: Notification) => number;
+
   constructor(
     private readonly db: Database.Database,
     readonly capacity: number,
+    sequences?: SequenceTable,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
@@ -54,6 +58,12 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
     this.selectFirst = db.prepare<[number], Row>("SELECT * FROM outbox ORDER BY seq LIMIT ?");
     this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq = ?");
     this.countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM outbox");
+    // A numbered notification and its session's number commit together.
+    this.insert = db.transaction((n: Notification) => {
+      const info = this.insertRow.run(...rowValues(n));
+      if (n.seq !== undefined) sequences?.record(n.user, n.seq);
+      return Number(info.lastInsertRowid);
+    });
     this.reload();
   }
 
@@ -68,9 +78,9 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
    */
   offer(n: Notification): boolean {
     if (this.count >= this.capacity) return false;
-    const info = this.insertRow.run(...rowValues(n));
+    const seq = this.insert(n);
     this.count++;
-    if (this.head === undefined) this.head = { seq: Number(info.lastInsertRowid), n };
+    if (this.head === undefined) this.head = { seq, n };
     if (this.db.inTransaction) this.wakeAfterCommit = true;
     else this.wake();
     return true;

@@ -107,7 +107,7 @@ describe("schema version 1 files", () => {
     store.close();
     // What a version 1 file looks like: no unacked table.
     const db = new Database(path);
-    db.exec("DROP TABLE unacked");
+    db.exec("DROP TABLE unacked; DROP TABLE dead_letters; DROP TABLE session_seq");
     db.pragma("user_version = 1");
     db.close();
 
