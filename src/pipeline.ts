@@ -14,6 +14,7 @@ import { type SessionObserver, SessionRegistry } from "./actors/session-registry
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
+import { excerpt } from "./log-limiter.js";
 import { flatCopy, parseFullJid } from "./protocol/jid.js";
 import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
 import {
@@ -247,10 +248,10 @@ export function createPipeline(options: PipelineOptions) {
     } catch (err) {
       // A stanza must never take the daemon down: count it, log it, go on.
       counters.inc("stanza_handler_errors");
-      logger.error(
-        { err: (err as Error).message, stanza: el.toString().slice(0, 500) },
-        "stanza handler failed",
-      );
+      router.failure("stanza handler failed", {
+        err: excerpt((err as Error).message),
+        stanza: excerpt(el.toString(), 500),
+      });
     }
   };
 
@@ -306,9 +307,14 @@ export function createPipeline(options: PipelineOptions) {
 
   link.on("stanza", dispatch);
   // Too large or too deep to parse (src/xmpp/stream-guard.ts): not built, never notified.
-  link.on("refused", (refused: RefusedStanza) =>
-    router.refuse("stanzas_refused", `${refused.name} ${refused.reason}`, refused.from),
-  );
+  link.on("refused", (refused: RefusedStanza) => {
+    // The guard's reasons are fixed sentences, but the library's own error
+    // follows a colon, and the element name is the sender's: both are detail.
+    const colon = refused.reason.indexOf(":");
+    const reason = colon < 0 ? refused.reason : refused.reason.slice(0, colon);
+    const detail = colon < 0 ? refused.name : `${refused.name}:${refused.reason.slice(colon + 1)}`;
+    router.refuse("stanzas_refused", `stanza ${reason}`, refused.from, detail);
+  });
   // With presences from a broker (MongooseIM), a component link outage loses
   // none of them (they wait in the daemon's queue), so nothing the daemon
   // believes is in doubt after a reconnect: no replay to wait for, no pings.
