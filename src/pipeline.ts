@@ -10,6 +10,7 @@ import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js"
 import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
 import { SequenceNumbers } from "./actors/sequence-numbers.js";
+import { ServedDomains } from "./actors/served-domains.js";
 import { type SessionObserver, SessionRegistry } from "./actors/session-registry.js";
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
@@ -124,10 +125,17 @@ export function createPipeline(options: PipelineOptions) {
   // turn either on or off without rebuilding the router.
   const damper = new FlapDamper(clock, options.flapWindowMs ?? 0, counters);
   const userRate = new UserRateLimiter(clock, options.userRate ?? 0, counters);
+  const served = new ServedDomains({
+    configured: () => options.policy().domains,
+    component: () => link.domain,
+    now: () => clock.now(),
+    quietMs: options.resyncSettleMs,
+  });
   const router = new PresenceRouter({
     registry,
     mailbox,
     policy: options.policy,
+    serves: (domain) => served.serves(domain),
     counters,
     logger,
     now: () => clock.now(),
@@ -221,25 +229,22 @@ export function createPipeline(options: PipelineOptions) {
 
   const dispatch = (el: Element) => {
     try {
+      const granted = el.name === "message" ? parsePrivilegeAdvertisement(el) : undefined;
+      if (granted) {
+        if (served.advertisement(el.attrs.from ?? "", granted)) return onPrivileges(granted);
+        return router.refuse(
+          "privileges_refused",
+          "advertised by a domain not served",
+          el.attrs.from,
+        );
+      }
+      served.stanza(el.name, el.attrs.from);
       if (el.name === "presence") return router.presence(el);
       if (el.name === "iq") {
         if (el.attrs.type === "result" || el.attrs.type === "error") pinger.handleReply(el);
         return;
       }
       if (el.name === "message") {
-        const granted = parsePrivilegeAdvertisement(el);
-        if (granted) {
-          // With notify.domains set, only those servers' hosts can grant us anything.
-          const { domains } = options.policy();
-          if (domains.length === 0 || domains.includes(el.attrs.from ?? "")) {
-            return onPrivileges(granted);
-          }
-          return router.refuse(
-            "privileges_refused",
-            "advertised by a domain not served",
-            el.attrs.from,
-          );
-        }
         if (el.attrs.type === "error") return bounced(el);
         const receipt = el.getChild("received", NS_RECEIPTS);
         if (receipt) return received(el, receipt);
@@ -321,7 +326,12 @@ export function createPipeline(options: PipelineOptions) {
   // A server session list (GraphQL), if configured, is still taken as the
   // truth on every connect.
   const resyncOnConnect = !options.brokerSource || options.sessionList !== undefined;
-  link.on("connecting", () => resyncOnConnect && resync.connecting());
+  link.on("connecting", () => {
+    // Privileges are per connection (XEP-0356 section 4): the new one brings its own.
+    privileges = undefined;
+    served.connecting();
+    if (resyncOnConnect) resync.connecting();
+  });
   link.on("online", () => resyncOnConnect && resync.online());
   link.on("offline", () => {
     if (resyncOnConnect) resync.offline();

@@ -18,7 +18,7 @@ export interface RoutingPolicy {
   serverUser: string;
   /** localpart -> whether its sessions are notified (include/exclude globs). */
   accepts: (localpart: string) => boolean;
-  /** User domains served; empty means every domain the server sends. */
+  /** `notify.domains`; empty: the server's own hosts (src/actors/served-domains.ts). */
   domains: readonly string[];
 }
 
@@ -48,6 +48,8 @@ export class PresenceRouter {
         transaction: <R>(fn: () => R) => R;
       };
       policy: () => RoutingPolicy;
+      /** Whether a user domain is served (src/actors/served-domains.ts). */
+      serves: (domain: string) => boolean;
       counters: Counters;
       logger: Logger;
       /** The daemon's clock, for the time a notification was queued. */
@@ -95,7 +97,7 @@ export class PresenceRouter {
     // (SIGHUP) has since narrowed the filters: the server user was told it
     // is available, so it must hear when it is not.
     const tracked = this.deps.registry.stateOf(jid.full).presence === "available";
-    if (!tracked && policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
+    if (!tracked && !this.deps.serves(jid.domain)) {
       this.refuse("presence_rejected", "domain not served", jid.full);
       return;
     }
