@@ -219,6 +219,7 @@ export function createPipeline(options: PipelineOptions) {
         "the server did not grant presence=managed_entity (XEP-0356): no presence will arrive; grant it in the server's privileged_entities / mod_privilege",
       );
     }
+    // The notifier's decision per send is sendsFromUser (src/protocol/privilege.ts).
     if (options.fromUser() && !hasOutgoingMessagePermission(granted)) {
       logger.warn(
         { perms: granted.perms },

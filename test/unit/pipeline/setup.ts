@@ -32,6 +32,8 @@ export function setup(
      * empty they are the domains served.
      */
     advertise?: readonly string[];
+    /** `notify.from`; "component" unless set. */
+    from?: "component" | "user";
   } = {},
 ) {
   const server = new MemoryServer();
@@ -46,7 +48,7 @@ export function setup(
       accepts: policy.include ?? (() => true),
       domains: policy.domains ?? [],
     }),
-    fromUser: () => false,
+    fromUser: () => policy.from === "user",
     mailboxCapacity: policy.mailboxCapacity ?? 100,
     pingTimeoutMs: 10_000,
     resyncSettleMs: 1_000,
@@ -67,7 +69,7 @@ export function setup(
     notifierLogic({
       ...pipeline,
       link: server,
-      from: () => "component",
+      from: () => policy.from ?? "component",
       logger,
       ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: () => policy.maxAgeMs ?? 0 }),
       now: () => clock.now(),
