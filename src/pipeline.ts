@@ -10,10 +10,12 @@ import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js"
 import { RecentSends } from "./actors/recent-sends.js";
 import { Resync } from "./actors/resync.js";
 import { SequenceNumbers } from "./actors/sequence-numbers.js";
+import { ServedDomains } from "./actors/served-domains.js";
 import { type SessionObserver, SessionRegistry } from "./actors/session-registry.js";
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
+import { excerpt } from "./log-limiter.js";
 import { flatCopy, parseFullJid } from "./protocol/jid.js";
 import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
 import {
@@ -123,10 +125,17 @@ export function createPipeline(options: PipelineOptions) {
   // turn either on or off without rebuilding the router.
   const damper = new FlapDamper(clock, options.flapWindowMs ?? 0, counters);
   const userRate = new UserRateLimiter(clock, options.userRate ?? 0, counters);
+  const served = new ServedDomains({
+    configured: () => options.policy().domains,
+    component: () => link.domain,
+    now: () => clock.now(),
+    quietMs: options.resyncSettleMs,
+  });
   const router = new PresenceRouter({
     registry,
     mailbox,
     policy: options.policy,
+    serves: (domain) => served.serves(domain),
     counters,
     logger,
     now: () => clock.now(),
@@ -214,6 +223,7 @@ export function createPipeline(options: PipelineOptions) {
         "the server did not grant presence=managed_entity (XEP-0356): no presence will arrive; grant it in the server's privileged_entities / mod_privilege",
       );
     }
+    // The notifier's decision per send is sendsFromUser (src/protocol/privilege.ts).
     if (options.fromUser() && !hasOutgoingMessagePermission(granted)) {
       logger.warn(
         { perms: granted.perms },
@@ -233,27 +243,26 @@ export function createPipeline(options: PipelineOptions) {
 
   const handle = (el: Element) => {
     try {
+      const granted = el.name === "message" ? parsePrivilegeAdvertisement(el) : undefined;
+      if (granted) {
+        if (served.advertisement(el.attrs.from ?? "", granted)) {
+          partOfReplay = true;
+          if (resyncOnConnect) resync.advertised();
+          return onPrivileges(granted);
+        }
+        return router.refuse(
+          "privileges_refused",
+          "advertised by a domain not served",
+          el.attrs.from,
+        );
+      }
+      served.stanza(el.name, el.attrs.from);
       if (el.name === "presence") return router.presence(el);
       if (el.name === "iq") {
         if (el.attrs.type === "result" || el.attrs.type === "error") pinger.handleReply(el);
         return;
       }
       if (el.name === "message") {
-        const granted = parsePrivilegeAdvertisement(el);
-        if (granted) {
-          // With notify.domains set, only those servers' hosts can grant us anything.
-          const { domains } = options.policy();
-          if (domains.length === 0 || domains.includes(el.attrs.from ?? "")) {
-            partOfReplay = true;
-            if (resyncOnConnect) resync.advertised();
-            return onPrivileges(granted);
-          }
-          return router.refuse(
-            "privileges_refused",
-            "advertised by a domain not served",
-            el.attrs.from,
-          );
-        }
         if (el.attrs.type === "error") return bounced(el);
         const receipt = el.getChild("received", NS_RECEIPTS);
         if (receipt) return received(el, receipt);
@@ -262,10 +271,10 @@ export function createPipeline(options: PipelineOptions) {
     } catch (err) {
       // A stanza must never take the daemon down: count it, log it, go on.
       counters.inc("stanza_handler_errors");
-      logger.error(
-        { err: (err as Error).message, stanza: el.toString().slice(0, 500) },
-        "stanza handler failed",
-      );
+      router.failure("stanza handler failed", {
+        err: excerpt((err as Error).message),
+        stanza: excerpt(el.toString(), 500),
+      });
     }
   };
 
@@ -321,16 +330,26 @@ export function createPipeline(options: PipelineOptions) {
 
   link.on("stanza", dispatch);
   // Too large or too deep to parse (src/xmpp/stream-guard.ts): not built, never notified.
-  link.on("refused", (refused: RefusedStanza) =>
-    router.refuse("stanzas_refused", `${refused.name} ${refused.reason}`, refused.from),
-  );
+  link.on("refused", (refused: RefusedStanza) => {
+    // The guard's reasons are fixed sentences, but the library's own error
+    // follows a colon, and the element name is the sender's: both are detail.
+    const colon = refused.reason.indexOf(":");
+    const reason = colon < 0 ? refused.reason : refused.reason.slice(0, colon);
+    const detail = colon < 0 ? refused.name : `${refused.name}:${refused.reason.slice(colon + 1)}`;
+    router.refuse("stanzas_refused", `stanza ${reason}`, refused.from, detail);
+  });
   // With presences from a broker (MongooseIM), a component link outage loses
   // none of them (they wait in the daemon's queue), so nothing the daemon
   // believes is in doubt after a reconnect: no replay to wait for, no pings.
   // A server session list (GraphQL), if configured, is still taken as the
   // truth on every connect.
   const resyncOnConnect = !options.brokerSource || options.sessionList !== undefined;
-  link.on("connecting", () => resyncOnConnect && resync.connecting());
+  link.on("connecting", () => {
+    // Privileges are per connection (XEP-0356 section 4): the new one brings its own.
+    privileges = undefined;
+    served.connecting();
+    if (resyncOnConnect) resync.connecting();
+  });
   link.on("online", () => resyncOnConnect && resync.online());
   link.on("offline", () => {
     if (resyncOnConnect) resync.offline();

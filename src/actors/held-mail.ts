@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
+import { LogLimiter } from "../log-limiter.js";
 import type { Notification } from "../protocol/notification.js";
 import type { Counters } from "./counters.js";
 
@@ -25,6 +26,8 @@ export class HeldMail {
   private readonly released: Notification[] = [];
   private readonly pendingByDestination = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
+  // A storm while a server user is offline drops one notification per presence.
+  private readonly limiter = new LogLimiter(1);
   private total = 0;
 
   constructor(
@@ -135,8 +138,11 @@ export class HeldMail {
     this.deps.table?.remove(dropped.trace);
     this.count(to, -1);
     this.deps.counters.inc("notifications_dropped_held_full");
+    const hit = this.limiter.hit("dropped");
+    if (!hit.log) return;
     this.deps.logger.error(
       {
+        count: hit.count,
         event: "presence_notify_error",
         trace: dropped.trace,
         user: dropped.user,

@@ -11,7 +11,7 @@ import {
   privilegedNotificationStanza,
   withReceiptRequest,
 } from "../protocol/notification.js";
-import type { Privileges } from "../protocol/privilege.js";
+import { type Privileges, sendsFromUser } from "../protocol/privilege.js";
 import type { JidView } from "../protocol/pseudonym.js";
 import type { Signer } from "../protocol/signature.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
@@ -387,7 +387,7 @@ function batchFrom(
   deps: NotifierDeps,
 ): Notification[] {
   const max = deps.batch?.() ?? 1;
-  if (max <= 1 || deps.from() === "user") return [head];
+  if (max <= 1 || sendsFromUser(deps.from(), deps.privileges())) return [head];
   const now = deps.now?.();
   const maxAgeMs = deps.maxAgeMs?.();
   const batch: Notification[] = [];
@@ -417,7 +417,7 @@ function runTextFor(n: Notification, deps: NotifierDeps): { id: string; text: st
   const { pseudonym } = deps;
   const shown = pseudonym ? { ...n, user: pseudonym(n.user) } : n;
   const privileges = deps.privileges();
-  if (deps.from() === "user" && privileges) {
+  if (sendsFromUser(deps.from(), privileges)) {
     const { id, stanza } = bareStanzaFor([shown], deps);
     return { id, text: stanza.toString() };
   }
@@ -432,7 +432,7 @@ function bareStanzaFor(batch: Notification[], deps: NotifierDeps): { id: string;
     return { id: trace, stanza: batchStanza(batch, trace, deps.link.domain, deps.sign) };
   }
   const privileges = deps.privileges();
-  if (deps.from() === "user" && privileges) {
+  if (sendsFromUser(deps.from(), privileges)) {
     return {
       id: n.trace,
       stanza: privilegedNotificationStanza(n, deps.link.domain, privileges.ns, deps.sign),

@@ -1,5 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
+import { excerpt, LogLimiter } from "../log-limiter.js";
 import type { SessionEvent } from "../machines/session.js";
 import { type FullJid, parseFullJid } from "../protocol/jid.js";
 import { type Notification, newNotification } from "../protocol/notification.js";
@@ -17,7 +18,7 @@ export interface RoutingPolicy {
   serverUser: string;
   /** localpart -> whether its sessions are notified (include/exclude globs). */
   accepts: (localpart: string) => boolean;
-  /** User domains served; empty means every domain the server sends. */
+  /** `notify.domains`; empty: the server's own hosts (src/actors/served-domains.ts). */
   domains: readonly string[];
 }
 
@@ -30,7 +31,9 @@ export interface RoutingPolicy {
  * cannot flood the log), and never reaches a machine.
  */
 export class PresenceRouter {
-  private readonly logged = new Map<string, number>();
+  // Every refusal and failure caused by input is logged through it: a flood
+  // of any mix of reasons writes a few lines per reason, with a count.
+  private readonly limiter = new LogLimiter();
 
   constructor(
     private readonly deps: {
@@ -45,6 +48,8 @@ export class PresenceRouter {
         transaction: <R>(fn: () => R) => R;
       };
       policy: () => RoutingPolicy;
+      /** Whether a user domain is served (src/actors/served-domains.ts). */
+      serves: (domain: string) => boolean;
       counters: Counters;
       logger: Logger;
       /** The daemon's clock, for the time a notification was queued. */
@@ -74,6 +79,7 @@ export class PresenceRouter {
         parsed.kind === "ignored" ? "presence_ignored" : "presence_rejected",
         parsed.reason,
         parsed.from,
+        parsed.detail,
       );
       return;
     }
@@ -102,7 +108,7 @@ export class PresenceRouter {
     // (SIGHUP) has since narrowed the filters: the server user was told it
     // is available, so it must hear when it is not.
     const tracked = this.deps.registry.stateOf(jid.full).presence === "available";
-    if (!tracked && policy.domains.length > 0 && !policy.domains.includes(jid.domain)) {
+    if (!tracked && !this.deps.serves(jid.domain)) {
       this.refuse("presence_rejected", "domain not served", jid.full);
       return false;
     }
@@ -169,13 +175,17 @@ export class PresenceRouter {
       return;
     }
     counters.inc("notifications_refused_full");
+    // A full mailbox refuses every notification of a storm: logged like any refusal.
+    const hit = this.limiter.hit("notifications_refused_full");
+    if (!hit.log) return;
     logger.error(
       {
         event: "presence_notify_error",
-        user: n.user,
+        user: excerpt(n.user),
         presence: n.presence,
         trace: n.trace,
         capacity: mailbox.capacity,
+        count: hit.count,
       },
       "presence_notify_error: mailbox full, notification refused",
     );
@@ -183,18 +193,32 @@ export class PresenceRouter {
 
   /**
    * Counts every refusal; logs the 1st, 2nd, 4th, 8th... of each reason, so
-   * a flood of bad input cannot flood the log.
+   * a flood of bad input cannot flood the log. `reason` is a fixed sentence
+   * chosen by the code (it is the limiter's key); the input that caused it
+   * goes in `detail` and `from`, logged only as bounded excerpts.
    */
-  refuse(counter: string, reason: string, from: string | undefined): void {
+  refuse(counter: string, reason: string, from: string | undefined, detail?: string): void {
     this.deps.counters.inc(counter);
-    const key = `${counter}:${reason}`;
-    const seen = (this.logged.get(key) ?? 0) + 1;
-    if (this.logged.size < 1000 || this.logged.has(key)) this.logged.set(key, seen);
-    if ((seen & (seen - 1)) === 0) {
-      this.deps.logger.warn(
-        { reason, from: from?.slice(0, 200), count: seen },
-        `${counter.replace("_", " ")}`,
-      );
-    }
+    const hit = this.limiter.hit(`${counter}:${reason}`);
+    if (!hit.log) return;
+    this.deps.logger.warn(
+      {
+        reason: excerpt(reason),
+        from: excerpt(from),
+        ...(detail === undefined ? {} : { excerpt: excerpt(detail) }),
+        count: hit.count,
+        ...(hit.shared ? { shared: true } : {}),
+      },
+      `${counter.replace("_", " ")}`,
+    );
+  }
+
+  /**
+   * A failure caused by input (a handler that threw, say): logged through
+   * the same limiter, under a fixed `what`.
+   */
+  failure(what: string, fields: Record<string, unknown>): void {
+    const hit = this.limiter.hit(`failure:${what}`);
+    if (hit.log) this.deps.logger.error({ ...fields, count: hit.count }, what);
   }
 }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { inspect } from "node:util";
 
 /**
@@ -17,6 +18,16 @@ export class Secret {
     return this.#value;
   }
 
+  /**
+   * Whether two secrets hold the same text, in time that does not depend on
+   * where they differ: SHA-256 digests are equal-length, so timingSafeEqual
+   * applies whatever the lengths.
+   */
+  equals(other: Secret | undefined): boolean {
+    if (other === undefined) return false;
+    return timingSafeEqual(digest(this.#value), digest(other.#value));
+  }
+
   toString(): string {
     return "[redacted]";
   }
@@ -28,4 +39,12 @@ export class Secret {
   [inspect.custom](): string {
     return "[redacted]";
   }
+}
+
+const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+
+/** Both absent, or both present and equal by value (constant time). */
+export function sameSecret(a: Secret | undefined, b: Secret | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.equals(b);
 }

@@ -1,4 +1,5 @@
 import { displayValues } from "./describe.js";
+import { type Secret, sameSecret } from "./redacted.js";
 import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
 
 /**
@@ -12,14 +13,19 @@ import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
  * restart-only until someone makes it live and adds it here.
  */
 
-/** A URL that displays without its password: compared by value. */
-function secretUrl(
-  config: DaemonConfig,
-  key: "source.rabbitmq.url" | "source.rabbitmq.graphql_url",
-): string | undefined {
-  const { rabbitmq } = config.source;
-  return (key === "source.rabbitmq.url" ? rabbitmq.url : rabbitmq.graphqlUrl)?.value();
-}
+/**
+ * Every key whose value is a `Secret`: it displays as [redacted] (a URL,
+ * without its password) whatever it holds, so it is compared by value, in
+ * constant time. A key missing here would read as unchanged after a change.
+ */
+const SECRETS: { readonly [K in ConfigKey]?: (c: DaemonConfig) => Secret | undefined } = {
+  "component.secret": (c) => c.component.secret,
+  "admin.token": (c) => c.admin.token,
+  "signing.key": (c) => c.signing.key,
+  "pseudonyms.key": (c) => c.pseudonyms.key,
+  "source.rabbitmq.url": (c) => c.source.rabbitmq.url,
+  "source.rabbitmq.graphql_url": (c) => c.source.rabbitmq.graphqlUrl,
+};
 
 /**
  * Keys the daemon reads on every use (filters, server user, limits, log
@@ -34,6 +40,10 @@ function secretUrl(
  *   URL is compared by value: it displays without its password).
  * - shutdown.drain_timeout: part of the supervisor's child spec, which is data
  *   validated once at start.
+ * - admin.*, signing.*, pseudonyms.*: the admin listener, the signer and the
+ *   pseudonym view are built with their keys at start; a changed token or
+ *   key (compared by value) is named as needing a restart, never silently
+ *   kept.
  */
 export const LIVE_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   "notify.server_user",
@@ -76,13 +86,10 @@ export function planReload(running: DaemonConfig, next: DaemonConfig): ReloadPla
   const live: KeyChange[] = [];
   const restartOnly: KeyChange[] = [];
   for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
-    // The secret displays as [redacted] on both sides: compare the values.
-    const changed =
-      key === "component.secret"
-        ? running.component.secret.value() !== next.component.secret.value()
-        : key === "source.rabbitmq.url" || key === "source.rabbitmq.graphql_url"
-          ? secretUrl(running, key) !== secretUrl(next, key)
-          : before[key] !== after[key];
+    const secret = SECRETS[key];
+    const changed = secret
+      ? !sameSecret(secret(running), secret(next))
+      : before[key] !== after[key];
     if (!changed) continue;
     const change = { key, from: before[key], to: after[key] };
     (isLive(key, running) ? live : restartOnly).push(change);

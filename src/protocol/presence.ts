@@ -25,8 +25,21 @@ export type SessionPresence =
 
 export type ParsedPresence =
   | { kind: "session"; jid: FullJid; event: SessionPresence }
-  | { kind: "ignored"; reason: string; from: string | undefined }
-  | { kind: "rejected"; reason: string; from: string | undefined };
+  | Refused<"ignored">
+  | Refused<"rejected">;
+
+/**
+ * A presence that is not a session's: `reason` is a fixed sentence chosen
+ * here (it keys the router's log limiter, so input must never be in it);
+ * the offending input, if any, is `detail`, quoted in the log only as a
+ * bounded excerpt.
+ */
+export interface Refused<K extends "ignored" | "rejected"> {
+  kind: K;
+  reason: string;
+  from: string | undefined;
+  detail?: string;
+}
 
 // Presence types that are not about a session's availability (RFC 6121 4.7.1):
 // subscriptions, probes and errors are none of our business.
@@ -57,12 +70,13 @@ export function parsePresence(stanza: Element): ParsedPresence {
   }
   if (type !== undefined && type !== "unavailable") {
     return NOT_AVAILABILITY.has(type)
-      ? { kind: "ignored", reason: `presence of type "${type}"`, from }
-      : { kind: "rejected", reason: `unknown presence type "${type}"`, from };
+      ? { kind: "ignored", reason: "presence not about availability", from, detail: type }
+      : { kind: "rejected", reason: "unknown presence type", from, detail: type };
   }
   if (from === undefined) return { kind: "rejected", reason: "presence without from", from };
   const parsed = parseFullJid(from);
   if (!parsed.ok)
+    // parseFullJid's reasons are fixed sentences too (src/protocol/jid.ts).
     return { kind: "rejected", reason: `from is not a session JID: ${parsed.reason}`, from };
   if (type === "unavailable") {
     return {

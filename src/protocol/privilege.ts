@@ -37,3 +37,18 @@ export const hasPresencePermission = (p: Privileges) => p.perms.presence === "ma
 
 export const hasOutgoingMessagePermission = (p: Privileges) =>
   p.perms.message === "outgoing" || p.perms.message === "all";
+
+/**
+ * Whether notifications go from the user's bare JID (XEP-0356 section 7,
+ * `<privilege><forwarded>`): `notify.from = "user"` and this connection's
+ * advertisement grants message=outgoing. Otherwise they go from the
+ * component domain, as the daemon logs when it reads the advertisement.
+ */
+export function sendsFromUser(
+  configured: string,
+  privileges: Privileges | undefined,
+): privileges is Privileges {
+  return (
+    configured === "user" && privileges !== undefined && hasOutgoingMessagePermission(privileges)
+  );
+}

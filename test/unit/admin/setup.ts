@@ -28,7 +28,12 @@ export async function adminScene(
     link: server,
     clock,
     logger,
-    policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
+    // Both hosts, as notify.domains: the scenes advertise only for localhost.
+    policy: () => ({
+      serverUser: "world",
+      accepts: () => true,
+      domains: ["localhost", "example.test"],
+    }),
     fromUser: () => false,
     mailboxCapacity: 100,
     pingTimeoutMs: 10_000,

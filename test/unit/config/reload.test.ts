@@ -109,6 +109,23 @@ describe("planReload", () => {
     expect(JSON.stringify(plan)).not.toContain("other-secret");
   });
 
+  it.each([
+    ["admin.token", "[admin]", "token"],
+    ["signing.key", "[signing]", "key"],
+    ["pseudonyms.key", "[pseudonyms]", "key"],
+  ])("a changed %s is named as needing a restart, not 'nothing to apply'", (key, section, name) => {
+    // Secrets display as [redacted] on both sides: compared by display, a
+    // new value read as no change and the old secret stayed, unannounced.
+    const before = config([section, `${name} = "${"a".repeat(32)}"`]);
+    const after = config([section, `${name} = "${"b".repeat(32)}"`]);
+    const plan = planReload(before, after);
+    expect(plan.restartOnly).toEqual([{ key, from: "[redacted]", to: "[redacted]" }]);
+    expect(plan.live).toEqual([]);
+    expect(JSON.stringify(plan)).not.toContain("b".repeat(32));
+    const same = planReload(before, config([section, `${name} = "${"a".repeat(32)}"`]));
+    expect(same.restartOnly).toEqual([]);
+  });
+
   // Guards the hand-written merge against LIVE_KEYS: a key added to one and
   // not the other would be reported applied while the daemon kept the old
   // value, or the reverse.

@@ -86,7 +86,7 @@ describe("presence pipeline", () => {
 
 describe("XEP-0356 advertisement", () => {
   it("logs the permissions granted and warns when presence permission is missing", async () => {
-    const t = setup();
+    const t = setup({ advertise: [] });
     t.server.connect();
     t.server.deliver(
       `<message from="localhost"><privilege xmlns="urn:xmpp:privilege:1"><perm access="presence" type="roster"/></privilege></message>`,

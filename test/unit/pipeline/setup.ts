@@ -26,6 +26,14 @@ export function setup(
     mailboxCapacity?: number;
     sign?: Signer;
     pseudonym?: JidView;
+    /**
+     * The hosts that advertise presence=managed_entity on every connect, as
+     * Prosody does for each VirtualHost (SERVERS.md); with notify.domains
+     * empty they are the domains served.
+     */
+    advertise?: readonly string[];
+    /** `notify.from`; "component" unless set. */
+    from?: "component" | "user";
   } = {},
 ) {
   const server = new MemoryServer();
@@ -40,7 +48,7 @@ export function setup(
       accepts: policy.include ?? (() => true),
       domains: policy.domains ?? [],
     }),
-    fromUser: () => false,
+    fromUser: () => policy.from === "user",
     mailboxCapacity: policy.mailboxCapacity ?? 100,
     pingTimeoutMs: 10_000,
     resyncSettleMs: 1_000,
@@ -51,12 +59,17 @@ export function setup(
     ...(policy.userRate ? { userRate: policy.userRate } : {}),
     ...(policy.receiptTimeoutMs ? { receiptTimeoutMs: policy.receiptTimeoutMs } : {}),
   });
+  server.on("online", () => {
+    for (const host of policy.advertise ?? ["localhost", "example.test"]) {
+      server.deliver(advertisement(host));
+    }
+  });
   const rate = policy.maxRate ? new SendRate(clock, policy.maxRate) : undefined;
   const notifier = createActor(
     notifierLogic({
       ...pipeline,
       link: server,
-      from: () => "component",
+      from: () => policy.from ?? "component",
       logger,
       ...(policy.maxAgeMs === undefined ? {} : { maxAgeMs: () => policy.maxAgeMs ?? 0 }),
       now: () => clock.now(),
@@ -75,3 +88,10 @@ export const available = (jid: string, extra = "") =>
   `<presence from="${jid}" to="presence.localhost">${extra}</presence>`;
 export const unavailable = (jid: string) =>
   `<presence type="unavailable" from="${jid}" to="presence.localhost"/>`;
+
+/** A XEP-0356 advertisement from a server host (section 4). */
+export const advertisement = (
+  from: string,
+  perms = "<perm access='presence' type='managed_entity'/>",
+) =>
+  `<message from='${from}' to='presence.localhost'><privilege xmlns='urn:xmpp:privilege:2'>${perms}</privilege></message>`;

@@ -4,7 +4,7 @@ import { parseFullJid } from "../../../src/protocol/jid.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
 import { settle } from "../../support/memory-link.js";
 import { wireReader } from "../../support/wire.js";
-import { setup } from "../pipeline/setup.js";
+import { available, setup } from "../pipeline/setup.js";
 
 // Fuzzing the daemon through its real read path: bytes into a real
 // @xmpp/component entity with the stream guard, stanzas into the pipeline,
@@ -24,6 +24,9 @@ function wired(options: Parameters<typeof setup>[0] = {}) {
     for (const r of wire.refused.slice(refusedBefore)) t.server.emit("refused", r);
   };
   t.server.connect();
+  // The connect burst (advertisements, replay) is over: what follows is
+  // whatever anyone routes to the component.
+  t.clock.increment(2_000);
   return { ...t, wire, feed };
 }
 
@@ -125,8 +128,9 @@ describe("hostile input through the real read path", () => {
         stream,
         fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 10 }),
         async (stanzas, sizes) => {
-          // notify.domains set: only those servers' hosts may advertise privileges.
-          const t = wired({ domains: ["localhost", "example.test"] });
+          // notify.domains empty: the hosts that advertised at the connect are served.
+          const t = wired();
+          const granted = t.pipeline.privileges();
           const bytes = Buffer.concat(stanzas);
           for (const chunk of chunks(bytes, sizes)) t.feed(chunk);
           await settle();
@@ -142,14 +146,16 @@ describe("hostile input through the real read path", () => {
             }
           }
           for (const n of t.notified()) expect(parseFullJid(n.user).ok).toBe(true);
-          expect(t.pipeline.privileges()).toBeUndefined();
+          // No advertisement in the stream (a user's, a remote server's) replaced the server's.
+          expect(t.pipeline.privileges()).toBe(granted);
+          expect(granted?.perms).toEqual({ presence: "managed_entity" });
           expect(t.wire.overflows).toEqual([]);
           t.pipeline.close();
         },
       ),
       { numRuns: 150 },
     );
-  });
+  }, 30_000);
 
   it("notifies exactly the valid sessions of a stream, whatever is mixed in", async () => {
     await fc.assert(
@@ -173,7 +179,7 @@ describe("hostile input through the real read path", () => {
       ),
       { numRuns: 100 },
     );
-  });
+  }, 30_000);
 
   it("reads the same input the same way, whole or split at every byte boundary", async () => {
     await fc.assert(
@@ -212,5 +218,44 @@ describe("hostile input through the real read path", () => {
       from: "u@localhost/r",
       reason: expect.stringContaining("nested deeper"),
     });
+  });
+
+  it("the log stays small under a flood of distinct hostile reasons, a 200 KB type and a full mailbox", async () => {
+    // Logged refusals used to be keyed by a reason that quoted the input: after
+    // 1,000 distinct types every new one was logged, each line quoting the
+    // whole attribute; a full mailbox logged every refused notification.
+    const t = setup({ mailboxCapacity: 1 });
+    t.server.connect();
+    for (let i = 0; i < 3_000; i++) {
+      t.server.deliver(`<presence type='bogus-${i}' from='u${i}@localhost/r'/>`);
+      t.server.deliver(`<presence type='probe-${i}' from='u${i}@localhost/r'/>`);
+    }
+    t.server.deliver(`<presence type='${"t".repeat(200_000)}' from='u@localhost/r'/>`);
+    // No turn for the notifier to drain in: all but the first are refused.
+    for (let i = 0; i < 3_000; i++) t.server.deliver(available(`v${i}@localhost/r`));
+    await settle();
+    expect(t.pipeline.counters.get("presence_rejected")).toBe(6_001);
+    expect(t.pipeline.counters.get("notifications_refused_full")).toBeGreaterThan(2_900);
+    const lines = t.records.map((r) => JSON.stringify(r));
+    expect(lines.length).toBeLessThan(80);
+    for (const line of lines) expect(Buffer.byteLength(line)).toBeLessThan(1_500);
+    const unknown = t.records.filter((r) => r.reason === "unknown presence type");
+    expect(unknown[0]).toMatchObject({ from: "u0@localhost/r", excerpt: "bogus-0" });
+    const full = t.records.filter((r) => r.event === "presence_notify_error");
+    expect(full.length).toBeGreaterThan(0);
+    expect(full.length).toBeLessThan(20);
+  });
+
+  it("the log stays small when every refused stanza has its own element name", async () => {
+    // The refusal's log key used to quote the element name: each new name a new line.
+    const t = wired();
+    for (let i = 0; i < 2_000; i++) {
+      t.feed(Buffer.from(`<p${i} from='u@localhost/r'>${nested(40)}</p${i}>`));
+    }
+    await settle();
+    expect(t.pipeline.counters.get("stanzas_refused")).toBe(2_000);
+    const logged = t.records.filter((r) => r.msg === "stanzas refused");
+    expect(logged).toHaveLength(11);
+    expect(logged[0]).toMatchObject({ excerpt: "p0", reason: expect.stringContaining("nested") });
   });
 });

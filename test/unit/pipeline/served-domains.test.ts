@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { Readiness } from "../../../src/admin/readiness.js";
+import { settle } from "../../support/memory-link.js";
+import { advertisement, available, setup } from "./setup.js";
+
+// With notify.domains empty, the domains served are the server's own hosts
+// (those that advertised presence on this connection), else the component's
+// parent domain: a remote server (s2s) can neither create tracked sessions
+// nor replace the privileges the server granted (src/actors/served-domains.ts).
+
+describe("served domains with notify.domains empty", () => {
+  it("a remote server's users cannot become tracked sessions", async () => {
+    const t = setup({ advertise: [] });
+    t.server.connect();
+    t.server.deliver(advertisement("localhost"));
+    t.server.deliver(available("u@localhost/r"));
+    for (let i = 0; i < 100; i++) t.server.deliver(available(`m${i}@evil.example/r`));
+    await settle();
+    expect(t.pipeline.registry.size).toBe(1);
+    expect(t.notified()).toEqual([{ user: "u@localhost/r", presence: "available" }]);
+    expect(t.pipeline.counters.get("presence_rejected")).toBe(100);
+    const logged = t.records.filter((r) => r.reason === "domain not served");
+    expect(logged.length).toBeLessThan(10);
+  });
+
+  it("a remote server's privilege advertisement replaces nothing and readiness stays green", async () => {
+    const t = setup({ advertise: [] });
+    const readiness = new Readiness({
+      link: t.server,
+      privileges: t.pipeline.privileges,
+      counters: t.pipeline.counters,
+    });
+    t.server.connect();
+    t.server.deliver(advertisement("localhost"));
+    t.server.deliver(available("u@localhost/r"));
+    t.server.deliver("<iq type='result' id='x' from='u@localhost/r'/>");
+    t.server.deliver(advertisement("evil.example", "<perm access='presence' type='roster'/>"));
+    t.server.deliver(available("m@evil.example/r"));
+    await settle();
+    expect(readiness.state().ready).toBe(true);
+    expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
+    expect(t.pipeline.registry.size).toBe(1);
+  });
+
+  it("a new host advertising after the connect burst went quiet is not believed", async () => {
+    const t = setup({ advertise: [] });
+    t.server.connect();
+    t.server.deliver(advertisement("localhost"));
+    t.clock.increment(5_000);
+    t.server.deliver(advertisement("evil.example"));
+    t.server.deliver(available("m@evil.example/r"));
+    await settle();
+    expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
+    expect(t.pipeline.registry.size).toBe(0);
+  });
+
+  it("serves every host that advertises in the connect burst (Prosody: each host, then its presences)", async () => {
+    const t = setup({ advertise: [] });
+    t.server.connect();
+    t.server.deliver(advertisement("a.test"));
+    t.server.deliver(
+      available("x@a.test/r", "<delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>"),
+    );
+    t.server.deliver(advertisement("b.test"));
+    t.server.deliver(
+      available("y@b.test/r", "<delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>"),
+    );
+    t.server.deliver(available("z@localhost/r"));
+    await settle();
+    expect(t.notified().map((n) => n.user)).toEqual(["x@a.test/r", "y@b.test/r"]);
+    expect(t.pipeline.counters.get("privileges_refused")).toBe(0);
+  });
+
+  it("without an advertisement (MongooseIM, the broker route) serves only the component's parent domain", async () => {
+    const t = setup({ advertise: [] });
+    t.server.connect();
+    const jid = (full: string) => {
+      const [bare = "", resource = ""] = full.split("/");
+      const [local = "", domain = ""] = bare.split("@");
+      return { full, bare, local, domain, resource };
+    };
+    t.pipeline.sink.accept(jid("u@localhost/r"), { type: "presence.available" });
+    t.pipeline.sink.accept(jid("m@evil.example/r"), { type: "presence.available" });
+    t.server.deliver(available("n@evil.example/r"));
+    await settle();
+    expect(t.notified().map((n) => n.user)).toEqual(["u@localhost/r"]);
+    expect(t.pipeline.counters.get("presence_rejected")).toBe(2);
+  });
+
+  it("forgets the last connection's hosts on a reconnect", async () => {
+    const t = setup({ advertise: [] });
+    t.server.connect();
+    t.server.deliver(advertisement("b.test"));
+    t.server.drop();
+    t.server.connect();
+    t.server.deliver(available("y@b.test/r"));
+    await settle();
+    expect(t.pipeline.registry.size).toBe(0);
+  });
+
+  it("with notify.domains set, serves exactly those and believes only their advertisements", async () => {
+    const t = setup({ domains: ["example.test"], advertise: [] });
+    t.server.connect();
+    t.server.deliver(advertisement("localhost"));
+    t.server.deliver(available("u@localhost/r"));
+    t.server.deliver(available("v@example.test/r"));
+    await settle();
+    expect(t.notified().map((n) => n.user)).toEqual(["v@example.test/r"]);
+    expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
+  });
+});
