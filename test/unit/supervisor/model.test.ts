@@ -10,8 +10,8 @@ import { workers } from "./children.js";
  * Model-based test: random sequences of exits and clock moves, run against the
  * real supervisor (real XState children, simulated clock) and against a small
  * reference model of OTP's semantics written independently below. After every
- * command, which children run, their restart counts and whether the
- * supervisor gave up must agree.
+ * command, which children run, their restart counts, whether the supervisor
+ * gave up and the exact order of every stop and start must agree.
  */
 
 type ExitKind = "crash" | "finish" | "quit";
@@ -33,6 +33,8 @@ interface Model {
   restartTimes: number[];
   children: ModelChild[];
   failed: boolean;
+  /** The starts and ends OTP makes, in its order: what the real journal must read. */
+  journal: string[];
 }
 
 interface Real {
@@ -47,10 +49,20 @@ const alive = (journal: string[], id: string): number =>
   journal.filter((line) => line === `start:${id}`).length -
   journal.filter((line) => line.endsWith(`:${id}`) && !line.startsWith("start:")).length;
 
+/** OTP stops youngest first: `stop:` for each running child of `group`, last to first. */
+function stopYoungestFirst(model: Model, group: ModelChild[]): void {
+  for (const c of [...group].reverse()) {
+    if (!c.running) continue;
+    c.running = false;
+    model.journal.push(`stop:${c.id}`);
+  }
+}
+
 /** OTP, as the reference: what one exit does to the model. */
 function applyExit(model: Model, child: ModelChild, kind: ExitKind): void {
   const abnormal = kind === "crash";
   child.running = false;
+  model.journal.push(`${kind === "finish" ? "exit" : kind}:${child.id}`);
   const restart = child.restart === "permanent" || (child.restart === "transient" && abnormal);
   if (!restart) {
     if (child.restart === "temporary") model.children = model.children.filter((c) => c !== child);
@@ -61,7 +73,7 @@ function applyExit(model: Model, child: ModelChild, kind: ExitKind): void {
   );
   if (model.restartTimes.length > model.intensity) {
     model.failed = true;
-    for (const c of model.children) c.running = false;
+    stopYoungestFirst(model, model.children);
     return;
   }
   const at = model.children.indexOf(child);
@@ -72,15 +84,19 @@ function applyExit(model: Model, child: ModelChild, kind: ExitKind): void {
         ? model.children
         : model.children.slice(at);
   const dropped = group.filter((c) => c.restart === "temporary" && c !== child);
+  // The rest of the scope is stopped youngest first, then all of it started oldest first.
+  stopYoungestFirst(model, group);
   model.children = model.children.filter((c) => !dropped.includes(c));
   for (const c of group) {
     if (dropped.includes(c)) continue;
     c.running = true;
     c.restarts += 1;
+    model.journal.push(`start:${c.id}`);
   }
 }
 
 function agree(model: Model, { sup, journal }: Real): void {
+  expect(journal).toEqual(model.journal);
   const tree = sup.tree();
   expect(tree.status).toBe(model.failed ? "failed" : "running");
   expect(
@@ -180,9 +196,14 @@ function supervisionProperty(strategies: Strategy[], scope?: RestartScope) {
       restartTimes: [],
       children: children.map(({ id, restart }) => ({ id, restart, running: true, restarts: 0 })),
       failed: false,
+      journal: ids.map((id) => `start:${id}`),
     };
     await fc.asyncModelRun(() => ({ model, real: { sup, clock, journal } }), cmds);
-    if (!model.failed) await sup.shutdown();
+    if (!model.failed) {
+      await sup.shutdown();
+      stopYoungestFirst(model, model.children);
+    }
+    expect(journal).toEqual(model.journal);
     expect(await sup.done).toMatchObject({ exit: model.failed ? "failed" : "normal" });
     for (const id of ids) expect(alive(journal, id)).toBe(0);
   });
@@ -201,6 +222,18 @@ describe("supervisor against a model of OTP", () => {
       strategy === "rest_for_one" ? [failed] : restartScope(strategy, count, failed);
     await expect(
       fc.assert(supervisionProperty(["rest_for_one"], broken), {
+        numRuns: 300,
+        endOnFailure: true,
+      }),
+    ).rejects.toThrow(/Property failed/);
+  });
+
+  it("notices a broken order: a group restart stopping oldest first and starting youngest first", async () => {
+    // FAULT INJECTION (test only): the restart scope comes back reversed.
+    const reversed: RestartScope = (strategy, count, failed) =>
+      restartScope(strategy, count, failed).reverse();
+    await expect(
+      fc.assert(supervisionProperty(["one_for_all", "rest_for_one"], reversed), {
         numRuns: 300,
         endOnFailure: true,
       }),
