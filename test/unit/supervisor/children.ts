@@ -66,3 +66,17 @@ export const workers = (
   journal: string[],
   extra: Partial<ChildSpec> = {},
 ): ChildSpec[] => ids.map((id) => ({ id, logic: worker, input: { name: id, journal }, ...extra }));
+
+/** Fails in its init: its first action throws, so the actor is in error the moment it starts. */
+export const failsAtStart = setup({
+  types: { input: {} as WorkerInput, context: {} as WorkerInput },
+  actions: {
+    boom: ({ context }) => {
+      context.journal?.push(`init-failed:${context.name}`);
+      throw new Error(`${context.name} cannot start`);
+    },
+  },
+}).createMachine({
+  context: ({ input }) => input,
+  entry: "boom",
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { createActor, fromPromise, SimulatedClock } from "xstate";
+import {
+  type DynamicPool,
+  dynamicSupervisorLogic,
+  poolOf,
+} from "../../../src/actors/dynamic-supervisor.js";
+import { supervisorLogic } from "../../../src/actors/supervisor.js";
+import { exitCodeOf, startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { logSink } from "../../support/log-sink.js";
+import { failsAtStart, worker, workers } from "./children.js";
+
+/**
+ * OTP `start_children`: a child that fails in its init fails the
+ * supervisor's start with `{shutdown, {failed_to_start_child, Id, Reason}}`;
+ * the children after it are never started and those before it are stopped,
+ * youngest first. A failure after the start (a promise that rejects) is an
+ * ordinary crash.
+ */
+
+const broken = (id: string, journal: string[]) => ({
+  id,
+  logic: failsAtStart,
+  input: { name: id, journal },
+});
+
+describe("a child that fails in its init", () => {
+  it("fails the start: later children never start, earlier ones stop youngest first", async () => {
+    const journal: string[] = [];
+    const { logger, records } = logSink();
+    const sup = startSupervisor({
+      flags: { strategy: "one_for_one", intensity: 5 },
+      children: [...workers(["a", "b"], journal), broken("c", journal), ...workers(["d"], journal)],
+      clock: new SimulatedClock(),
+      logger,
+    });
+
+    expect(journal).toEqual(["start:a", "start:b", "init-failed:c", "stop:b", "stop:a"]);
+    const result = await sup.done;
+    expect(result).toMatchObject({
+      exit: "failed",
+      reason: { _tag: "FailedToStartChild", supervisor: "root", child: "c", exit: "shutdown" },
+    });
+    expect(exitCodeOf(result)).toBe(70);
+    expect(sup.tree().status).toBe("failed");
+    expect(records.filter((r) => (r.level as number) >= 40)).toMatchObject([
+      {
+        msg: "child failed to start",
+        supervisor: "root",
+        child: "c",
+        restarts: 0,
+        reason: { message: "c cannot start" },
+      },
+    ]);
+  });
+
+  it("below a child supervisor fails its parent's start too, as OTP's start_link does", async () => {
+    const journal: string[] = [];
+    const inner = supervisorLogic({ strategy: "one_for_one" }, [
+      ...workers(["i1"], journal),
+      broken("i2", journal),
+    ]);
+    const sup = startSupervisor({
+      flags: { strategy: "one_for_one", intensity: 5 },
+      children: [
+        ...workers(["a"], journal),
+        { id: "inner", logic: inner },
+        ...workers(["z"], journal),
+      ],
+      clock: new SimulatedClock(),
+    });
+
+    expect(journal).toEqual(["start:a", "start:i1", "init-failed:i2", "stop:i1", "stop:a"]);
+    expect(await sup.done).toMatchObject({
+      exit: "failed",
+      reason: { child: "inner", reason: { _tag: "FailedToStartChild", child: "i2" } },
+    });
+  });
+
+  it("that only fails after its start (a rejected connect) is restarted, not a start failure", async () => {
+    const journal: string[] = [];
+    let attempts = 0;
+    const connect = fromPromise(async () => {
+      attempts += 1;
+      if (attempts === 1) throw new Error("ECONNREFUSED");
+      await new Promise(() => {});
+    });
+    const sup = startSupervisor({
+      flags: { strategy: "one_for_one", intensity: 5 },
+      children: [{ id: "conn", logic: connect }, ...workers(["after"], journal)],
+      clock: new SimulatedClock(),
+    });
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+
+    expect(attempts).toBe(2);
+    expect(journal).toEqual(["start:after"]);
+    expect(sup.tree()).toMatchObject({ status: "running", children: [{ restarts: 1 }, {}] });
+  });
+});
+
+describe("a pool's startChild whose child fails in init", () => {
+  it("throws FailedToStartChild and leaves the pool and its other children running", () => {
+    const journal: string[] = [];
+    const { logger, records } = logSink();
+    const clock = new SimulatedClock();
+    const actor = createActor(
+      dynamicSupervisorLogic(
+        { intensity: 5 },
+        { logic: failsAtStart },
+        { clock, logger, name: "pool" },
+      ),
+      { clock },
+    );
+    actor.subscribe({ error: () => {} });
+    actor.start();
+    const pool = poolOf(actor) as DynamicPool;
+    const other = createActor(
+      dynamicSupervisorLogic({ intensity: 5 }, { logic: worker }, { clock, name: "ok" }),
+    );
+    other.start();
+
+    expect(() => pool.startChild("x", { name: "x", journal })).toThrow(
+      expect.objectContaining({ _tag: "FailedToStartChild", supervisor: "pool", child: "x" }),
+    );
+    expect(journal).toEqual(["init-failed:x"]);
+    expect(pool.count()).toBe(0);
+    expect(actor.getSnapshot().status).toBe("active");
+    expect(records.filter((r) => r.msg === "child failed to start")).toMatchObject([
+      { supervisor: "pool", child: "x", restarts: 0 },
+    ]);
+    expect(() => pool.startChild("x", { name: "x", journal })).toThrow(/failed to start/);
+    expect(actor.getSnapshot().status).toBe("active");
+  });
+});
