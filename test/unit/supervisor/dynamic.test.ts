@@ -59,6 +59,34 @@ describe("dynamic supervisor", () => {
     expect(pool.count()).toBe(1);
   });
 
+  it("reports a child forced down after its timeout as a shutdown error, reason killed", () => {
+    const { logger, records } = logSink();
+    const clock = new SimulatedClock();
+    const actor = createActor(
+      dynamicSupervisorLogic(
+        {},
+        { logic: stubborn, shutdown: 2000 },
+        { clock, logger, name: "pool" },
+      ),
+      { clock },
+    );
+    actor.start();
+    const pool = poolOf(actor) as DynamicPool;
+    pool.startChild("a", { name: "a" });
+    pool.startChild("b", { name: "b" });
+
+    pool.terminateChild("a");
+    clock.increment(2000);
+    actor.send({ type: "shutdown" });
+    clock.increment(2000);
+
+    expect(actor.getSnapshot().status).toBe("done");
+    expect(records.filter((r) => (r.level as number) >= 40)).toMatchObject([
+      { msg: "child shutdown error", supervisor: "pool", child: "a", reason: "killed" },
+      { msg: "child shutdown error", supervisor: "pool", child: "b", reason: "killed" },
+    ]);
+  });
+
   it("restarts per restart type, with the same input", () => {
     const journal: string[] = [];
     const { pool } = startPool({ logic: worker, restart: "transient" });
