@@ -181,7 +181,9 @@ function createPool(
 
   function decide(child: SupervisedChild, exit: Exit): void {
     const restarts = shouldRestart(child.spec.restart, exit);
-    if (exit.kind === "crash") reportCrash(context.logger, reportOf(child, exit.reason));
+    if (exit.kind === "crash" && exit.atStart)
+      reportStartError(context.logger, reportOf(child, exit.reason));
+    else if (exit.kind === "crash") reportCrash(context.logger, reportOf(child, exit.reason));
     else if (restarts) {
       const reason = exit.kind === "shutdown" ? exit.reason : "normal";
       reportTerminated(context.logger, reportOf(child, reason));

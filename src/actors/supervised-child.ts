@@ -52,7 +52,8 @@ export class ChildKilled extends Error {
 export type Exit =
   | { kind: "normal" }
   | { kind: "shutdown"; reason: unknown }
-  | { kind: "crash"; reason: unknown };
+  /** `atStart`: the actor was already in error when its `start()` returned (OTP's `start_error`). */
+  | { kind: "crash"; reason: unknown; atStart?: boolean };
 
 /** Sent by a child's subscription to its supervisor; `generation` tells a restarted child from its predecessor. */
 export interface ChildExited {
@@ -141,11 +142,12 @@ export interface InitFailure {
 
 /**
  * Creates and starts the child's actor on the supervisor's clock. Its end,
- * however it happens, reaches `self` once, as a `ChildExited` event, except
- * with `initFailure: "return"`: an actor already in error when `start()`
- * returns (its first actions threw) is then forgotten and its reason
- * returned, as OTP's `start_child` returns `{error, Reason}`. Anything that
- * fails later, such as a rejected promise, is a crash like any other.
+ * however it happens, reaches `self` once, as a `ChildExited` event (a crash
+ * during `start()` marked `atStart`), except with `initFailure: "return"`: an
+ * actor already in error when `start()` returns (its first actions threw) is
+ * then forgotten and its reason returned, as OTP's `start_child` returns
+ * `{error, Reason}`. Anything that fails later, such as a rejected promise, is
+ * a crash like any other.
  */
 export function spawn(
   child: SupervisedChild,
@@ -171,12 +173,13 @@ export function spawn(
     ...(inspect ? { inspect } : {}),
   });
   let reported = false;
-  let starting = initFailure === "return";
+  let starting = true;
   let failedAtStart: InitFailure | undefined;
-  const report = (exit: Exit) => {
+  const report = (given: Exit) => {
     if (reported) return;
     reported = true;
-    if (starting && exit.kind !== "normal") {
+    const exit: Exit = starting && given.kind === "crash" ? { ...given, atStart: true } : given;
+    if (starting && initFailure === "return" && exit.kind !== "normal") {
       failedAtStart = { reason: exit.reason };
       return;
     }

@@ -195,7 +195,9 @@ function createRuntime(
 
   function decide(child: SupervisedChild, exit: Exit): void {
     const restarts = shouldRestart(child.spec.restart, exit);
-    if (exit.kind === "crash") report(child, exit.reason);
+    if (exit.kind === "crash" && exit.atStart)
+      reportStartError(context.logger, reportOf(child, exit.reason));
+    else if (exit.kind === "crash") report(child, exit.reason);
     else if (restarts)
       reportTerminated(
         context.logger,

@@ -209,34 +209,49 @@ function supervisionProperty(strategies: Strategy[], scope?: RestartScope) {
   });
 }
 
+// 300 runs of up to 25 commands take a few seconds on a quiet machine; a loaded one must not fail them.
+const PROPERTY_TIMEOUT_MS = 60_000;
+
 describe("supervisor against a model of OTP", () => {
-  it("agrees with the model for every strategy and restart type", async () => {
-    await fc.assert(supervisionProperty(["one_for_one", "one_for_all", "rest_for_one"]), {
-      numRuns: 300,
-    });
-  });
-
-  it("notices a broken strategy: rest_for_one wrongly restarting only the failed child", async () => {
-    // FAULT INJECTION (test only): rest_for_one behaves as one_for_one.
-    const broken: RestartScope = (strategy, count, failed) =>
-      strategy === "rest_for_one" ? [failed] : restartScope(strategy, count, failed);
-    await expect(
-      fc.assert(supervisionProperty(["rest_for_one"], broken), {
+  it(
+    "agrees with the model for every strategy and restart type",
+    async () => {
+      await fc.assert(supervisionProperty(["one_for_one", "one_for_all", "rest_for_one"]), {
         numRuns: 300,
-        endOnFailure: true,
-      }),
-    ).rejects.toThrow(/Property failed/);
-  });
+      });
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  it("notices a broken order: a group restart stopping oldest first and starting youngest first", async () => {
-    // FAULT INJECTION (test only): the restart scope comes back reversed.
-    const reversed: RestartScope = (strategy, count, failed) =>
-      restartScope(strategy, count, failed).reverse();
-    await expect(
-      fc.assert(supervisionProperty(["one_for_all", "rest_for_one"], reversed), {
-        numRuns: 300,
-        endOnFailure: true,
-      }),
-    ).rejects.toThrow(/Property failed/);
-  });
+  it(
+    "notices a broken strategy: rest_for_one wrongly restarting only the failed child",
+    async () => {
+      // FAULT INJECTION (test only): rest_for_one behaves as one_for_one.
+      const broken: RestartScope = (strategy, count, failed) =>
+        strategy === "rest_for_one" ? [failed] : restartScope(strategy, count, failed);
+      await expect(
+        fc.assert(supervisionProperty(["rest_for_one"], broken), {
+          numRuns: 300,
+          endOnFailure: true,
+        }),
+      ).rejects.toThrow(/Property failed/);
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    "notices a broken order: a group restart stopping oldest first and starting youngest first",
+    async () => {
+      // FAULT INJECTION (test only): the restart scope comes back reversed.
+      const reversed: RestartScope = (strategy, count, failed) =>
+        restartScope(strategy, count, failed).reverse();
+      await expect(
+        fc.assert(supervisionProperty(["one_for_all", "rest_for_one"], reversed), {
+          numRuns: 300,
+          endOnFailure: true,
+        }),
+      ).rejects.toThrow(/Property failed/);
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });

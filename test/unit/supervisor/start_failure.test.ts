@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createActor, fromPromise, SimulatedClock } from "xstate";
+import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
 import {
   type DynamicPool,
   dynamicSupervisorLogic,
@@ -75,6 +75,35 @@ describe("a child that fails in its init", () => {
       exit: "failed",
       reason: { child: "inner", reason: { _tag: "FailedToStartChild", child: "i2" } },
     });
+  });
+
+  it("when restarted is reported as a start error and counts against the intensity", async () => {
+    const { logger, records } = logSink();
+    let starts = 0;
+    const flaky = fromCallback<{ type: "crash" }>(({ receive }) => {
+      starts += 1;
+      if (starts > 1) throw new Error("cannot start again");
+      receive(() => {
+        throw new Error("crashed");
+      });
+    });
+    const sup = startSupervisor({
+      flags: { strategy: "one_for_one", intensity: 2 },
+      children: [{ id: "f", logic: flaky }],
+      clock: new SimulatedClock(),
+      logger,
+    });
+    sup.send("f", { type: "crash" });
+
+    expect(await sup.done).toMatchObject({ exit: "failed", reason: { _tag: "SupervisorGaveUp" } });
+    expect(starts).toBe(3);
+    // OTP reports a restart whose init fails as a start_error, then tries again.
+    expect(records.map((r) => r.msg)).toEqual([
+      "child crashed",
+      "child failed to start",
+      "child failed to start",
+      "supervisor gave up",
+    ]);
   });
 
   it("that only fails after its start (a rejected connect) is restarted, not a start failure", async () => {
