@@ -126,7 +126,11 @@ describe("dynamic supervisor", () => {
     pool.whereis("b")?.send({ type: "crash" });
 
     expect(actor.getSnapshot().status).toBe("error");
-    expect(failure).toMatchObject({ _tag: "SupervisorGaveUp", supervisor: "pool" });
+    expect(failure).toMatchObject({
+      _tag: "SupervisorGaveUp",
+      supervisor: "pool",
+      exit: "shutdown",
+    });
     expect(records.filter((r) => r.msg === "supervisor gave up")).toHaveLength(1);
   });
 
