@@ -24,7 +24,7 @@ import {
   treeNode,
 } from "./supervised-child.js";
 import {
-  type CrashReport,
+  crashReport,
   FailedToStartChild,
   reportCrash,
   reportGiveUp,
@@ -153,12 +153,8 @@ function createPool(
     terminating.delete(child);
     children.delete(child.spec.id);
   };
-  const reportOf = (child: SupervisedChild, reason: unknown): CrashReport => ({
-    supervisor: context.name,
-    child: child.spec.id,
-    reason,
-    restarts: child.restarts,
-  });
+  const reportOf = (child: SupervisedChild, reason: unknown) =>
+    crashReport(context.name, child, reason);
 
   function onExit(event: ChildExited): void {
     const child = children.get(event.id);

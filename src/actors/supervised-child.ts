@@ -241,6 +241,19 @@ export function requestStop(
 }
 
 /**
+ * The stop of a start that failed: it cannot wait out a shutdown timeout, as
+ * the start must fail before it returns. Asked to shut down, then forced.
+ */
+export function stopAtOnce(child: SupervisedChild): void {
+  const ref = child.ref;
+  if (ref === undefined) return;
+  detach(child);
+  child.status = "stopped";
+  if (child.spec.shutdown !== "brutal_kill") ref.send({ type: "shutdown" });
+  if (ref.getSnapshot().status === "active") ref.stop();
+}
+
+/**
  * OTP's `shutdown_error`: why a child that was asked to stop did not stop
  * cleanly, or undefined if it did. Forced after its timeout is `"killed"`;
  * a normal or shutdown end, or the expected stop of `brutal_kill`, is clean.

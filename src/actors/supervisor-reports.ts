@@ -1,5 +1,5 @@
 import type { Logger } from "../log.js";
-import { isShutdownExit } from "./supervised-child.js";
+import { isShutdownExit, type SupervisedChild } from "./supervised-child.js";
 
 /**
  * What a supervisor tells the operator. Each crash is logged once, by the
@@ -88,6 +88,12 @@ export interface CrashReport {
   reason: unknown;
   restarts: number;
 }
+
+export const crashReport = (
+  supervisor: string,
+  child: SupervisedChild,
+  reason: unknown,
+): CrashReport => ({ supervisor, child: child.spec.id, reason, restarts: child.restarts });
 
 export function reportCrash(logger: Logger, report: CrashReport): void {
   logger.error({ ...report, reason: describeReason(report.reason) }, "child crashed");

@@ -20,11 +20,12 @@ import {
   type SupervisionView,
   shouldRestart,
   spawn,
+  stopAtOnce,
   stopError,
   treeNode,
 } from "./supervised-child.js";
 import {
-  type CrashReport,
+  crashReport,
   FailedToStartChild,
   reportCrash,
   reportGiveUp,
@@ -184,12 +185,8 @@ function createRuntime(
     decide(child, exit);
   }
 
-  const reportOf = (child: SupervisedChild, reason: unknown): CrashReport => ({
-    supervisor: context.name,
-    child: child.spec.id,
-    reason,
-    restarts: child.restarts,
-  });
+  const reportOf = (child: SupervisedChild, reason: unknown) =>
+    crashReport(context.name, child, reason);
   const report = (child: SupervisedChild, reason: unknown) =>
     reportCrash(context.logger, reportOf(child, reason));
 
@@ -384,16 +381,6 @@ function createRuntime(
     children: () => children.map(treeNode),
     whereis: (id) => findChild(children, id),
   };
-
-  /** Start failed: no graceful wait, as the start must fail before it returns. Asked, then forced. */
-  function stopAtOnce(child: SupervisedChild): void {
-    const ref = child.ref;
-    if (ref === undefined) return;
-    detach(child);
-    child.status = "stopped";
-    if (child.spec.shutdown !== "brutal_kill") ref.send({ type: "shutdown" });
-    if (ref.getSnapshot().status === "active") ref.stop();
-  }
 
   return {
     start: () => {
