@@ -143,11 +143,11 @@ export interface InitFailure {
 /**
  * Creates and starts the child's actor on the supervisor's clock. Its end,
  * however it happens, reaches `self` once, as a `ChildExited` event (a crash
- * during `start()` marked `atStart`), except with `initFailure: "return"`: an
- * actor already in error when `start()` returns (its first actions threw) is
- * then forgotten and its reason returned, as OTP's `start_child` returns
- * `{error, Reason}`. Anything that fails later, such as a rejected promise, is
- * a crash like any other.
+ * during `start()` marked `atStart`). Returns the reason when the actor was
+ * already in error as `start()` returned (its first actions threw); with
+ * `initFailure: "return"` the child is then forgotten and no event is sent, as
+ * OTP's `start_child` returns `{error, Reason}`. Anything that fails later,
+ * such as a rejected promise, is a crash like any other.
  */
 export function spawn(
   child: SupervisedChild,
@@ -179,9 +179,9 @@ export function spawn(
     if (reported) return;
     reported = true;
     const exit: Exit = starting && given.kind === "crash" ? { ...given, atStart: true } : given;
-    if (starting && initFailure === "return" && exit.kind !== "normal") {
+    if (starting && exit.kind !== "normal") {
       failedAtStart = { reason: exit.reason };
-      return;
+      if (initFailure === "return") return;
     }
     self.send({ type: "supervisor.child.exited", id, generation, exit } satisfies ChildExited);
   };
@@ -199,7 +199,7 @@ export function spawn(
   });
   actor.start();
   starting = false;
-  if (failedAtStart !== undefined) {
+  if (failedAtStart !== undefined && initFailure === "return") {
     detach(child);
     child.status = "failed";
   }

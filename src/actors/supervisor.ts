@@ -288,13 +288,18 @@ function createRuntime(
     if (at >= 0) children.splice(at, 1);
   }
 
+  /**
+   * Starts `group` in order. As OTP's `restart_multiple_children`, a child that
+   * fails in its init ends the run: the later ones wait, "restarting", until
+   * its exit (already on its way) is decided and restarts the scope from it.
+   */
   function restart(group: SupervisedChild[]): void {
     deferred = deferred.filter((d) => !group.includes(d.child));
     for (const child of group) {
       if (child.ref !== undefined) continue;
       child.timer = undefined;
       child.restarts += 1;
-      start(child);
+      if (start(child) !== undefined) return;
     }
   }
 

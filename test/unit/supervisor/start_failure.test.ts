@@ -106,6 +106,28 @@ describe("a child that fails in its init", () => {
     ]);
   });
 
+  it("in a group restart: the later children wait; the failed start is retried from it", () => {
+    const journal: string[] = [];
+    const failNextStart = new Set<string>();
+    const sup = startSupervisor({
+      flags: { strategy: "rest_for_one", intensity: 5 },
+      children: workers(["a", "b", "c"], journal, {}, failNextStart),
+      clock: new SimulatedClock(),
+    });
+    journal.length = 0;
+    failNextStart.add("b");
+
+    sup.send("a", { type: "crash" });
+
+    // OTP restart_multiple_children: start_children stops at b; try_again restarts b and c.
+    expect(journal).toEqual(["stop:c", "stop:b", "start:a", "init-failed:b", "start:b", "start:c"]);
+    expect(sup.tree().children?.map((c) => [c.status, c.restarts])).toEqual([
+      ["running", 1],
+      ["running", 2],
+      ["running", 1],
+    ]);
+  });
+
   it("that only fails after its start (a rejected connect) is restarted, not a start failure", async () => {
     const journal: string[] = [];
     let attempts = 0;
