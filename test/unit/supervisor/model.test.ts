@@ -11,7 +11,8 @@ import { workers } from "./children.js";
  * real supervisor (real XState children, simulated clock) and against a small
  * reference model of OTP's semantics written independently below. After every
  * command, which children run, their restart counts, whether the supervisor
- * gave up and the exact order of every stop and start must agree.
+ * gave up and the exact order of every stop and start must agree. A command
+ * can make a child's next start fail in its init, as OTP's restart can.
  */
 
 type ExitKind = "crash" | "finish" | "quit";
@@ -35,6 +36,8 @@ interface Model {
   failed: boolean;
   /** The starts and ends OTP makes, in its order: what the real journal must read. */
   journal: string[];
+  /** Children whose next start fails in init. */
+  failNext: Set<string>;
 }
 
 interface Real {
@@ -42,12 +45,17 @@ interface Real {
   clock: SimulatedClock;
   /** Every start and end of every real child actor, e.g. "start:a", "stop:a", "crash:a". */
   journal: string[];
+  /** Read by the real workers: a name in it fails its next start, once. */
+  failNextStart: Set<string>;
 }
 
 /** Real actors of child `id` started and not yet ended: catches orphans the tree cannot show. */
 const alive = (journal: string[], id: string): number =>
   journal.filter((line) => line === `start:${id}`).length -
-  journal.filter((line) => line.endsWith(`:${id}`) && !line.startsWith("start:")).length;
+  journal.filter(
+    (line) =>
+      line.endsWith(`:${id}`) && !line.startsWith("start:") && !line.startsWith("init-failed:"),
+  ).length;
 
 /** OTP stops youngest first: `stop:` for each running child of `group`, last to first. */
 function stopYoungestFirst(model: Model, group: ModelChild[]): void {
@@ -60,9 +68,12 @@ function stopYoungestFirst(model: Model, group: ModelChild[]): void {
 
 /** OTP, as the reference: what one exit does to the model. */
 function applyExit(model: Model, child: ModelChild, kind: ExitKind): void {
-  const abnormal = kind === "crash";
   child.running = false;
   model.journal.push(`${kind === "finish" ? "exit" : kind}:${child.id}`);
+  decide(model, child, kind === "crash");
+}
+
+function decide(model: Model, child: ModelChild, abnormal: boolean): void {
   const restart = child.restart === "permanent" || (child.restart === "transient" && abnormal);
   if (!restart) {
     if (child.restart === "temporary") model.children = model.children.filter((c) => c !== child);
@@ -89,8 +100,15 @@ function applyExit(model: Model, child: ModelChild, kind: ExitKind): void {
   model.children = model.children.filter((c) => !dropped.includes(c));
   for (const c of group) {
     if (dropped.includes(c)) continue;
-    c.running = true;
     c.restarts += 1;
+    if (model.failNext.delete(c.id)) {
+      // restart_multiple_children stops at a failed start; try_again_restart
+      // then treats it as a crash of that child, against the intensity.
+      model.journal.push(`init-failed:${c.id}`);
+      decide(model, c, true);
+      return;
+    }
+    c.running = true;
     model.journal.push(`start:${c.id}`);
   }
 }
@@ -137,6 +155,22 @@ class ExitCommand implements fc.AsyncCommand<Model, Real> {
   }
 }
 
+/** The next start of child `id` fails in its init (its actor is in error as it starts). */
+class BreakNextStartCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly id: string) {}
+  check(model: Readonly<Model>): boolean {
+    return !model.failed && !model.failNext.has(this.id);
+  }
+  async run(model: Model, real: Real): Promise<void> {
+    real.failNextStart.add(this.id);
+    model.failNext.add(this.id);
+    agree(model, real);
+  }
+  toString(): string {
+    return `breakNextStart(${this.id})`;
+  }
+}
+
 class AdvanceCommand implements fc.AsyncCommand<Model, Real> {
   constructor(readonly ms: number) {}
   check = () => true;
@@ -165,6 +199,7 @@ const commands = fc.commands(
     fc
       .tuple(fc.constantFrom(...ids), fc.constantFrom<ExitKind>("crash", "finish", "quit"))
       .map(([id, kind]) => new ExitCommand(id, kind)),
+    fc.constantFrom(...ids).map((id) => new BreakNextStartCommand(id)),
     // Steps that land exactly on, just before and just after a period boundary.
     fc
       .oneof(fc.constantFrom(0, 1, 99, 100, 101, 199, 200, 201), fc.integer({ min: 0, max: 500 }))
@@ -177,8 +212,9 @@ function supervisionProperty(strategies: Strategy[], scope?: RestartScope) {
   return fc.asyncProperty(setups(strategies), commands, async (setup, cmds) => {
     const clock = new SimulatedClock();
     const journal: string[] = [];
+    const failNextStart = new Set<string>();
     const children = ids.map((id, i) => ({
-      ...workers([id], journal)[0],
+      ...workers([id], journal, {}, failNextStart)[0],
       id,
       restart: setup.restarts[i] ?? "permanent",
     }));
@@ -197,8 +233,9 @@ function supervisionProperty(strategies: Strategy[], scope?: RestartScope) {
       children: children.map(({ id, restart }) => ({ id, restart, running: true, restarts: 0 })),
       failed: false,
       journal: ids.map((id) => `start:${id}`),
+      failNext: new Set(),
     };
-    await fc.asyncModelRun(() => ({ model, real: { sup, clock, journal } }), cmds);
+    await fc.asyncModelRun(() => ({ model, real: { sup, clock, journal, failNextStart } }), cmds);
     if (!model.failed) {
       await sup.shutdown();
       stopYoungestFirst(model, model.children);
