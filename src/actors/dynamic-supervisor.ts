@@ -3,7 +3,6 @@ import { backoffAttempt, backoffDelay } from "./backoff.js";
 import { recordRestart } from "./restart-intensity.js";
 import {
   type ChildExited,
-  ChildKilled,
   detach,
   type Exit,
   findChild,
@@ -21,9 +20,19 @@ import {
   type SupervisionView,
   shouldRestart,
   spawn,
+  stopError,
   treeNode,
 } from "./supervised-child.js";
-import { reportCrash, reportGiveUp, SupervisorGaveUp } from "./supervisor-reports.js";
+import {
+  crashReport,
+  FailedToStartChild,
+  reportCrash,
+  reportGiveUp,
+  reportShutdownError,
+  reportStartError,
+  reportTerminated,
+  SupervisorGaveUp,
+} from "./supervisor-reports.js";
 import {
   type BackoffOptions,
   type ChildSpec,
@@ -55,7 +64,12 @@ export interface PoolFlags {
 }
 
 export interface DynamicPool {
-  /** Starts child `id` from the template with `input`; returns its actor (undefined if it ended at once and is not restarted). */
+  /**
+   * Starts child `id` from the template with `input`; returns its actor
+   * (undefined if it ended at once and is not restarted). A child that fails
+   * in its init is not kept and the pool is unaffected: this throws
+   * `FailedToStartChild`, as OTP's `start_child` returns `{error, Reason}`.
+   */
   startChild(id: string, input?: unknown): AnyActorRef | undefined;
   /** Asks child `id` to stop (honouring the template's `shutdown`) and forgets it. False if there is no such child. */
   terminateChild(id: string): boolean;
@@ -139,13 +153,8 @@ function createPool(
     terminating.delete(child);
     children.delete(child.spec.id);
   };
-  const report = (child: SupervisedChild, reason: unknown) =>
-    reportCrash(context.logger, {
-      supervisor: context.name,
-      child: child.spec.id,
-      reason,
-      restarts: child.restarts,
-    });
+  const reportOf = (child: SupervisedChild, reason: unknown) =>
+    crashReport(context.name, child, reason);
 
   function onExit(event: ChildExited): void {
     const child = children.get(event.id);
@@ -157,8 +166,8 @@ function createPool(
     child.timer = undefined;
     const { exit } = event;
     if (stopping !== undefined || terminating.has(child)) {
-      if (exit.kind === "crash" && !(exit.reason instanceof ChildKilled))
-        report(child, exit.reason);
+      const unclean = stopError(child, exit);
+      if (unclean !== undefined) reportShutdownError(context.logger, reportOf(child, unclean));
       forget(child);
       if (stopping !== undefined && children.size === 0) stopping();
       return;
@@ -167,8 +176,15 @@ function createPool(
   }
 
   function decide(child: SupervisedChild, exit: Exit): void {
-    if (exit.kind === "crash") report(child, exit.reason);
-    if (!shouldRestart(child.spec.restart, exit)) {
+    const restarts = shouldRestart(child.spec.restart, exit);
+    if (exit.kind === "crash" && exit.atStart)
+      reportStartError(context.logger, reportOf(child, exit.reason));
+    else if (exit.kind === "crash") reportCrash(context.logger, reportOf(child, exit.reason));
+    else if (restarts) {
+      const reason = exit.kind === "shutdown" ? exit.reason : "normal";
+      reportTerminated(context.logger, reportOf(child, reason));
+    }
+    if (!restarts) {
       forget(child);
       return;
     }
@@ -176,7 +192,7 @@ function createPool(
     history = decision.history;
     if (decision.exceeded) {
       child.status = "failed";
-      const reason = exit.kind === "crash" ? exit.reason : undefined;
+      const reason = exit.kind === "normal" ? undefined : exit.reason;
       const { intensity, period } = flags;
       const failure = new SupervisorGaveUp(
         context.name,
@@ -241,7 +257,12 @@ function createPool(
       if (children.has(id)) throw new DuplicateChildId(context.name, id);
       const child = newChild({ ...template, id, input });
       children.set(id, child);
-      spawn(child, self, context);
+      const failure = spawn(child, self, context, "return");
+      if (failure !== undefined) {
+        children.delete(id);
+        reportStartError(context.logger, reportOf(child, failure.reason));
+        throw new FailedToStartChild(context.name, id, failure.reason);
+      }
       return child.ref;
     },
     terminateChild(id) {

@@ -31,8 +31,14 @@ export class ShutdownExit extends Error {
 
 export const shutdownExit: ShutdownExit = new ShutdownExit();
 
+/**
+ * True for `ShutdownExit` and for OTP's `{shutdown, Term}`: an error that
+ * carries `exit: "shutdown"` (a supervisor that gave up or failed to start).
+ */
 export const isShutdownExit = (reason: unknown): boolean =>
-  typeof reason === "object" && reason !== null && Reflect.get(reason, "_tag") === "ShutdownExit";
+  typeof reason === "object" &&
+  reason !== null &&
+  (Reflect.get(reason, "_tag") === "ShutdownExit" || Reflect.get(reason, "exit") === "shutdown");
 
 /** The reason recorded for a child stopped with `actorRef.stop()` (OTP's `killed`). */
 export class ChildKilled extends Error {
@@ -43,7 +49,11 @@ export class ChildKilled extends Error {
   }
 }
 
-export type Exit = { kind: "normal" } | { kind: "shutdown" } | { kind: "crash"; reason: unknown };
+export type Exit =
+  | { kind: "normal" }
+  | { kind: "shutdown"; reason: unknown }
+  /** `atStart`: the actor was already in error when its `start()` returned (OTP's `start_error`). */
+  | { kind: "crash"; reason: unknown; atStart?: boolean };
 
 /** Sent by a child's subscription to its supervisor; `generation` tells a restarted child from its predecessor. */
 export interface ChildExited {
@@ -107,6 +117,8 @@ export interface SupervisedChild {
   generation: number;
   /** Token of the pending shutdown-timeout or backoff timer, if any. */
   timer: number | undefined;
+  /** Set when its shutdown timeout ran out and the supervisor stopped it (OTP's `exit(Child, kill)`). */
+  forced: boolean;
   subscription: Subscription | undefined;
 }
 
@@ -119,19 +131,30 @@ export const newChild = (spec: ResolvedChildSpec): SupervisedChild => ({
   startedAt: 0,
   generation: 0,
   timer: undefined,
+  forced: false,
   subscription: undefined,
 });
 
+/** Why a child's actor was in error the moment it started (OTP: its `init` did not return `ok`). */
+export interface InitFailure {
+  reason: unknown;
+}
+
 /**
  * Creates and starts the child's actor on the supervisor's clock. Its end,
- * however it happens, reaches `self` once, as a `ChildExited` event.
+ * however it happens, reaches `self` once, as a `ChildExited` event (a crash
+ * during `start()` marked `atStart`). Returns the reason when the actor was
+ * already in error as `start()` returned (its first actions threw); with
+ * `initFailure: "return"` the child is then forgotten and no event is sent, as
+ * OTP's `start_child` returns `{error, Reason}`. Anything that fails later,
+ * such as a rejected promise, is a crash like any other.
  */
 export function spawn(
   child: SupervisedChild,
   self: AnyActorRef,
   context: SupervisionContext,
-  input: unknown = child.spec.input,
-): void {
+  initFailure: "exit" | "return" = "exit",
+): InitFailure | undefined {
   const { id, logic } = child.spec;
   const generation = ++child.generation;
   const childInput: unknown = isSupervisionLogic(logic)
@@ -141,7 +164,7 @@ export function spawn(
         logger: context.logger,
         ...(context.inspect ? { inspect: context.inspect } : {}),
       } satisfies SupervisionContext)
-    : input;
+    : child.spec.input;
   const { clock, inspect } = context;
   const actor = createActor(logic, {
     id,
@@ -150,23 +173,37 @@ export function spawn(
     ...(inspect ? { inspect } : {}),
   });
   let reported = false;
-  const report = (exit: Exit) => {
+  let starting = true;
+  let failedAtStart: InitFailure | undefined;
+  const report = (given: Exit) => {
     if (reported) return;
     reported = true;
+    const exit: Exit = starting && given.kind === "crash" ? { ...given, atStart: true } : given;
+    if (starting && exit.kind !== "normal") {
+      failedAtStart = { reason: exit.reason };
+      if (initFailure === "return") return;
+    }
     self.send({ type: "supervisor.child.exited", id, generation, exit } satisfies ChildExited);
   };
   child.ref = actor;
   child.status = "running";
+  child.forced = false;
   child.startedAt = context.clock.now();
   child.subscription = actor.subscribe({
     next: (snapshot) => {
       if (snapshot.status === "done") report({ kind: "normal" });
     },
     error: (reason) =>
-      report(isShutdownExit(reason) ? { kind: "shutdown" } : { kind: "crash", reason }),
+      report(isShutdownExit(reason) ? { kind: "shutdown", reason } : { kind: "crash", reason }),
     complete: () => report({ kind: "crash", reason: new ChildKilled(id) }),
   });
   actor.start();
+  starting = false;
+  if (failedAtStart !== undefined && initFailure === "return") {
+    detach(child);
+    child.status = "failed";
+  }
+  return failedAtStart;
 }
 
 /** Forgets the child's actor once it has ended. */
@@ -196,9 +233,35 @@ export function requestStop(
   if (typeof shutdown === "number") {
     child.timer = schedule(shutdown, () => {
       child.timer = undefined;
-      if (child.ref === ref) ref.stop();
+      if (child.ref !== ref) return;
+      child.forced = true;
+      ref.stop();
     });
   }
+}
+
+/**
+ * The stop of a start that failed: it cannot wait out a shutdown timeout, as
+ * the start must fail before it returns. Asked to shut down, then forced.
+ */
+export function stopAtOnce(child: SupervisedChild): void {
+  const ref = child.ref;
+  if (ref === undefined) return;
+  detach(child);
+  child.status = "stopped";
+  if (child.spec.shutdown !== "brutal_kill") ref.send({ type: "shutdown" });
+  if (ref.getSnapshot().status === "active") ref.stop();
+}
+
+/**
+ * OTP's `shutdown_error`: why a child that was asked to stop did not stop
+ * cleanly, or undefined if it did. Forced after its timeout is `"killed"`;
+ * a normal or shutdown end, or the expected stop of `brutal_kill`, is clean.
+ */
+export function stopError(child: SupervisedChild, exit: Exit): unknown {
+  if (child.forced) return "killed";
+  if (exit.kind === "crash" && !(exit.reason instanceof ChildKilled)) return exit.reason;
+  return undefined;
 }
 
 /** The tree node of one child, descending into it when it is itself a supervisor. */

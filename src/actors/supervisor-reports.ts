@@ -1,14 +1,25 @@
 import type { Logger } from "../log.js";
+import { isShutdownExit, type SupervisedChild } from "./supervised-child.js";
 
 /**
  * What a supervisor tells the operator. Each crash is logged once, by the
  * supervisor that saw it, with fixed keys; each escalation once, by the
  * supervisor that gave up. Reasons are reduced to plain data first.
+ *
+ * The reports are OTP's error contexts: "child crashed" and "child terminated"
+ * (`child_terminated`), "child failed to start" (`start_error`), "child
+ * shutdown error" (`shutdown_error`), each with the keys supervisor, child,
+ * reason, restarts.
  */
 
-/** The reason a supervisor fails with when its children restart too often (OTP's `reached_max_restart_intensity`). */
+/**
+ * The reason a supervisor fails with when its children restart too often.
+ * As OTP, it is a shutdown (`exit: "shutdown"`): the supervisor ended on
+ * purpose, so a transient parent does not restart it.
+ */
 export class SupervisorGaveUp extends Error {
   readonly _tag = "SupervisorGaveUp";
+  readonly exit = "shutdown";
   constructor(
     readonly supervisor: string,
     readonly child: string,
@@ -24,10 +35,32 @@ export class SupervisorGaveUp extends Error {
   }
 }
 
+/** OTP's `{shutdown, {failed_to_start_child, Id, Reason}}`: a start that failed because child `child` did. */
+export class FailedToStartChild extends Error {
+  readonly _tag = "FailedToStartChild";
+  readonly exit = "shutdown";
+  constructor(
+    readonly supervisor: string,
+    readonly child: string,
+    readonly reason: unknown,
+  ) {
+    super(`supervisor "${supervisor}": child "${child}" failed to start: ${reasonText(reason)}`);
+    this.name = "FailedToStartChild";
+  }
+}
+
+const reasonText = (reason: unknown): string => {
+  const described = describeReason(reason);
+  if (typeof described === "object" && described !== null && "message" in described) {
+    return String(described.message);
+  }
+  return JSON.stringify(described);
+};
+
 const exitPhrase = (cause: unknown): string => {
   const described = describeReason(cause);
   if (typeof described === "object" && described !== null && "message" in described) {
-    return `crashed: ${String(described.message)}`;
+    return `${isShutdownExit(cause) ? "shut down" : "crashed"}: ${String(described.message)}`;
   }
   return cause === undefined ? "exited" : `crashed: ${JSON.stringify(described)}`;
 };
@@ -56,8 +89,28 @@ export interface CrashReport {
   restarts: number;
 }
 
+export const crashReport = (
+  supervisor: string,
+  child: SupervisedChild,
+  reason: unknown,
+): CrashReport => ({ supervisor, child: child.spec.id, reason, restarts: child.restarts });
+
 export function reportCrash(logger: Logger, report: CrashReport): void {
   logger.error({ ...report, reason: describeReason(report.reason) }, "child crashed");
+}
+
+/** A child that ended with `normal` or a shutdown reason and is restarted all the same (a permanent one). */
+export function reportTerminated(logger: Logger, report: CrashReport): void {
+  logger.warn({ ...report, reason: describeReason(report.reason) }, "child terminated");
+}
+
+export function reportStartError(logger: Logger, report: CrashReport): void {
+  logger.error({ ...report, reason: describeReason(report.reason) }, "child failed to start");
+}
+
+/** A child that did not stop cleanly when asked: it crashed meanwhile, or was forced (`killed`). */
+export function reportShutdownError(logger: Logger, report: CrashReport): void {
+  logger.error({ ...report, reason: describeReason(report.reason) }, "child shutdown error");
 }
 
 export function reportGiveUp(logger: Logger, failure: SupervisorGaveUp): void {

@@ -9,8 +9,11 @@ import type { ChildSpec, SupervisorFlags } from "./supervisor-spec.js";
 /**
  * The top of a supervision tree, as the daemon holds it. At the root,
  * escalation means the daemon must end: `done` resolves with `exit: "failed"`
- * and the caller sets a non-zero exit code (`exitCodeOf`). The root's own
- * "supervisor gave up" record is the one crash report; nothing here logs again.
+ * and the caller sets a non-zero exit code (`exitCodeOf`). A give-up or a
+ * failed start is a shutdown exit to a parent (OTP), but the root has none:
+ * for the process it is a failure, exit 70. The root's own "supervisor gave
+ * up" (or "child failed to start") record is the one report; nothing here
+ * logs again.
  */
 
 export type RootExit = { exit: "normal" } | { exit: "failed"; reason: unknown };

@@ -3,7 +3,6 @@ import { backoffAttempt, backoffDelay } from "./backoff.js";
 import { recordRestart } from "./restart-intensity.js";
 import {
   type ChildExited,
-  ChildKilled,
   detach,
   type Exit,
   findChild,
@@ -21,9 +20,20 @@ import {
   type SupervisionView,
   shouldRestart,
   spawn,
+  stopAtOnce,
+  stopError,
   treeNode,
 } from "./supervised-child.js";
-import { reportCrash, reportGiveUp, SupervisorGaveUp } from "./supervisor-reports.js";
+import {
+  crashReport,
+  FailedToStartChild,
+  reportCrash,
+  reportGiveUp,
+  reportShutdownError,
+  reportStartError,
+  reportTerminated,
+  SupervisorGaveUp,
+} from "./supervisor-reports.js";
 import {
   type ChildSpec,
   type ResolvedChildSpec,
@@ -40,6 +50,11 @@ import { createTimers, type TimerFired } from "./supervisor-timers.js";
  * XState actor logic. Children are real XState actors, started in spec order
  * and stopped in reverse; a child's end reaches the supervisor as an event, so
  * every decision is taken inside the supervisor's own transition.
+ *
+ * As OTP's `start_children`, a child that fails in its init fails the start:
+ * the later children are never started, the earlier ones are stopped youngest
+ * first, and the supervisor's actor is in error with `FailedToStartChild` the
+ * moment its `start()` returns, so a parent's start fails in turn.
  */
 
 export type SupervisorEvent = { type: "shutdown" } | ChildExited | TimerFired;
@@ -151,8 +166,8 @@ function createRuntime(
     const { exit } = event;
     if (op !== undefined && (op.current === child || op.queue.includes(child))) {
       // Asked to stop (or about to be): whatever the reason, it is not restarted for it.
-      if (exit.kind === "crash" && !(exit.reason instanceof ChildKilled))
-        report(child, exit.reason);
+      const unclean = stopError(child, exit);
+      if (unclean !== undefined) reportShutdownError(context.logger, reportOf(child, unclean));
       child.status = op.purpose === "restart" ? "restarting" : "stopped";
       op.queue = op.queue.filter((c) => c !== child);
       if (op.current === child) {
@@ -170,19 +185,27 @@ function createRuntime(
     decide(child, exit);
   }
 
-  function report(child: SupervisedChild, reason: unknown): void {
-    const { name: supervisor, logger } = context;
-    reportCrash(logger, { supervisor, child: child.spec.id, reason, restarts: child.restarts });
-  }
+  const reportOf = (child: SupervisedChild, reason: unknown) =>
+    crashReport(context.name, child, reason);
+  const report = (child: SupervisedChild, reason: unknown) =>
+    reportCrash(context.logger, reportOf(child, reason));
 
   function decide(child: SupervisedChild, exit: Exit): void {
-    if (exit.kind === "crash") report(child, exit.reason);
+    const restarts = shouldRestart(child.spec.restart, exit);
+    if (exit.kind === "crash" && exit.atStart)
+      reportStartError(context.logger, reportOf(child, exit.reason));
+    else if (exit.kind === "crash") report(child, exit.reason);
+    else if (restarts)
+      reportTerminated(
+        context.logger,
+        reportOf(child, exit.kind === "shutdown" ? exit.reason : "normal"),
+      );
     else
       context.logger.debug(
         { supervisor: context.name, child: child.spec.id, exit: exit.kind },
         "child exited",
       );
-    if (!shouldRestart(child.spec.restart, exit)) {
+    if (!restarts) {
       child.status = "stopped";
       if (child.spec.restart === "temporary") remove(child);
       return;
@@ -191,7 +214,7 @@ function createRuntime(
     history = decision.history;
     if (decision.exceeded) {
       child.status = "failed";
-      const reason = exit.kind === "crash" ? exit.reason : undefined;
+      const reason = exit.kind === "normal" ? undefined : exit.reason;
       const { intensity, period } = flags;
       giveUp(
         new SupervisorGaveUp(
@@ -265,13 +288,18 @@ function createRuntime(
     if (at >= 0) children.splice(at, 1);
   }
 
+  /**
+   * Starts `group` in order. As OTP's `restart_multiple_children`, a child that
+   * fails in its init ends the run: the later ones wait, "restarting", until
+   * its exit (already on its way) is decided and restarts the scope from it.
+   */
   function restart(group: SupervisedChild[]): void {
     deferred = deferred.filter((d) => !group.includes(d.child));
     for (const child of group) {
       if (child.ref !== undefined) continue;
       child.timer = undefined;
       child.restarts += 1;
-      start(child);
+      if (start(child) !== undefined) return;
     }
   }
 
@@ -361,7 +389,16 @@ function createRuntime(
 
   return {
     start: () => {
-      for (const child of children) start(child);
+      for (const [at, child] of children.entries()) {
+        const failure = spawn(child, self, context, "return");
+        if (failure === undefined) continue;
+        reportStartError(context.logger, reportOf(child, failure.reason));
+        for (const started of children.slice(0, at).reverse()) stopAtOnce(started);
+        const error = new FailedToStartChild(context.name, child.spec.id, failure.reason);
+        outcome = { status: "error", error };
+        // XState puts an actor whose logic throws in `start` in error, with this reason.
+        throw error;
+      }
     },
     handle,
     halt,

@@ -10,6 +10,8 @@ import type { ChildSpec } from "../../../src/actors/supervisor-spec.js";
 export interface WorkerInput {
   name: string;
   journal?: string[];
+  /** Names whose next start fails in init (the name is taken out as it fails once). */
+  failNextStart?: Set<string>;
 }
 
 export type WorkerEvent =
@@ -19,7 +21,10 @@ export type WorkerEvent =
   | { type: "shutdown" }
   | { type: "ping" };
 
-/** Handles `shutdown` by finishing; `crash` throws, `finish` ends normally, `quit` ends with the shutdown reason. */
+/**
+ * Handles `shutdown` by finishing; `crash` throws, `finish` ends normally,
+ * `quit` ends with the shutdown reason. Fails in init if its name is in `failNextStart`.
+ */
 export const worker = setup({
   types: {
     input: {} as WorkerInput,
@@ -28,6 +33,13 @@ export const worker = setup({
   },
   actions: {
     note: ({ context }, what: string) => context.journal?.push(`${what}:${context.name}`),
+    begin: ({ context }) => {
+      if (context.failNextStart?.delete(context.name)) {
+        context.journal?.push(`init-failed:${context.name}`);
+        throw new Error(`${context.name} cannot start`);
+      }
+      context.journal?.push(`start:${context.name}`);
+    },
     crash: ({ context }) => {
       throw new Error(`${context.name} crashed`);
     },
@@ -37,7 +49,7 @@ export const worker = setup({
   },
 }).createMachine({
   context: ({ input }) => ({ ...input, pings: 0 }),
-  entry: { type: "note", params: "start" },
+  entry: "begin",
   initial: "running",
   states: {
     running: {
@@ -65,4 +77,25 @@ export const workers = (
   ids: string[],
   journal: string[],
   extra: Partial<ChildSpec> = {},
-): ChildSpec[] => ids.map((id) => ({ id, logic: worker, input: { name: id, journal }, ...extra }));
+  failNextStart?: Set<string>,
+): ChildSpec[] =>
+  ids.map((id) => ({
+    id,
+    logic: worker,
+    input: { name: id, journal, ...(failNextStart ? { failNextStart } : {}) },
+    ...extra,
+  }));
+
+/** Fails in its init: its first action throws, so the actor is in error the moment it starts. */
+export const failsAtStart = setup({
+  types: { input: {} as WorkerInput, context: {} as WorkerInput },
+  actions: {
+    boom: ({ context }) => {
+      context.journal?.push(`init-failed:${context.name}`);
+      throw new Error(`${context.name} cannot start`);
+    },
+  },
+}).createMachine({
+  context: ({ input }) => input,
+  entry: "boom",
+});

@@ -43,7 +43,8 @@ describe("dynamic supervisor", () => {
 
     expect(pool.count()).toBe(0);
     expect(actor.getSnapshot().status).toBe("done");
-  });
+    // About 4 s on two loaded cores: the point is the count, not the speed.
+  }, 30_000);
 
   it("terminates one child gracefully and forgets it", () => {
     const journal: string[] = [];
@@ -57,6 +58,34 @@ describe("dynamic supervisor", () => {
 
     expect(journal).toEqual(["start:a", "start:b", "killed:a"]);
     expect(pool.count()).toBe(1);
+  });
+
+  it("reports a child forced down after its timeout as a shutdown error, reason killed", () => {
+    const { logger, records } = logSink();
+    const clock = new SimulatedClock();
+    const actor = createActor(
+      dynamicSupervisorLogic(
+        {},
+        { logic: stubborn, shutdown: 2000 },
+        { clock, logger, name: "pool" },
+      ),
+      { clock },
+    );
+    actor.start();
+    const pool = poolOf(actor) as DynamicPool;
+    pool.startChild("a", { name: "a" });
+    pool.startChild("b", { name: "b" });
+
+    pool.terminateChild("a");
+    clock.increment(2000);
+    actor.send({ type: "shutdown" });
+    clock.increment(2000);
+
+    expect(actor.getSnapshot().status).toBe("done");
+    expect(records.filter((r) => (r.level as number) >= 40)).toMatchObject([
+      { msg: "child shutdown error", supervisor: "pool", child: "a", reason: "killed" },
+      { msg: "child shutdown error", supervisor: "pool", child: "b", reason: "killed" },
+    ]);
   });
 
   it("restarts per restart type, with the same input", () => {
@@ -98,7 +127,11 @@ describe("dynamic supervisor", () => {
     pool.whereis("b")?.send({ type: "crash" });
 
     expect(actor.getSnapshot().status).toBe("error");
-    expect(failure).toMatchObject({ _tag: "SupervisorGaveUp", supervisor: "pool" });
+    expect(failure).toMatchObject({
+      _tag: "SupervisorGaveUp",
+      supervisor: "pool",
+      exit: "shutdown",
+    });
     expect(records.filter((r) => r.msg === "supervisor gave up")).toHaveLength(1);
   });
 

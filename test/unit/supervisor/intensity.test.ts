@@ -112,6 +112,37 @@ describe("intensity escalation", () => {
     expect(sup.tree().status).toBe("failed");
   });
 
+  it("exits shutdown when it gives up, so a transient parent does not restart it", () => {
+    const journal: string[] = [];
+    const { logger, records } = logSink();
+    const inner = supervisorLogic(
+      { strategy: "one_for_one", intensity: 0 },
+      workers(["w"], journal),
+    );
+    const sup = startSupervisor({
+      flags: { strategy: "one_for_one", intensity: 5 },
+      children: [...workers(["x"], journal), { id: "inner", logic: inner, restart: "transient" }],
+      clock: new SimulatedClock(),
+      logger,
+    });
+
+    sup.send("w", { type: "crash" });
+
+    expect(sup.tree()).toMatchObject({
+      status: "running",
+      children: [
+        { id: "x", status: "running", restarts: 0 },
+        { id: "inner", status: "stopped", restarts: 0 },
+      ],
+    });
+    expect(journal).toEqual(["start:x", "start:w"]);
+    // The give-up is reported once, by the supervisor that gave up; the parent adds no crash.
+    expect(records.filter((r) => (r.level as number) >= 40).map((r) => r.msg)).toEqual([
+      "child crashed",
+      "supervisor gave up",
+    ]);
+  });
+
   it("escalates from a child supervisor to its parent, and intensities multiply", async () => {
     const journal: string[] = [];
     const { logger, records } = logSink();
@@ -139,8 +170,14 @@ describe("intensity escalation", () => {
     expect(records.filter((r) => r.msg === "supervisor gave up")).toMatchObject([
       { supervisor: "root/inner", restarts: 2, intensity: 1, period: 5000 },
     ]);
-    expect(records.filter((r) => r.msg === "child crashed" && r.child === "inner")).toMatchObject([
-      { supervisor: "root", restarts: 0, reason: { name: "SupervisorGaveUp" } },
+    // A give-up is a shutdown: the permanent parent restarts it and says so, but not as a crash.
+    expect(records.filter((r) => r.child === "inner")).toMatchObject([
+      {
+        msg: "child terminated",
+        supervisor: "root",
+        restarts: 0,
+        reason: { name: "SupervisorGaveUp" },
+      },
     ]);
 
     // Two more: inner gives up again, which is one restart too many for root.
@@ -155,7 +192,7 @@ describe("intensity escalation", () => {
     expect(rootReports).toHaveLength(1);
     expect(rootReports[0]?.reason).toMatchObject({
       name: "SupervisorGaveUp",
-      message: expect.stringContaining('child "inner" crashed'),
+      message: expect.stringContaining('child "inner" shut down: supervisor "root/inner" gave up'),
     });
     // one_for_one: x never restarted; the root's give-up stops it last.
     expect(journal.filter((line) => line.endsWith(":x"))).toEqual(["start:x", "stop:x"]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
 import { supervisorLogic } from "../../../src/actors/supervisor.js";
 import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { logSink } from "../../support/log-sink.js";
 import { stubborn, workers } from "./children.js";
 
 const stubbornSpec = (
@@ -50,6 +51,31 @@ describe("shutdown", () => {
     clock.increment(1);
     expect(journal).toEqual(["killed:s", "stop:a"]);
     expect(sup.actor.getSnapshot().status).toBe("done");
+  });
+
+  it("reports a child forced down after its timeout as a shutdown error, reason killed", async () => {
+    const { logger, records } = logSink();
+    const clock = new SimulatedClock();
+    const sup = startSupervisor({
+      flags: { strategy: "one_for_one" },
+      children: [stubbornSpec("s", [], 3000), stubbornSpec("quick", [], "brutal_kill")],
+      clock,
+      logger,
+    });
+    sup.actor.send({ type: "shutdown" });
+    clock.increment(3000);
+    await sup.done;
+
+    // OTP: `exit(Child, kill)` after the timeout is a shutdown_error; brutal_kill is expected.
+    expect(records.filter((r) => (r.level as number) >= 40)).toEqual([
+      expect.objectContaining({
+        msg: "child shutdown error",
+        supervisor: "root",
+        child: "s",
+        reason: "killed",
+        restarts: 0,
+      }),
+    ]);
   });
 
   it("does not wait for the timeout when the child stops on request", () => {
