@@ -49,8 +49,13 @@ export interface DaemonOptions {
    * Fault injection for end-to-end tests of an in-process daemon; never set
    * by the configuration or the CLI. `notifierBeforeSend` runs in the
    * notifier before each stanza is built: a throw crashes the notifier.
+   * `timers` runs before each timer callback of the named mechanism
+   * (liveness, resync, held_mail, ...): a throw stands for a bug there.
    */
-  faults?: { notifierBeforeSend?: () => void };
+  faults?: {
+    notifierBeforeSend?: (n: Notification) => void;
+    timers?: (mechanism: string) => void;
+  };
   /** `start --inspect`: where live actors and sessions report (the caller closes it). */
   inspection?: Pick<Inspection, "actors" | "sessions">;
   /** Told of every notification the link accepted (the admin listener's feed). */
@@ -101,6 +106,7 @@ export function startDaemon({
     receiptTimeoutMs: current.notify.receiptTimeoutMs,
     ...(store ? { store } : {}),
     brokerSource: current.source.rabbitmq.url !== undefined,
+    ...(faults?.timers ? { timerFault: faults.timers } : {}),
     ...(inspection ? { observeSessions: inspection.sessions } : {}),
     ...(current.resync.ejabberdApi
       ? {
@@ -134,7 +140,7 @@ export function startDaemon({
     logger.info({ link, attempt, delayMs: delay }, "reconnecting after backoff");
     return delay;
   };
-  const rate = new SendRate(clock, current.notify.maxRate);
+  const rate = new SendRate(pipeline.timers.clock("send_rate"), current.notify.maxRate);
   const deadLetters = new DeadLetters(store?.deadLetters);
   const rabbit = current.source.rabbitmq;
   const rabbitmq = rabbit.url

@@ -12,6 +12,7 @@ import { Resync } from "./actors/resync.js";
 import { SequenceNumbers } from "./actors/sequence-numbers.js";
 import { ServedDomains } from "./actors/served-domains.js";
 import { type SessionObserver, SessionRegistry } from "./actors/session-registry.js";
+import { TimerGuard } from "./actors/timer-guard.js";
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
@@ -68,6 +69,12 @@ export interface PipelineOptions {
   observeSessions?: SessionObserver;
   /** Presences also come from a broker (MongooseIM, `src/sources/`): XEP-0356 is optional. */
   brokerSource?: boolean;
+  /**
+   * Fault injection for tests (never set by the configuration or the CLI):
+   * called before each timer callback of the named mechanism; a throw
+   * stands for a bug there (src/actors/timer-guard.ts).
+   */
+  timerFault?: (mechanism: string) => void;
 }
 
 /**
@@ -79,13 +86,21 @@ export interface PipelineOptions {
 export function createPipeline(options: PipelineOptions) {
   const { link, clock, logger } = options;
   const counters = new Counters();
+  // Every mechanism's timers have an owner that reports a failed callback
+  // and runs it again: none can end a mechanism or take the process down.
+  const timers = new TimerGuard({
+    clock,
+    counters,
+    logger,
+    ...(options.timerFault ? { fault: options.timerFault } : {}),
+  });
   const registry = new SessionRegistry(options.observeSessions);
   const { store } = options;
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);
   const recent = new RecentSends();
   const held = new HeldMail({
-    clock,
+    clock: timers.clock("held_mail"),
     backoff: (attempt) =>
       backoffDelay(attempt, { initial: 1_000, max: 60_000, factor: 2, jitter: 0.2 }, Math.random),
     capacity: options.mailboxCapacity,
@@ -97,7 +112,7 @@ export function createPipeline(options: PipelineOptions) {
   // same server user, released when it is seen online or on a backoff timer.
   const awaiting = options.receiptTimeoutMs
     ? new AwaitingReceipts({
-        clock,
+        clock: timers.clock("receipts"),
         timeoutMs: options.receiptTimeoutMs,
         capacity: options.mailboxCapacity,
         resend: (notifications) => {
@@ -123,8 +138,8 @@ export function createPipeline(options: PipelineOptions) {
   }
   // Always there, passing straight through while off (0), so a reload can
   // turn either on or off without rebuilding the router.
-  const damper = new FlapDamper(clock, options.flapWindowMs ?? 0, counters);
-  const userRate = new UserRateLimiter(clock, options.userRate ?? 0, counters);
+  const damper = new FlapDamper(timers.clock("flap_damper"), options.flapWindowMs ?? 0, counters);
+  const userRate = new UserRateLimiter(timers.clock("user_rate"), options.userRate ?? 0, counters);
   const served = new ServedDomains({
     configured: () => options.policy().domains,
     component: () => link.domain,
@@ -162,14 +177,14 @@ export function createPipeline(options: PipelineOptions) {
       available ? liveness.touch(flatCopy(jid)) : liveness.forget(jid),
   });
   const pinger = new Pinger({
-    clock,
+    clock: timers.clock("pings"),
     from: () => link.domain,
     send: (el) => link.send(el),
     timeoutMs: options.pingTimeoutMs,
   });
   let livenessTimeoutMs = options.liveness.timeoutMs;
   const liveness = new Liveness({
-    clock,
+    clock: timers.clock("liveness"),
     ping: (jid) => pinger.ping(jid, livenessTimeoutMs),
     drive: (jid, event) => router.driveTracked(jid, event),
     online: () => link.online,
@@ -195,7 +210,7 @@ export function createPipeline(options: PipelineOptions) {
     ...(options.sessionList ? { sessionList: options.sessionList } : {}),
     pinger,
     liveness,
-    clock,
+    clock: timers.clock("resync"),
     counters,
     logger,
     settleMs: options.resyncSettleMs,
@@ -375,6 +390,8 @@ export function createPipeline(options: PipelineOptions) {
     router,
     liveness,
     privileges: () => privileges,
+    /** The owner of the mechanisms' timers; the daemon's send rate takes a clock from it too. */
+    timers,
     /** Queues what flap damping still holds back, so a drain can send it. */
     flush() {
       damper.flush();

@@ -103,12 +103,15 @@ export class Resync {
   private armTimer(): void {
     if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
     const generation = this.generation;
+    // Read once: a settle that fails is run again by the timer's guard
+    // (src/actors/timer-guard.ts), after the window is gone.
+    let replayed: boolean | undefined;
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
       this.settling = false;
-      const replayed = (this.window?.counted ?? 0) > 0;
+      replayed ??= (this.window?.counted ?? 0) > 0;
       this.window = undefined;
-      void this.settle(generation, replayed);
+      return this.settle(generation, replayed);
     }, this.deps.settleMs);
   }
 

@@ -24,6 +24,8 @@ export class MemoryServer extends EventEmitter implements Link {
   readonly answersReceipts = new Set<string>();
   /** When set, messages are taken and then lost without a word (a server crash). */
   swallow = false;
+  /** Sessions whose pings get no answer at all (a half-open socket). */
+  readonly silentSessions = new Set<string>();
 
   connect(): void {
     this.emit("connecting");
@@ -92,6 +94,7 @@ export class MemoryServer extends EventEmitter implements Link {
 
   private answerPing(iq: Element): void {
     const to = iq.attrs.to ?? "";
+    if (this.silentSessions.has(to)) return;
     const reply = this.liveSessions.has(to)
       ? xml("iq", { type: "result", id: iq.attrs.id, from: to, to: iq.attrs.from })
       : xml(

@@ -34,6 +34,8 @@ export function setup(
     advertise?: readonly string[];
     /** `notify.from`; "component" unless set. */
     from?: "component" | "user";
+    /** The pipeline's timer fault hook (src/actors/timer-guard.ts). */
+    timerFault?: (mechanism: string) => void;
   } = {},
 ) {
   const server = new MemoryServer();
@@ -58,13 +60,16 @@ export function setup(
     ...(policy.sequence ? { sequence: true } : {}),
     ...(policy.userRate ? { userRate: policy.userRate } : {}),
     ...(policy.receiptTimeoutMs ? { receiptTimeoutMs: policy.receiptTimeoutMs } : {}),
+    ...(policy.timerFault ? { timerFault: policy.timerFault } : {}),
   });
   server.on("online", () => {
     for (const host of policy.advertise ?? ["localhost", "example.test"]) {
       server.deliver(advertisement(host));
     }
   });
-  const rate = policy.maxRate ? new SendRate(clock, policy.maxRate) : undefined;
+  const rate = policy.maxRate
+    ? new SendRate(pipeline.timers.clock("send_rate"), policy.maxRate)
+    : undefined;
   const notifier = createActor(
     notifierLogic({
       ...pipeline,
