@@ -14,7 +14,7 @@ import { type SessionObserver, SessionRegistry } from "./actors/session-registry
 import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
-import { flatCopy, parseFullJid } from "./protocol/jid.js";
+import { canonicalBare, flatCopy, parseFullJid } from "./protocol/jid.js";
 import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
@@ -258,12 +258,22 @@ export function createPipeline(options: PipelineOptions) {
   // service-unavailable (and its kin) means the server user is offline and
   // there is no offline storage: hold the notification and send it again
   // when the server user is back. Anything else is a failure, logged.
+  // Only the server user it went to or its server can return a notification:
+  // from anyone else who learned a trace, a bounce would stall that server
+  // user's mail with backoff (or, not retriable, end the wait for its receipt).
   const bounced = (el: Element) => {
+    const first = recent.peek(el.attrs.id)[0];
+    if (first && !bounceConcerns(el.attrs.from, first.to)) {
+      return router.refuse(
+        "bounces_refused",
+        "a bounce not from the server user or its server",
+        el.attrs.from,
+      );
+    }
     counters.inc("notifications_bounced");
     if (el.attrs.id !== undefined) awaiting?.forget(el.attrs.id);
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
     const sent = recent.take(el.attrs.id);
-    const first = sent[0];
     const context = first
       ? {
           user: first.user,
@@ -371,3 +381,11 @@ export function createPipeline(options: PipelineOptions) {
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
+
+/** Whether `from` is the server user `to` (bare or full JID) or its server, in canonical form. */
+function bounceConcerns(from: string | undefined, to: string): boolean {
+  const origin = from === undefined ? undefined : canonicalBare(from);
+  const serverUser = canonicalBare(to);
+  if (origin === undefined || serverUser === undefined) return false;
+  return origin === serverUser || origin === serverUser.slice(serverUser.indexOf("@") + 1);
+}
