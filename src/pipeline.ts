@@ -190,8 +190,19 @@ export function createPipeline(options: PipelineOptions) {
   });
   // Sessions available when the daemon last stopped (durable mode) are
   // known again, silently; the first connect's resync settles each of them.
+  // The file is checked like the wire (an older version, or a hand, wrote
+  // it): keyed canonically, and a JID the daemon would now refuse forgotten.
   if (store) {
-    for (const jid of store.sessions.load()) registry.apply(jid, { type: "presence.available" });
+    for (const stored of store.sessions.load()) {
+      const parsed = parseFullJid(stored);
+      if (!parsed.ok || parsed.jid.full !== stored) store.sessions.gone(stored);
+      if (!parsed.ok) {
+        counters.inc("sessions_refused_restore");
+        continue;
+      }
+      if (parsed.jid.full !== stored) store.sessions.available(parsed.jid.full);
+      registry.apply(parsed.jid.full, { type: "presence.available" });
+    }
     const restored = { sessions: registry.size, queued: mailbox.size };
     if (restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
   }

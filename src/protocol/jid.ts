@@ -51,6 +51,8 @@ const MAX_PART_BYTES = 1023;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const NONCHARACTER = /\p{Noncharacter_Code_Point}/u;
 const LOCAL_FORBIDDEN = /["&'/:<>@\s]/;
+const PRINTABLE_ASCII = /^[\u0021-\u007e]*$/;
+const CAPITAL_OR_FINAL_DOT = /[A-Z]|\.$/;
 const DOMAIN_SHAPE = /^[^\s@/"&'<>:]+$/;
 // Printable ASCII but A-Z: already canonical, the common case, no work.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is what it spans.
@@ -82,9 +84,11 @@ export function canonicalResource(resource: string): string {
   return ASCII.test(resource) ? resource : resource.normalize("NFC");
 }
 
-function checkPart(name: string, part: string): string | undefined {
+function checkPart(name: string, part: string, plain: boolean): string | undefined {
   if (part === "") return `its ${name} is empty`;
   if (bytes(part) > MAX_PART_BYTES) return `its ${name} is longer than ${MAX_PART_BYTES} bytes`;
+  // Printable ASCII (nearly every JID) has no control character, non-Char or noncharacter.
+  if (plain) return undefined;
   if (CONTROL.test(part)) return `its ${name} contains a control character`;
   const nonChar = nonXmlChar(part);
   if (nonChar !== undefined) return `its ${name} contains ${nonChar}, which XML cannot carry`;
@@ -92,26 +96,40 @@ function checkPart(name: string, part: string): string | undefined {
   return undefined;
 }
 
-type Parts = { local: string | undefined; domain: string; resource: string | undefined };
+type Parts = {
+  local: string | undefined;
+  domain: string;
+  resource: string | undefined;
+  /** Whether canonicalisation changed anything. */
+  changed: boolean;
+};
 
 /** Splits, canonicalises and checks; the parts or a reason, never an exception. */
 function parse(text: string): { ok: true; parts: Parts } | { ok: false; reason: string } {
-  if (!text.isWellFormed()) return { ok: false, reason: "it is not well-formed Unicode" };
+  const plain = PRINTABLE_ASCII.test(text);
+  if (!plain && !text.isWellFormed()) return { ok: false, reason: "it is not well-formed Unicode" };
   const slash = text.indexOf("/");
   const bareText = slash < 0 ? text : text.slice(0, slash);
   const at = bareText.indexOf("@");
-  const local = at < 0 ? undefined : canonicalLocalpart(bareText.slice(0, at));
-  const domain = canonicalDomain(bareText.slice(at + 1));
-  const resource = slash < 0 ? undefined : canonicalResource(text.slice(slash + 1));
+  const givenLocal = at < 0 ? undefined : bareText.slice(0, at);
+  const givenDomain = bareText.slice(at + 1);
+  const givenResource = slash < 0 ? undefined : text.slice(slash + 1);
+  // Lower-case printable ASCII without a trailing dot: canonical as it is.
+  const canonical = plain && !CAPITAL_OR_FINAL_DOT.test(bareText);
+  const local = givenLocal === undefined || canonical ? givenLocal : canonicalLocalpart(givenLocal);
+  const domain = canonical ? givenDomain : canonicalDomain(givenDomain);
+  const resource =
+    givenResource === undefined || plain ? givenResource : canonicalResource(givenResource);
   const problem =
-    (local === undefined ? undefined : checkPart("localpart", local)) ??
-    checkPart("domain", domain) ??
-    (resource === undefined ? undefined : checkPart("resource", resource));
+    (local === undefined ? undefined : checkPart("localpart", local, plain)) ??
+    checkPart("domain", domain, plain) ??
+    (resource === undefined ? undefined : checkPart("resource", resource, plain));
   if (problem) return { ok: false, reason: problem };
   if (local !== undefined && LOCAL_FORBIDDEN.test(local))
     return { ok: false, reason: "its localpart contains a character RFC 7622 forbids" };
   if (!DOMAIN_SHAPE.test(domain)) return { ok: false, reason: "its domain is malformed" };
-  return { ok: true, parts: { local, domain, resource } };
+  const changed = local !== givenLocal || domain !== givenDomain || resource !== givenResource;
+  return { ok: true, parts: { local, domain, resource, changed } };
 }
 
 /** Parses a session's `local@domain/resource`; anything else is a reason, never an exception. */
@@ -122,13 +140,15 @@ export function parseFullJid(text: string): JidResult {
     return { ok: false, reason: "it has no localpart (not a user's JID)" };
   const parsed = parse(text);
   if (!parsed.ok) return parsed;
-  const { domain } = parsed.parts;
+  const { domain, changed } = parsed.parts;
   const local = parsed.parts.local ?? "";
   const resource = parsed.parts.resource ?? "";
+  // Unchanged (the usual case): the strings the wire gave.
+  if (!changed) {
+    return { ok: true, jid: { full: text, bare: text.slice(0, slash), local, domain, resource } };
+  }
   const bare = `${local}@${domain}`;
-  const full = `${bare}/${resource}`;
-  // Unchanged (the usual case): keep the string the wire gave.
-  return { ok: true, jid: { full: full === text ? text : full, bare, local, domain, resource } };
+  return { ok: true, jid: { full: `${bare}/${resource}`, bare, local, domain, resource } };
 }
 
 /** Parses any JID (a domain, bare or full): for the `from` of receipts and bounces. */

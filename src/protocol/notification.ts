@@ -3,7 +3,7 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import xmlModule from "@xmpp/xml";
 import type { Signer } from "./signature.js";
-import { xmlChars } from "./xml-char.js";
+import { nonXmlChar, UnwritableXml, xmlChars } from "./xml-char.js";
 
 /**
  * The notification of ../shared/PROTOCOL.md, the wire contract of MongooseIM's
@@ -78,6 +78,19 @@ function envelope(trace: string, from: string, to: string | undefined, json: str
     to: to === undefined ? undefined : xmlChars("to", to),
     json: xmlChars("payload", json),
   };
+}
+
+/**
+ * Why no stanza can be built for `n` (a JID XML cannot carry), or undefined.
+ * The notifier asks before building, so such a notification is dropped and
+ * counted instead of failing the actor on every attempt.
+ */
+export function unwritable(n: Notification): UnwritableXml | undefined {
+  for (const field of ["trace", "to", "user", "userBare"] as const) {
+    const bad = nonXmlChar(n[field]);
+    if (bad !== undefined) return new UnwritableXml(field, bad);
+  }
+  return undefined;
 }
 
 /** The default stanza, sent from the component's own domain. */
