@@ -82,4 +82,19 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
     expect(t.pipeline.awaiting?.size).toBe(0);
     expect(t.pipeline.counters.get("receipts_unmatched")).toBe(0);
   });
+
+  it("a session the server's list spells otherwise is the session already known", async () => {
+    let listed = ["alice@localhost/r"];
+    const t = setup({ sessionList: async () => listed.map((jid) => ({ jid, show: undefined })) });
+    t.server.connect();
+    t.clock.increment(1_000);
+    await settle();
+    t.server.drop();
+    listed = ["Alice@LocalHost/r"];
+    t.server.connect();
+    t.clock.increment(1_000);
+    await settle();
+    expect(t.notified()).toEqual([{ user: "alice@localhost/r", presence: "available" }]);
+    expect(t.pipeline.registry.size).toBe(1);
+  });
 });
