@@ -32,7 +32,7 @@ describe("canonical JIDs (RFC 7622, RFC 8265)", () => {
     expect(parsed.ok && parsed.jid.full).toBe(text);
   });
 
-  it("any two spellings that differ only in localpart or domain case are one JID", () => {
+  it("any two spellings that differ only in localpart or domain case are one JID (or both refused)", () => {
     const ascii = fc.string({
       unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789.-_"),
       minLength: 1,
@@ -44,7 +44,7 @@ describe("canonical JIDs (RFC 7622, RFC 8265)", () => {
       fc.property(ascii, ascii, ascii, fc.array(fc.boolean(), { minLength: 1 }), (l, d, r, m) => {
         const a = parseFullJid(`${l}@${d}/${r}`);
         const b = parseFullJid(`${flip(l, m)}@${flip(d, m)}/${r}`);
-        expect(a.ok && b.ok).toBe(true);
+        expect(b.ok).toBe(a.ok);
         if (a.ok && b.ok) expect(b.jid).toEqual(a.jid);
       }),
       { numRuns: 200 },
