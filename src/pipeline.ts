@@ -17,7 +17,7 @@ import { UserRateLimiter } from "./actors/user-rate.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import { excerpt } from "./log-limiter.js";
-import { flatCopy, parseFullJid } from "./protocol/jid.js";
+import { canonicalBare, flatCopy, parseFullJid } from "./protocol/jid.js";
 import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
@@ -218,8 +218,19 @@ export function createPipeline(options: PipelineOptions) {
   });
   // Sessions available when the daemon last stopped (durable mode) are
   // known again, silently; the first connect's resync settles each of them.
+  // The file is checked like the wire (an older version, or a hand, wrote
+  // it): keyed canonically, and a JID the daemon would now refuse forgotten.
   if (store) {
-    for (const jid of store.sessions.load()) registry.apply(jid, { type: "presence.available" });
+    for (const stored of store.sessions.load()) {
+      const parsed = parseFullJid(stored);
+      if (!parsed.ok || parsed.jid.full !== stored) store.sessions.gone(stored);
+      if (!parsed.ok) {
+        counters.inc("sessions_refused_restore");
+        continue;
+      }
+      if (parsed.jid.full !== stored) store.sessions.available(parsed.jid.full);
+      registry.apply(parsed.jid.full, { type: "presence.available" });
+    }
     const restored = { sessions: registry.size, queued: mailbox.size };
     if (restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
   }
@@ -297,12 +308,22 @@ export function createPipeline(options: PipelineOptions) {
   // service-unavailable (and its kin) means the server user is offline and
   // there is no offline storage: hold the notification and send it again
   // when the server user is back. Anything else is a failure, logged.
+  // Only the server user it went to or its server can return a notification:
+  // from anyone else who learned a trace, a bounce would stall that server
+  // user's mail with backoff (or, not retriable, end the wait for its receipt).
   const bounced = (el: Element) => {
+    const first = recent.peek(el.attrs.id)[0];
+    if (first && !bounceConcerns(el.attrs.from, first.to)) {
+      return router.refuse(
+        "bounces_refused",
+        "a bounce not from the server user or its server",
+        el.attrs.from,
+      );
+    }
     counters.inc("notifications_bounced");
     if (el.attrs.id !== undefined) awaiting?.forget(el.attrs.id);
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
     const sent = recent.take(el.attrs.id);
-    const first = sent[0];
     const context = first
       ? {
           user: first.user,
@@ -422,3 +443,11 @@ export function createPipeline(options: PipelineOptions) {
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
+
+/** Whether `from` is the server user `to` (bare or full JID) or its server, in canonical form. */
+function bounceConcerns(from: string | undefined, to: string): boolean {
+  const origin = from === undefined ? undefined : canonicalBare(from);
+  const serverUser = canonicalBare(to);
+  if (origin === undefined || serverUser === undefined) return false;
+  return origin === serverUser || origin === serverUser.slice(serverUser.indexOf("@") + 1);
+}

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
+import { canonicalBare } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
 import type { NotificationTable } from "../store/notification-table.js";
 import type { Counters } from "./counters.js";
@@ -21,7 +22,7 @@ import type { Counters } from "./counters.js";
  */
 interface Sent {
   readonly notifications: readonly Notification[];
-  /** The server user's bare JID: only it may acknowledge. */
+  /** The server user's bare JID, canonical: only it may acknowledge. */
   readonly to: string;
   readonly sentAt: number;
 }
@@ -60,7 +61,8 @@ export class AwaitingReceipts {
     const first = notifications[0];
     if (first === undefined) return;
     for (const n of notifications) this.deps.table?.add(n);
-    this.byId.set(id, { notifications, to: first.to, sentAt: this.deps.clock.now() });
+    const to = canonicalBare(first.to) ?? first.to;
+    this.byId.set(id, { notifications, to, sentAt: this.deps.clock.now() });
     this.total += notifications.length;
     this.schedule();
   }
@@ -68,11 +70,13 @@ export class AwaitingReceipts {
   /**
    * A receipt for message `id` from `from` (a bare or full JID). Only the
    * server user the message went to can acknowledge it: a receipt from anyone
-   * else is ignored and counted. Returns whether it acknowledged anything.
+   * else is ignored and counted. Compared in canonical form (src/protocol/jid.ts):
+   * the server may spell its user otherwise than the configuration did.
+   * Returns whether it acknowledged anything.
    */
   acknowledge(id: string, from: string): boolean {
     const sent = this.byId.get(id);
-    if (sent === undefined || bareOf(from) !== sent.to) {
+    if (sent === undefined || canonicalBare(from) !== sent.to) {
       this.deps.counters.inc("receipts_unmatched");
       return false;
     }
@@ -151,9 +155,4 @@ export class AwaitingReceipts {
     this.total -= sent.notifications.length;
     for (const n of sent.notifications) this.deps.table?.remove(n.trace);
   }
-}
-
-function bareOf(jid: string): string {
-  const slash = jid.indexOf("/");
-  return slash === -1 ? jid : jid.slice(0, slash);
 }

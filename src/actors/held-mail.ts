@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import { LogLimiter } from "../log-limiter.js";
+import { canonicalBare } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
 import type { Counters } from "./counters.js";
 
@@ -14,6 +15,10 @@ import type { Counters } from "./counters.js";
  * behind, so nothing overtakes a bounced one. Held mail is bounded by
  * `capacity` (past it the oldest is dropped, counted and logged as
  * presence_notify_error) and, in durable mode, kept in the state file.
+ *
+ * Destinations are keyed by canonical bare JID (src/protocol/jid.ts): the
+ * server user's presence, a notification restored from the state file and
+ * the configuration may spell one account differently.
  */
 interface Destination {
   items: Notification[];
@@ -63,7 +68,9 @@ export class HeldMail {
 
   /** Whether new mail for `to` must wait behind held mail. */
   isHeld(to: string): boolean {
-    return (this.pendingByDestination.get(to) ?? 0) > 0;
+    // Nothing held (the usual case): no need to work out the key.
+    if (this.pendingByDestination.size === 0) return false;
+    return (this.pendingByDestination.get(destinationOf(to)) ?? 0) > 0;
   }
 
   /** Keeps a bounced notification, or one that must not overtake it. */
@@ -73,25 +80,27 @@ export class HeldMail {
   }
 
   private keep(n: Notification): void {
-    let dest = this.held.get(n.to);
+    const to = destinationOf(n.to);
+    let dest = this.held.get(to);
     if (!dest) {
       dest = { items: [], attempt: 0, timer: undefined };
-      this.held.set(n.to, dest);
+      this.held.set(to, dest);
     }
     dest.items.push(n);
-    this.count(n.to, +1);
-    if (this.total > this.deps.capacity) this.dropOldest(dest, n.to);
+    this.count(to, +1);
+    if (this.total > this.deps.capacity) this.dropOldest(dest, to);
     if (dest.timer === undefined) {
       dest.attempt++;
       dest.timer = this.deps.clock.setTimeout(
-        () => this.release(n.to, "retry"),
+        () => this.release(to, "retry"),
         this.deps.backoff(dest.attempt),
       );
     }
   }
 
   /** The server user `to` is back (or a retry is due): send its mail again, in order. */
-  release(to: string, why: "online" | "retry"): void {
+  release(serverUser: string, why: "online" | "retry"): void {
+    const to = destinationOf(serverUser);
     const dest = this.held.get(to);
     if (!dest) return;
     if (dest.timer !== undefined) this.deps.clock.clearTimeout(dest.timer);
@@ -116,7 +125,7 @@ export class HeldMail {
     const n = this.released.shift();
     if (!n) return;
     this.deps.table?.remove(n.trace);
-    this.count(n.to, -1);
+    this.count(destinationOf(n.to), -1);
   }
 
   /** Stops the retry timers (the daemon is stopping); held mail stays readable. */
@@ -167,4 +176,8 @@ export class HeldMail {
     }
     this.total += delta;
   }
+}
+
+function destinationOf(to: string): string {
+  return canonicalBare(to) ?? to;
 }

@@ -9,6 +9,7 @@ import {
   notificationStanza,
   notificationXml,
   privilegedNotificationStanza,
+  unwritable,
   withReceiptRequest,
 } from "../protocol/notification.js";
 import { type Privileges, sendsFromUser } from "../protocol/privilege.js";
@@ -189,7 +190,7 @@ export function notifierLogic(deps: NotifierDeps) {
     const candidates: Notification[] = [];
     for (const n of mailbox.peekMany(RUN)) {
       if (maxAgeMs !== undefined && now !== undefined && now - n.queuedAt > maxAgeMs) break;
-      if (held?.isHeld(n.to)) break;
+      if (held?.isHeld(n.to) || unwritable(n)) break;
       candidates.push(n);
     }
     // Built only when there is a run to send: a stanza built here and then
@@ -273,6 +274,19 @@ export function notifierLogic(deps: NotifierDeps) {
           ageMs: age,
         },
         "presence_notify_error: notification dropped, older than mailbox.max_age",
+      );
+      return "delivered";
+    }
+    // A JID XML 1.0 cannot carry (restored from an older state file: the
+    // wire's are refused at entry): no stanza can be built for it, ever.
+    const cannot = unwritable(n);
+    if (cannot) {
+      if (again) held?.shiftReleased();
+      else mailbox.shift();
+      counters.inc("notifications_unwritable");
+      logger.error(
+        { event: "presence_notify_error", trace: n.trace, to: n.to, err: cannot.message },
+        "presence_notify_error: notification dropped, XML cannot carry it",
       );
       return "delivered";
     }
@@ -392,7 +406,7 @@ function batchFrom(
   const maxAgeMs = deps.maxAgeMs?.();
   const batch: Notification[] = [];
   for (const n of mailbox.peekMany(max)) {
-    if (n.to !== head.to) break;
+    if (n.to !== head.to || unwritable(n)) break;
     if (now !== undefined && maxAgeMs !== undefined && now - n.queuedAt > maxAgeMs) break;
     batch.push(n);
   }

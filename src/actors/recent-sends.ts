@@ -33,10 +33,21 @@ export class RecentSends {
 
   /** The notifications a bounce refers to (by message id), once; empty if unknown. */
   take(id: string | undefined): readonly Notification[] {
-    if (id === undefined) return [];
-    const key = this.byId.has(id) ? id : id.replace(/^fwd-/, "");
+    const key = this.keyOf(id);
+    if (key === undefined) return [];
     const sent = this.byId.get(key)?.sent ?? [];
     this.byId.delete(key);
     return sent;
+  }
+
+  /** The same, kept: to see whom a bounce concerns before acting on it. */
+  peek(id: string | undefined): readonly Notification[] {
+    const key = this.keyOf(id);
+    return key === undefined ? [] : (this.byId.get(key)?.sent ?? []);
+  }
+
+  private keyOf(id: string | undefined): string | undefined {
+    if (id === undefined) return undefined;
+    return this.byId.has(id) ? id : id.replace(/^fwd-/, "");
   }
 }

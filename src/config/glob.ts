@@ -1,9 +1,12 @@
+import { canonicalLocalpart } from "../protocol/jid.js";
 import { forbiddenCharacterReason } from "./localpart.js";
 
 /**
  * Localpart globs: `*` matches any run of characters (including none), `?`
  * exactly one character (one Unicode code point); everything else matches
- * itself, case-sensitively. There is no escape: `?` also matches a literal
+ * itself, case-sensitively; a glob is written in the canonical form
+ * localparts are compared in (lower case: src/protocol/jid.ts), so a capital
+ * is refused rather than never matching. There is no escape: `?` also matches a literal
  * `*` or `?`. Globs are matched against the localpart only, never the full JID.
  *
  * Matching is the classic two-pointer wildcard algorithm that remembers only
@@ -30,6 +33,10 @@ export function globProblem(glob: string): string | undefined {
       // always a full JID ("alice@example.com") written where a localpart belongs.
       return `${reason}, so it could never match (globs match the localpart only, not the full JID)`;
     }
+  }
+  const canonical = canonicalLocalpart(glob);
+  if (canonical !== glob) {
+    return `it would never match: localparts are compared case-folded and width-mapped (PRECIS UsernameCaseMapped); write ${JSON.stringify(canonical)}`;
   }
   return undefined;
 }

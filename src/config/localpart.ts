@@ -5,9 +5,16 @@
  * configured name from silently routing somewhere else. A value is refused if
  * it is empty, longer than 1023 bytes of UTF-8, contains a character RFC 7622
  * section 3.3.1 forbids (" & ' / : < > @), whitespace, a control or invisible
- * format character, a lone surrogate, or if Unicode NFKC normalisation would
- * change it (the server would then address a different account).
+ * format character, a lone surrogate, if it is not in the canonical form the
+ * server compares localparts in (PRECIS UsernameCaseMapped: lower case, width
+ * mapped, NFC; src/protocol/jid.ts), or if Unicode NFKC normalisation would
+ * change it (the server would then address a different account). A
+ * non-canonical name is refused, not quietly rewritten: the daemon compares
+ * it with the JIDs the server sends, and an operator should see the one
+ * spelling that is used.
  */
+
+import { canonicalLocalpart } from "../protocol/jid.js";
 
 /** RFC 7622 section 3.3.1: characters never allowed in a localpart. */
 export const LOCALPART_FORBIDDEN = ['"', "&", "'", "/", ":", "<", ">", "@"] as const;
@@ -43,6 +50,10 @@ export function localpartProblem(value: string): string | undefined {
   const normalised = value.normalize("NFKC");
   if (normalised !== value) {
     return `it changes under Unicode NFKC normalisation (it would become ${JSON.stringify(normalised)})`;
+  }
+  const canonical = canonicalLocalpart(value);
+  if (canonical !== value) {
+    return `it is not in the canonical form the server compares localparts in (case-folded, width-mapped, NFC: PRECIS UsernameCaseMapped), so the server user would not recognise its own sessions, receipts or bounces; write ${JSON.stringify(canonical)}`;
   }
   return undefined;
 }

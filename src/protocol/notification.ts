@@ -3,6 +3,7 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import xmlModule from "@xmpp/xml";
 import type { Signer } from "./signature.js";
+import { nonXmlChar, UnwritableXml, xmlChars } from "./xml-char.js";
 
 /**
  * The notification of ../shared/PROTOCOL.md, the wire contract of MongooseIM's
@@ -63,13 +64,43 @@ export function payloadJson(n: Notification, sign?: Signer): string {
   return JSON.stringify(sign ? { ...payload, sig: sign(n) } : payload);
 }
 
+/**
+ * Every text the builders below put in a stanza passes here: one that XML 1.0
+ * cannot carry throws `UnwritableXml` (src/protocol/xml-char.ts) instead of
+ * reaching the stream. The JIDs were checked where they came in
+ * (src/protocol/jid.ts), so this only fires on a bug or on state written by
+ * an older version; the notifier drops such a notification, counted.
+ */
+function envelope(trace: string, from: string, to: string | undefined, json: string) {
+  return {
+    id: xmlChars("id", trace),
+    from: xmlChars("from", from),
+    to: to === undefined ? undefined : xmlChars("to", to),
+    json: xmlChars("payload", json),
+  };
+}
+
+/**
+ * Why no stanza can be built for `n` (a JID XML cannot carry), or undefined.
+ * The notifier asks before building, so such a notification is dropped and
+ * counted instead of failing the actor on every attempt.
+ */
+export function unwritable(n: Notification): UnwritableXml | undefined {
+  for (const field of ["trace", "to", "user", "userBare"] as const) {
+    const bad = nonXmlChar(n[field]);
+    if (bad !== undefined) return new UnwritableXml(field, bad);
+  }
+  return undefined;
+}
+
 /** The default stanza, sent from the component's own domain. */
 export function notificationStanza(n: Notification, from: string, sign?: Signer): Element {
+  const e = envelope(n.trace, from, n.to, payloadJson(n, sign));
   return xml(
     "message",
-    { type: "chat", id: n.trace, from, to: n.to },
+    { type: "chat", id: e.id, from: e.from, to: e.to },
     xml("body", {}, "Presence update"),
-    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, payloadJson(n, sign)),
+    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, e.json),
   );
 }
 
@@ -89,10 +120,11 @@ export function notificationXml(
   sign?: Signer,
   receipt = false,
 ): string {
+  const e = envelope(n.trace, from, n.to, payloadJson(n, sign));
   return (
-    `<message type="chat" id="${escapeXML(n.trace)}" from="${escapeXML(from)}" to="${escapeXML(n.to)}">` +
+    `<message type="chat" id="${escapeXML(e.id)}" from="${escapeXML(e.from)}" to="${escapeXML(n.to)}">` +
     `<body>Presence update</body><event xmlns="${NS_FLUX}" mime="application/json">` +
-    `${escapeXMLText(payloadJson(n, sign))}</event>` +
+    `${escapeXMLText(e.json)}</event>` +
     `${receipt ? `<request xmlns="${NS_RECEIPTS}"/>` : ""}</message>`
   );
 }
@@ -114,7 +146,11 @@ export function privilegedNotificationStanza(
   const serverDomain = n.to.slice(n.to.indexOf("@") + 1);
   return xml(
     "message",
-    { from: componentDomain, to: serverDomain, id: `fwd-${n.trace}` },
+    {
+      from: xmlChars("from", componentDomain),
+      to: xmlChars("to", serverDomain),
+      id: `fwd-${n.trace}`,
+    },
     xml("privilege", { xmlns: privilegeNs }, xml("forwarded", { xmlns: NS_FORWARD }, inner)),
   );
 }
@@ -139,11 +175,12 @@ export function batchStanza(
     return sign ? { ...change, sig: sign(n) } : change;
   });
   const json = JSON.stringify({ trace, type: "PRESENCE_DID_CHANGE_BATCH", args: { changes } });
+  const e = envelope(trace, from, batch[0]?.to, json);
   return xml(
     "message",
-    { type: "chat", id: trace, from, to: batch[0]?.to },
+    { type: "chat", id: e.id, from: e.from, to: e.to },
     xml("body", {}, "Presence update"),
-    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, json),
+    xml("event", { xmlns: NS_FLUX, mime: "application/json" }, e.json),
   );
 }
 

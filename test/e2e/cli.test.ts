@@ -71,6 +71,13 @@ describe("presence-notify check-config", () => {
       { WORLD_SERVER_USERNAME: "a@b" },
       /WORLD_SERVER_USERNAME/,
     ],
+    // Issue #14, item 4: the server folds case; "World" would never be recognised.
+    [
+      "WORLD_SERVER_USERNAME with capitals",
+      valid(),
+      { WORLD_SERVER_USERNAME: "World" },
+      /notify\.server_user from env WORLD_SERVER_USERNAME .*write "world"/,
+    ],
     ["an unknown key", valid('serveruser = "x"'), {}, /serveruser/],
     ["broken TOML", "[component\nservice=", {}, /line/],
     // Injection attempts: each is refused, naming the key, before anything is sent.

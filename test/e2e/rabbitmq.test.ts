@@ -177,6 +177,11 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
       ["x@localhost", JSON.stringify({ user_id: "x@localhost/", present: true })],
       ["x@localhost", JSON.stringify({ user_id: "x@localhost/r\u0000", present: true })],
       ["x@localhost", JSON.stringify({ user_id: 42, present: true })],
+      // Issue #14, item 3: characters XML cannot carry; written raw, the
+      // server would close the component stream and lose the write.
+      ["x@localhost", JSON.stringify({ user_id: "x@localhost/r\uffff", present: true })],
+      ["x@localhost", JSON.stringify({ user_id: "x\ufffe@localhost/r", present: true })],
+      ["x@localhost", JSON.stringify({ user_id: "x@localhost/r\ud800", present: true })],
     ];
     for (const [key, body] of bad) publisher.raw(key, body);
     // Keys a newer MongooseIM adds are ignored: this one is notified.
@@ -189,6 +194,11 @@ describe("MongooseIM's presence events through RabbitMQ (Prosody as the componen
     await world.waitFor("extra@localhost/r", ["available"]);
     await world.waitFor("after@localhost/r", ["available"]);
     expect((await counter("rabbitmq_rejected")) - before).toBe(bad.length);
+    // Issue #14, item 4: two spellings of one session are one session.
+    publisher.presence("Twice@Localhost/r", true);
+    publisher.presence("twice@localhost/r", false);
+    await publisher.flush();
+    await world.waitFor("twice@localhost/r", ["available", "unavailable"]);
     expect(world.about("x@localhost/r")).toEqual([]);
     const warned = daemon.logs.filter((l) => l.msg === "rabbitmq rejected");
     expect(warned.map((l) => l.reason)).toEqual(

@@ -11,7 +11,7 @@ describe("localpart validation (RFC 7622 section 3.3)", () => {
     ["server"],
     ["world"],
     ["flux.actor.1"],
-    ["Ünïcødé"],
+    ["ünïcødé"],
     ["日本語"],
     ["a".repeat(1023)],
     ["é".repeat(511)], // 1022 bytes
@@ -43,6 +43,8 @@ describe("localpart validation (RFC 7622 section 3.3)", () => {
     ["\ufb01", 'it changes under Unicode NFKC normalisation (it would become "fi")'],
     ["ｆｕｌｌ", "it changes under Unicode NFKC normalisation"],
     ["e\u0301", "it changes under Unicode NFKC normalisation"],
+    ["World", "it is not in the canonical form the server compares localparts in"],
+    ["Ünïcødé", 'write "ünïcødé"'],
   ])("refuses %j: %s", (value, reason) => {
     expect(localpartProblem(value)).toContain(reason);
   });
@@ -72,15 +74,30 @@ describe("localpart validation (RFC 7622 section 3.3)", () => {
 
   const allowedAscii = fc.constantFrom(
     ...Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter(
-      (c) => !(LOCALPART_FORBIDDEN as readonly string[]).includes(c),
+      (c) => !(LOCALPART_FORBIDDEN as readonly string[]).includes(c) && !/[A-Z]/.test(c),
     ),
   );
 
-  it("accepts every printable-ASCII string without forbidden characters (property)", () => {
+  it("accepts every printable-ASCII string without forbidden characters or capitals (property)", () => {
     fc.assert(
       fc.property(fc.string({ unit: allowedAscii, minLength: 1, maxLength: 1023 }), (value) => {
         expect(localpartProblem(value)).toBeUndefined();
       }),
+    );
+  });
+
+  // Issue #14, item 4: the server folds case, so "World" named no server user
+  // the daemon would ever recognise; it is refused with the spelling to use.
+  it("refuses a server user with capitals, naming its lower-case spelling (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: allowedAscii, maxLength: 20 }),
+        fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+        (rest, capital) => {
+          const value = `${capital}${rest}`;
+          expect(localpartProblem(value)).toContain(`write ${JSON.stringify(value.toLowerCase())}`);
+        },
+      ),
     );
   });
 });

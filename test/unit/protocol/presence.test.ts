@@ -77,15 +77,15 @@ describe("parseFullJid", () => {
     expect(parseFullJid(text).ok).toBe(false);
   });
 
-  it("keeps non-ASCII and XML-special resources exactly as given", () => {
+  it("keeps non-ASCII and XML-special resources exactly as given (the localpart case-folded)", () => {
     const text = `Zoë@localhost/café & <"friends">/ü`;
     const parsed = parseFullJid(text);
     expect(parsed).toEqual({
       ok: true,
       jid: {
-        full: text,
-        bare: "Zoë@localhost",
-        local: "Zoë",
+        full: `zoë@localhost/café & <"friends">/ü`,
+        bare: "zoë@localhost",
+        local: "zoë",
         domain: "localhost",
         resource: `café & <"friends">/ü`,
       },
