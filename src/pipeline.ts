@@ -313,7 +313,12 @@ export function createPipeline(options: PipelineOptions) {
   // user's mail with backoff (or, not retriable, end the wait for its receipt).
   const bounced = (el: Element) => {
     const first = recent.peek(el.attrs.id)[0];
-    if (first && !bounceConcerns(el.attrs.from, first.to)) {
+    // Anyone can send the component an error with a made-up id: it changes
+    // nothing, so it is counted and rate-logged like any refused input.
+    if (!first) {
+      return router.refuse("bounces_unknown", "a bounce for no notification sent", el.attrs.from);
+    }
+    if (!bounceConcerns(el.attrs.from, first.to)) {
       return router.refuse(
         "bounces_refused",
         "a bounce not from the server user or its server",
@@ -324,16 +329,14 @@ export function createPipeline(options: PipelineOptions) {
     if (el.attrs.id !== undefined) awaiting?.forget(el.attrs.id);
     const condition = el.getChild("error")?.getChildElements()[0]?.name;
     const sent = recent.take(el.attrs.id);
-    const context = first
-      ? {
-          user: first.user,
-          presence: first.presence,
-          to: first.to,
-          trace: first.trace,
-          count: sent.length,
-        }
-      : { unknown_id: true };
-    if (first && condition !== undefined && RETRIABLE.has(condition)) {
+    const context = {
+      user: first.user,
+      presence: first.presence,
+      to: first.to,
+      trace: first.trace,
+      count: sent.length,
+    };
+    if (condition !== undefined && RETRIABLE.has(condition)) {
       for (const n of sent) held.hold(n);
       logger.warn(
         { id: el.attrs.id, from: el.attrs.from, condition, held: held.size, ...context },

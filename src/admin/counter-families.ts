@@ -67,6 +67,10 @@ export const KNOWN: Readonly<Record<string, string>> = {
     "Admin requests whose handling threw (answered 500, logged; the daemon went on)",
   admin_requests_wrong_host:
     "Admin requests refused because their Host names another machine (DNS rebinding)",
+  timer_failures:
+    "Timer callbacks of the daemon's mechanisms (liveness, resync, held mail, ...) that threw; each was run again after a backoff",
+  bounces_refused: "Bounces refused because they came from neither the server user nor its server",
+  bounces_unknown: "Bounces (type=error) for no notification the daemon sent (ignored)",
 };
 
 export type Classified =

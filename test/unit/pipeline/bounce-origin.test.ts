@@ -48,3 +48,16 @@ describe("bounces only from whom they concern (issue #14, item 7)", () => {
     expect(t.pipeline.counters.get("bounces_refused")).toBe(0);
   });
 });
+
+describe("bounces for nothing we sent", () => {
+  it("a flood of bounces with unknown ids is counted and rate-logged, not one error line each (regression: each logged presence_notify_error)", async () => {
+    const t = setup();
+    t.server.connect();
+    await settle();
+    for (let i = 0; i < 1_000; i++) t.server.deliver(bounce("mallory@localhost", `made-up-${i}`));
+    await settle();
+    expect(t.pipeline.counters.get("bounces_unknown")).toBe(1_000);
+    expect(t.records.filter((r) => r.event === "presence_notify_error")).toHaveLength(0);
+    expect(t.records.filter((r) => r.count !== undefined).length).toBeLessThanOrEqual(11);
+  });
+});
