@@ -24,9 +24,10 @@ export type ReadinessState =
 /**
  * Whether the daemon can do its job: the component link is up AND, on this
  * connection, the server granted presence=managed_entity (XEP-0356 section
- * 4); without it no presence ever arrives. The pipeline keeps the last
- * advertisement across reconnects, so a grant counts only if it arrived
- * after the latest connection attempt began.
+ * 4); without it no presence ever arrives. The pipeline forgets the
+ * privileges when a connection attempt begins; the grant is also compared
+ * with what was there at that moment, so a grant counts only if it arrived
+ * after the latest connection attempt began, whichever listener runs first.
  *
  * It also counts link events: `link_connects` (every time the link came up)
  * and `reconnects` (every time after the first).
