@@ -389,7 +389,10 @@ export function createPipeline(options: PipelineOptions) {
     served.connecting();
     if (resyncOnConnect) resync.connecting();
   });
-  link.on("online", () => resyncOnConnect && resync.online());
+  link.on("online", () => {
+    served.online();
+    if (resyncOnConnect) resync.online();
+  });
   link.on("offline", () => {
     if (resyncOnConnect) resync.offline();
     awaiting?.linkLost();

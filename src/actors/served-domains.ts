@@ -28,7 +28,8 @@ export class ServedDomains {
   private readonly advertised = new Set<string>();
   private readonly presenceHosts = new Set<string>();
   private bursting = true;
-  private lastBurstAt = 0;
+  /** When the burst was last heard from; undefined until the link is up. */
+  private lastBurstAt: number | undefined;
 
   constructor(
     private readonly deps: {
@@ -47,6 +48,16 @@ export class ServedDomains {
     this.advertised.clear();
     this.presenceHosts.clear();
     this.bursting = true;
+    this.lastBurstAt = undefined;
+  }
+
+  /**
+   * The handshake is done. The quiet time counts from here, not from the
+   * attempt's start: a slow connect or handshake (a loaded server, a long
+   * path) must not end the burst before the server could send it, and what
+   * comes before "online" came with the handshake.
+   */
+  online(): void {
     this.lastBurstAt = this.deps.now();
   }
 
@@ -59,7 +70,7 @@ export class ServedDomains {
     this.advertised.add(host);
     if (hasPresencePermission(granted)) this.presenceHosts.add(host);
     else this.presenceHosts.delete(host);
-    this.lastBurstAt = this.deps.now();
+    this.heard();
     return true;
   }
 
@@ -67,7 +78,7 @@ export class ServedDomains {
   stanza(name: string, from: string | undefined): void {
     if (!this.inBurst()) return;
     if (name === "presence" && this.advertised.has(domainOf(from))) {
-      this.lastBurstAt = this.deps.now();
+      this.heard();
       return;
     }
     this.bursting = false;
@@ -81,8 +92,13 @@ export class ServedDomains {
     return domain === parentDomain(this.deps.component());
   }
 
+  private heard(): void {
+    if (this.lastBurstAt !== undefined) this.lastBurstAt = this.deps.now();
+  }
+
   private inBurst(): boolean {
-    if (this.bursting && this.deps.now() - this.lastBurstAt > this.deps.quietMs) {
+    const since = this.lastBurstAt;
+    if (this.bursting && since !== undefined && this.deps.now() - since > this.deps.quietMs) {
       this.bursting = false;
     }
     return this.bursting;

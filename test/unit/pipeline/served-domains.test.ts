@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ServedDomains } from "../../../src/actors/served-domains.js";
 import { Readiness } from "../../../src/admin/readiness.js";
 import { settle } from "../../support/memory-link.js";
 import { advertisement, available, setup } from "./setup.js";
@@ -107,5 +108,29 @@ describe("served domains with notify.domains empty", () => {
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["v@example.test/r"]);
     expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
+  });
+});
+
+describe("the connect burst counts from the handshake", () => {
+  const grant = { ns: "urn:xmpp:privilege:2", perms: { presence: "managed_entity" } };
+
+  it("believes the server's advertisement after a slow connect (regression: a handshake slower than a second made the server's own advertisement 'not served', seen on a loaded CI run)", () => {
+    let now = 0;
+    const served = new ServedDomains({
+      configured: () => [],
+      component: () => "presence.localhost",
+      now: () => now,
+      quietMs: 1_000,
+    });
+    served.connecting();
+    now += 5_000; // TCP connect, stream open and handshake on a loaded machine
+    expect(served.advertisement("localhost", grant)).toBe(true);
+    served.online();
+    now += 500;
+    expect(served.advertisement("example.test", grant)).toBe(true);
+    now += 1_500; // quiet for longer than the burst may be
+    expect(served.advertisement("evil.example", grant)).toBe(false);
+    expect(served.serves("localhost")).toBe(true);
+    expect(served.serves("evil.example")).toBe(false);
   });
 });
