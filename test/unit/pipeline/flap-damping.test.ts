@@ -55,5 +55,6 @@ describe("flap damping", () => {
       ),
       { numRuns: 200 },
     );
-  });
+    // 200 pipelines: about 2 s alone, past vitest's 5 s default on two loaded cores.
+  }, 30_000);
 });
