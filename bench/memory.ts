@@ -10,7 +10,7 @@ import { systemClock } from "../src/clock.js";
 import { silentLogger } from "../src/log.js";
 import { createPipeline } from "../src/pipeline.js";
 import type { Link } from "../src/xmpp/component-link.js";
-import { sessionJid } from "./fake-component-server.js";
+import { sessionJid, USER_DOMAIN } from "./fake-component-server.js";
 
 /**
  * Memory benchmark: heap per tracked session through the real router path,
@@ -119,6 +119,20 @@ export async function measureMemory(
     notifierLogic({ ...pipeline, link, from: () => "component", logger: silentLogger }),
   ).start();
   link.emit("connecting");
+  // As a server does with the handshake (XEP-0356 section 4): the users'
+  // host advertises presence, so its sessions are served.
+  link.emit(
+    "stanza",
+    xml(
+      "message",
+      { from: USER_DOMAIN, to: COMPONENT },
+      xml(
+        "privilege",
+        { xmlns: "urn:xmpp:privilege:2" },
+        xml("perm", { access: "presence", type: "managed_entity" }),
+      ),
+    ),
+  );
   link.emit("online");
   // The daemon's socket: a stream parser fed chunks of text.
   const parser = new xml.Parser();
