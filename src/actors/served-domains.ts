@@ -13,11 +13,12 @@ import { hasPresencePermission, type Privileges } from "../protocol/privilege.js
  *
  * What tells the server's advertisements from a remote one: the server
  * sends them at the handshake, in one burst with its presence replay
- * (Prosody: for each host, its advertisement then that host's presences;
+ * (Prosody: for each host, its advertisement then the current presences;
  * ejabberd: the advertisements alone; SERVERS.md). So a host not seen
  * before is believed only while that burst lasts: until the first stanza
- * that is neither an advertisement nor a presence from an advertised host,
- * and never after `quietMs` without one. Later advertisements are believed
+ * that is neither an advertisement nor a presence, and never after
+ * `quietMs` (counted from "online") without an advertisement or a presence
+ * of an advertised host. Later advertisements are believed
  * only from a host that already advertised on this connection.
  *
  * Until a host has advertised presence (a server without XEP-0356, such as
@@ -74,11 +75,18 @@ export class ServedDomains {
     return true;
   }
 
-  /** Any other stanza from the server: a part of the burst, or its end. */
+  /**
+   * Any other stanza from the server: a part of the burst, or its end. A
+   * presence belongs to the burst whatever its host: Prosody's replay for
+   * one host carries every host's sessions (seen with two VirtualHosts: one
+   * host's advertisement, a presence of the other host's user, then the
+   * other host's advertisement). Only a presence of an advertised host keeps
+   * the burst going, so a remote server's presences cannot stretch it.
+   */
   stanza(name: string, from: string | undefined): void {
     if (!this.inBurst()) return;
-    if (name === "presence" && this.advertised.has(domainOf(from))) {
-      this.heard();
+    if (name === "presence") {
+      if (this.advertised.has(domainOf(from))) this.heard();
       return;
     }
     this.bursting = false;

@@ -134,3 +134,25 @@ describe("the connect burst counts from the handshake", () => {
     expect(served.serves("evil.example")).toBe(false);
   });
 });
+
+describe("Prosody's real burst with two virtual hosts", () => {
+  it("believes both hosts' advertisements when a presence of the other host comes between them (regression: seen on Prosody 0.12, the second host was 'not served')", async () => {
+    const t = setup({ advertise: [] });
+    t.server.connect();
+    // What the daemon read from a real Prosody with localhost and example.test,
+    // world@localhost online: the replay after one host's advertisement
+    // carries every host's sessions.
+    t.server.deliver(advertisement("example.test"));
+    t.server.deliver(available("world@localhost/backend"));
+    t.server.deliver(advertisement("localhost"));
+    t.server.deliver(available("world@localhost/backend"));
+    t.server.deliver(available("alice@localhost/phone"));
+    t.server.deliver(available("dave@example.test/home"));
+    await settle();
+    expect(t.notified()).toEqual([
+      { user: "alice@localhost/phone", presence: "available" },
+      { user: "dave@example.test/home", presence: "available" },
+    ]);
+    expect(t.pipeline.counters.get("privileges_refused")).toBe(0);
+  });
+});
