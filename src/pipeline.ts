@@ -2,6 +2,7 @@ import type { Element } from "@xmpp/xml";
 import { AwaitingReceipts } from "./actors/awaiting-receipts.js";
 import { backoffDelay } from "./actors/backoff.js";
 import { Counters } from "./actors/counters.js";
+import { DurableCommits } from "./actors/durable-commits.js";
 import { FlapDamper } from "./actors/flap-damper.js";
 import { HeldMail } from "./actors/held-mail.js";
 import { Liveness } from "./actors/liveness.js";
@@ -146,6 +147,20 @@ export function createPipeline(options: PipelineOptions) {
     now: () => clock.now(),
     quietMs: options.resyncSettleMs,
   });
+  // Durable mode: a commit the state file refused is kept and committed
+  // again, never lost (src/actors/durable-commits.ts).
+  const commits = store
+    ? new DurableCommits({
+        transaction: (fn) => store.transaction(fn),
+        sessions: store.sessions,
+        clock: timers.clock("store_retry"),
+        counters,
+        logger,
+        capacity: options.mailboxCapacity,
+        available: () => registry.sessionsInState({ presence: "available" }),
+        announce: (jid, presence) => router.announce(jid, presence),
+      })
+    : undefined;
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -157,14 +172,7 @@ export function createPipeline(options: PipelineOptions) {
     damper,
     ...(options.sequence ? { sequence: new SequenceNumbers(undefined, store?.sequences) } : {}),
     userRate,
-    ...(store
-      ? {
-          durable: {
-            sessions: store.sessions,
-            transaction: <R>(fn: () => R) => store.transaction(fn),
-          },
-        }
-      : {}),
+    ...(commits ? { durable: commits } : {}),
     replayOpen: () => resyncOnConnect && resync.replayOpen(),
     onReplay: (jid, served) => {
       partOfReplay = true;
@@ -399,7 +407,13 @@ export function createPipeline(options: PipelineOptions) {
   // XMPP stream reaches it through router.presence.
   const sink: PresenceSink = {
     hasRoom: () => mailbox.size < mailbox.capacity,
-    accept: (jid, event) => router.accept(jid, event),
+    writable: () => commits?.fault() === undefined,
+    // Not taken while the state file refuses commits: a broker keeps it
+    // unacknowledged. Handed in again, it changes no machine (already advanced).
+    accept: (jid, event) => {
+      router.accept(jid, event);
+      return commits?.fault() === undefined;
+    },
     refuse: (counter, reason, from) => router.refuse(counter, reason, from),
   };
 
@@ -414,6 +428,8 @@ export function createPipeline(options: PipelineOptions) {
     router,
     liveness,
     privileges: () => privileges,
+    /** Durable mode: why the state file cannot be written now, if it cannot (for /readyz). */
+    storeFault: () => commits?.fault(),
     /** The owner of the mechanisms' timers; the daemon's send rate takes a clock from it too. */
     timers,
     /** Queues what flap damping still holds back, so a drain can send it. */
@@ -441,6 +457,7 @@ export function createPipeline(options: PipelineOptions) {
       resync.offline();
       held.close();
       awaiting?.close();
+      commits?.close();
     },
   };
 }
