@@ -29,6 +29,7 @@ import {
 import type { PresenceSink } from "./sources/presence-source.js";
 import type { NotificationQueue } from "./store/notification-queue.js";
 import type { DurableStore } from "./store/open.js";
+import { WriteBehind } from "./store/write-behind.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
 import type { SessionList } from "./xmpp/session-list.js";
@@ -100,6 +101,11 @@ export function createPipeline(options: PipelineOptions) {
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);
   const recent = new RecentSends();
+  // Durable mode: a side-table write the state file refuses is kept and made
+  // again, never thrown into the mechanism (src/store/write-behind.ts).
+  const sideWrites = store
+    ? new WriteBehind({ counters, logger, limit: options.mailboxCapacity })
+    : undefined;
   const held = new HeldMail({
     clock: timers.clock("held_mail"),
     backoff: (attempt) =>
@@ -107,7 +113,7 @@ export function createPipeline(options: PipelineOptions) {
     capacity: options.mailboxCapacity,
     counters,
     logger,
-    ...(store ? { table: store.held } : {}),
+    ...(store && sideWrites ? { table: sideWrites.notifications(store.held) } : {}),
   });
   // Sent again through held mail: in order, ahead of anything newer for the
   // same server user, released when it is seen online or on a backoff timer.
@@ -121,7 +127,7 @@ export function createPipeline(options: PipelineOptions) {
         },
         counters,
         logger,
-        ...(store ? { table: store.unacked } : {}),
+        ...(store && sideWrites ? { table: sideWrites.notifications(store.unacked) } : {}),
       })
     : undefined;
   // Sent before a restart and never acknowledged (durable mode): sent again,
@@ -159,6 +165,7 @@ export function createPipeline(options: PipelineOptions) {
         capacity: options.mailboxCapacity,
         available: () => registry.sessionsInState({ presence: "available" }),
         announce: (jid, presence) => router.announce(jid, presence),
+        writable: () => sideWrites?.flush(),
       })
     : undefined;
   const router = new PresenceRouter({
@@ -430,6 +437,8 @@ export function createPipeline(options: PipelineOptions) {
     privileges: () => privileges,
     /** Durable mode: why the state file cannot be written now, if it cannot (for /readyz). */
     storeFault: () => commits?.fault(),
+    /** Durable mode: the dead-letter table, behind the same kept writes. */
+    deadLetterTable: store && sideWrites ? sideWrites.deadLetters(store.deadLetters) : undefined,
     /** The owner of the mechanisms' timers; the daemon's send rate takes a clock from it too. */
     timers,
     /** Queues what flap damping still holds back, so a drain can send it. */

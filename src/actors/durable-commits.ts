@@ -62,6 +62,8 @@ export class DurableCommits {
       available: () => Iterable<string>;
       /** A commit telling the server user that `jid` is now `presence` (a reconcile's). */
       announce: (jid: string, presence: "available" | "unavailable") => Commit | undefined;
+      /** Told when the file takes commits again, so other kept writes can follow. */
+      writable?: () => void;
     },
   ) {}
 
@@ -173,6 +175,7 @@ export class DurableCommits {
       { event: "store_writable", code: failure, reconciled },
       "the state file is writable again: the transitions kept are committed",
     );
+    this.deps.writable?.();
   }
 
   /** Tells the server user every session whose announced presence differs from its machine's. */

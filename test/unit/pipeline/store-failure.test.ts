@@ -1,15 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createActor, SimulatedClock } from "xstate";
-import { notifierLogic } from "../../../src/actors/notifier.js";
-import { Readiness } from "../../../src/admin/readiness.js";
-import { createPipeline } from "../../../src/pipeline.js";
 import { parseFullJid } from "../../../src/protocol/jid.js";
-import { NS_FLUX } from "../../../src/protocol/notification.js";
-import { type DurableStore, openStore } from "../../../src/store/open.js";
-import { logSink } from "../../support/log-sink.js";
-import { MemoryServer, settle } from "../../support/memory-link.js";
+import { settle } from "../../support/memory-link.js";
 import { tempDir } from "../store/temp-store.js";
-import { advertisement, available, unavailable } from "./setup.js";
+import { available, unavailable } from "./setup.js";
+import { durableDaemon, pass, perSession, view } from "./store-failure-setup.js";
 
 // Issue #15 item 3: in durable mode a commit the state file refuses (disk
 // full) must not lose the transition. The store here is the real one, with
@@ -18,86 +12,6 @@ import { advertisement, available, unavailable } from "./setup.js";
 
 const dir = tempDir();
 afterEach(() => dir.remove());
-
-function diskFull() {
-  return Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
-}
-
-function durableDaemon(opts: { flapWindowMs?: number; userRate?: number; capacity?: number } = {}) {
-  const disk = { full: false };
-  const store: DurableStore = openStore(dir.file(), {
-    commitFault: () => {
-      if (disk.full) throw diskFull();
-    },
-  });
-  const server = new MemoryServer();
-  const clock = new SimulatedClock();
-  const { logger, records } = logSink();
-  const pipeline = createPipeline({
-    link: server,
-    clock,
-    logger,
-    policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
-    fromUser: () => false,
-    mailboxCapacity: opts.capacity ?? 100,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
-    liveness: { intervalMs: 600_000, timeoutMs: 10_000, maxRate: 0 },
-    store,
-    ...(opts.flapWindowMs ? { flapWindowMs: opts.flapWindowMs } : {}),
-    ...(opts.userRate ? { userRate: opts.userRate } : {}),
-  });
-  server.on("online", () => server.deliver(advertisement("localhost")));
-  const notifier = createActor(
-    notifierLogic({
-      ...pipeline,
-      link: server,
-      from: () => "component",
-      logger,
-      now: () => clock.now(),
-    }),
-  ).start();
-  const notified = (): { user: string; presence: string }[] =>
-    server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
-  const readiness = new Readiness({
-    link: server,
-    privileges: pipeline.privileges,
-    counters: pipeline.counters,
-    ...(pipeline.storeFault ? { store: pipeline.storeFault } : {}),
-  });
-  const stop = () => {
-    readiness.close();
-    notifier.stop();
-    pipeline.close();
-    store.close();
-  };
-  return { disk, store, server, clock, pipeline, readiness, notified, records, stop };
-}
-
-type Daemon = ReturnType<typeof durableDaemon>;
-
-/** Each session's notifications, in order. */
-function perSession(list: { user: string; presence: string }[]): Map<string, string[]> {
-  const by = new Map<string, string[]>();
-  for (const { user, presence } of list) by.set(user, [...(by.get(user) ?? []), presence]);
-  return by;
-}
-
-/** What the server user believes is online: the last notification of each session. */
-function view(list: { user: string; presence: string }[]): string[] {
-  return [...perSession(list)]
-    .filter(([, presences]) => presences.at(-1) === "available")
-    .map(([jid]) => jid)
-    .sort();
-}
-
-/** Lets time pass in steps, so every timer (damping, rate, retry) fires and the notifier runs. */
-async function pass(t: Daemon, ms: number) {
-  for (let waited = 0; waited < ms; waited += 500) {
-    t.clock.increment(500);
-    await settle();
-  }
-}
 
 const MODES = [
   { name: "plain", opts: {} },
@@ -108,7 +22,7 @@ const MODES = [
 describe("a full disk loses no transition (issue #15, item 3)", () => {
   for (const { name, opts } of MODES) {
     it(`${name}: transitions whose commit failed reach the server user, in order, once the disk has room`, async () => {
-      const t = durableDaemon(opts);
+      const t = durableDaemon(dir.file(), opts);
       t.server.connect();
       await settle();
       // The truth, told with gaps longer than the flap window and the rate.
@@ -150,7 +64,7 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
   }
 
   it("past its bound, the memory of failed commits gives way to a reconcile: the view ends equal to the truth", async () => {
-    const t = durableDaemon({ capacity: 3 });
+    const t = durableDaemon(dir.file(), { capacity: 3 });
     t.server.connect();
     await settle();
     t.server.deliver(available("alice@localhost/a"));
@@ -180,7 +94,7 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
   });
 
   it("a broker message whose commit failed is not taken, and is harmless when handed in again", async () => {
-    const t = durableDaemon();
+    const t = durableDaemon(dir.file());
     t.server.connect();
     await settle();
     const jid = parseFullJid("alice@localhost/a");
