@@ -98,7 +98,18 @@ export class DurableCommits {
     return this.#kept.length;
   }
 
+  /**
+   * The daemon is stopping: what is still kept cannot be committed now. It
+   * is not silently gone: the next start loads the sessions the server user
+   * was told of, and its first resync reports each as the server sees it.
+   */
   close(): void {
+    if (!this.#closed && this.#failure !== undefined) {
+      this.deps.logger.error(
+        { event: "store_unwritable", code: this.#failure, kept: this.#kept.length },
+        "stopping with transitions the state file never took: the next start's resync reports those sessions as the server sees them",
+      );
+    }
     this.#closed = true;
     if (this.#timer !== undefined) this.deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;

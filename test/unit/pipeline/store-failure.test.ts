@@ -93,6 +93,19 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
     t.stop();
   });
 
+  it("stopping while the file still refuses commits says so, once", async () => {
+    const t = durableDaemon(dir.file());
+    t.server.connect();
+    await settle();
+    t.disk.full = true;
+    t.server.deliver(available("alice@localhost/a"));
+    await settle();
+    t.stop();
+    const lines = t.records.filter((r) => r.event === "store_unwritable");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ kept: 1, code: "SQLITE_FULL" });
+  });
+
   it("a broker message whose commit failed is not taken, and is harmless when handed in again", async () => {
     const t = durableDaemon(dir.file());
     t.server.connect();
