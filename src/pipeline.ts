@@ -437,6 +437,14 @@ export function createPipeline(options: PipelineOptions) {
     privileges: () => privileges,
     /** Durable mode: why the state file cannot be written now, if it cannot (for /readyz). */
     storeFault: () => commits?.fault(),
+    /** Durable mode: transitions kept in memory while the state file refuses commits. */
+    uncommitted: commits
+      ? {
+          get size() {
+            return commits.kept;
+          },
+        }
+      : undefined,
     /** Durable mode: the dead-letter table, behind the same kept writes. */
     deadLetterTable: store && sideWrites ? sideWrites.deadLetters(store.deadLetters) : undefined,
     /** The owner of the mechanisms' timers; the daemon's send rate takes a clock from it too. */

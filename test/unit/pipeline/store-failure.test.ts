@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { queuesOf } from "../../../src/admin/queues.js";
 import { parseFullJid } from "../../../src/protocol/jid.js";
 import { settle } from "../../support/memory-link.js";
 import { tempDir } from "../store/temp-store.js";
@@ -42,6 +43,7 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
       await say("carol@localhost/c", "unavailable");
       await say("dave@localhost/d", "available");
       const whileFull = t.readiness.state();
+      const keptWhileFull = queuesOf(t.pipeline).uncommitted?.size();
       t.disk.full = false;
       await pass(t, 10_000);
       const told = truth.map(([user, presence]) => ({ user, presence }));
@@ -53,6 +55,8 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
         reason: expect.stringMatching(/^the state file cannot be written \(SQLITE_FULL\)/),
       });
       expect(t.readiness.state().ready).toBe(true);
+      expect(keptWhileFull).toBe(6);
+      expect(queuesOf(t.pipeline).uncommitted?.size()).toBe(0);
       expect(t.records.filter((r) => r.event === "store_unwritable")).toHaveLength(1);
       expect(t.records.filter((r) => r.event === "store_writable")).toHaveLength(1);
       expect(t.pipeline.counters.get("store_commit_failures")).toBeGreaterThan(0);
