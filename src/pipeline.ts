@@ -115,6 +115,7 @@ export function createPipeline(options: PipelineOptions) {
     logger,
     ...(store && sideWrites ? { table: sideWrites.notifications(store.held) } : {}),
   });
+  const unackedTable = store && sideWrites ? sideWrites.notifications(store.unacked) : undefined;
   // Sent again through held mail: in order, ahead of anything newer for the
   // same server user, released when it is seen online or on a backoff timer.
   const awaiting = options.receiptTimeoutMs
@@ -127,7 +128,7 @@ export function createPipeline(options: PipelineOptions) {
         },
         counters,
         logger,
-        ...(store && sideWrites ? { table: sideWrites.notifications(store.unacked) } : {}),
+        ...(unackedTable ? { table: unackedTable } : {}),
       })
     : undefined;
   // Sent before a restart and never acknowledged (durable mode): sent again,
@@ -140,7 +141,7 @@ export function createPipeline(options: PipelineOptions) {
     );
     for (const n of unacknowledged) {
       held.hold(n);
-      store?.unacked.remove(n.trace);
+      unackedTable?.remove(n.trace);
     }
   }
   // Always there, passing straight through while off (0), so a reload can

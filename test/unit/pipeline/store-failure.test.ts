@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { queuesOf } from "../../../src/admin/queues.js";
 import { parseFullJid } from "../../../src/protocol/jid.js";
@@ -137,4 +138,65 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
     expect(t.notified()).toEqual([{ user: "alice@localhost/a", presence: "available" }]);
     t.stop();
   });
+});
+
+describe("a disk that fills and frees at random (property)", () => {
+  const SESSIONS = ["a@localhost/1", "a@localhost/2", "b@localhost/1", "c@localhost/1"];
+  const step = fc.oneof(
+    fc.record({
+      kind: fc.constant("presence" as const),
+      jid: fc.constantFrom(...SESSIONS),
+      on: fc.boolean(),
+    }),
+    fc.record({ kind: fc.constant("disk" as const), full: fc.boolean() }),
+    fc.record({ kind: fc.constant("wait" as const), ms: fc.integer({ min: 0, max: 3_000 }) }),
+  );
+
+  for (const { name, opts } of MODES) {
+    it(`${name}: within the bound, every session's notifications equal its transitions; past it, the view equals the truth`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(step, { maxLength: 40 }),
+          fc.constantFrom(3, 100),
+          async (steps, capacity) => {
+            const t = durableDaemon(dir.file(), { ...opts, capacity });
+            try {
+              t.server.connect();
+              await settle();
+              const truth: { user: string; presence: string }[] = [];
+              const online = new Set<string>();
+              for (const s of steps) {
+                if (s.kind === "disk") t.disk.full = s.full;
+                else if (s.kind === "wait") {
+                  t.clock.increment(s.ms);
+                  await settle();
+                } else {
+                  t.server.deliver(s.on ? available(s.jid) : unavailable(s.jid));
+                  await settle();
+                  if (s.on !== online.has(s.jid)) {
+                    truth.push({ user: s.jid, presence: s.on ? "available" : "unavailable" });
+                    if (s.on) online.add(s.jid);
+                    else online.delete(s.jid);
+                  }
+                }
+              }
+              t.disk.full = false;
+              await pass(t, 15_000);
+              expect(view(t.notified())).toEqual([...online].sort());
+              expect(t.store.sessions.load()).toEqual([...online].sort());
+              expect(t.readiness.state().ready).toBe(true);
+              const overflowed = t.pipeline.counters.get("store_backlog_overflows") > 0;
+              // Damping and the rate may merge what the truth lists; alone, nothing is merged.
+              if (!overflowed && name === "plain") {
+                expect(perSession(t.notified())).toEqual(perSession(truth));
+              }
+            } finally {
+              t.stop();
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  }
 });
