@@ -141,7 +141,7 @@ export function startDaemon({
     return delay;
   };
   const rate = new SendRate(pipeline.timers.clock("send_rate"), current.notify.maxRate);
-  const deadLetters = new DeadLetters(store?.deadLetters);
+  const deadLetters = new DeadLetters(pipeline.deadLetterTable);
   const rabbit = current.source.rabbitmq;
   const rabbitmq = rabbit.url
     ? new RabbitMqSource({

@@ -2,6 +2,7 @@ import type { Element } from "@xmpp/xml";
 import { AwaitingReceipts } from "./actors/awaiting-receipts.js";
 import { backoffDelay } from "./actors/backoff.js";
 import { Counters } from "./actors/counters.js";
+import { DurableCommits } from "./actors/durable-commits.js";
 import { FlapDamper } from "./actors/flap-damper.js";
 import { HeldMail } from "./actors/held-mail.js";
 import { Liveness } from "./actors/liveness.js";
@@ -28,6 +29,7 @@ import {
 import type { PresenceSink } from "./sources/presence-source.js";
 import type { NotificationQueue } from "./store/notification-queue.js";
 import type { DurableStore } from "./store/open.js";
+import { WriteBehind } from "./store/write-behind.js";
 import type { Link } from "./xmpp/component-link.js";
 import { Pinger } from "./xmpp/ping.js";
 import type { SessionList } from "./xmpp/session-list.js";
@@ -99,6 +101,11 @@ export function createPipeline(options: PipelineOptions) {
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(options.mailboxCapacity);
   const recent = new RecentSends();
+  // Durable mode: a side-table write the state file refuses is kept and made
+  // again, never thrown into the mechanism (src/store/write-behind.ts).
+  const sideWrites = store
+    ? new WriteBehind({ counters, logger, limit: options.mailboxCapacity })
+    : undefined;
   const held = new HeldMail({
     clock: timers.clock("held_mail"),
     backoff: (attempt) =>
@@ -106,8 +113,9 @@ export function createPipeline(options: PipelineOptions) {
     capacity: options.mailboxCapacity,
     counters,
     logger,
-    ...(store ? { table: store.held } : {}),
+    ...(store && sideWrites ? { table: sideWrites.notifications(store.held) } : {}),
   });
+  const unackedTable = store && sideWrites ? sideWrites.notifications(store.unacked) : undefined;
   // Sent again through held mail: in order, ahead of anything newer for the
   // same server user, released when it is seen online or on a backoff timer.
   const awaiting = options.receiptTimeoutMs
@@ -120,7 +128,7 @@ export function createPipeline(options: PipelineOptions) {
         },
         counters,
         logger,
-        ...(store ? { table: store.unacked } : {}),
+        ...(unackedTable ? { table: unackedTable } : {}),
       })
     : undefined;
   // Sent before a restart and never acknowledged (durable mode): sent again,
@@ -133,7 +141,7 @@ export function createPipeline(options: PipelineOptions) {
     );
     for (const n of unacknowledged) {
       held.hold(n);
-      store?.unacked.remove(n.trace);
+      unackedTable?.remove(n.trace);
     }
   }
   // Always there, passing straight through while off (0), so a reload can
@@ -146,6 +154,21 @@ export function createPipeline(options: PipelineOptions) {
     now: () => clock.now(),
     quietMs: options.resyncSettleMs,
   });
+  // Durable mode: a commit the state file refused is kept and committed
+  // again, never lost (src/actors/durable-commits.ts).
+  const commits = store
+    ? new DurableCommits({
+        transaction: (fn) => store.transaction(fn),
+        sessions: store.sessions,
+        clock: timers.clock("store_retry"),
+        counters,
+        logger,
+        capacity: options.mailboxCapacity,
+        available: () => registry.sessionsInState({ presence: "available" }),
+        announce: (jid, presence) => router.announce(jid, presence),
+        writable: () => sideWrites?.flush(),
+      })
+    : undefined;
   const router = new PresenceRouter({
     registry,
     mailbox,
@@ -157,14 +180,7 @@ export function createPipeline(options: PipelineOptions) {
     damper,
     ...(options.sequence ? { sequence: new SequenceNumbers(undefined, store?.sequences) } : {}),
     userRate,
-    ...(store
-      ? {
-          durable: {
-            sessions: store.sessions,
-            transaction: <R>(fn: () => R) => store.transaction(fn),
-          },
-        }
-      : {}),
+    ...(commits ? { durable: commits } : {}),
     replayOpen: () => resyncOnConnect && resync.replayOpen(),
     onReplay: (jid, served) => {
       partOfReplay = true;
@@ -402,7 +418,13 @@ export function createPipeline(options: PipelineOptions) {
   // XMPP stream reaches it through router.presence.
   const sink: PresenceSink = {
     hasRoom: () => mailbox.size < mailbox.capacity,
-    accept: (jid, event) => router.accept(jid, event),
+    writable: () => commits?.fault() === undefined,
+    // Not taken while the state file refuses commits: a broker keeps it
+    // unacknowledged. Handed in again, it changes no machine (already advanced).
+    accept: (jid, event) => {
+      router.accept(jid, event);
+      return commits?.fault() === undefined;
+    },
     refuse: (counter, reason, from) => router.refuse(counter, reason, from),
   };
 
@@ -417,6 +439,18 @@ export function createPipeline(options: PipelineOptions) {
     router,
     liveness,
     privileges: () => privileges,
+    /** Durable mode: why the state file cannot be written now, if it cannot (for /readyz). */
+    storeFault: () => commits?.fault(),
+    /** Durable mode: transitions kept in memory while the state file refuses commits. */
+    uncommitted: commits
+      ? {
+          get size() {
+            return commits.kept;
+          },
+        }
+      : undefined,
+    /** Durable mode: the dead-letter table, behind the same kept writes. */
+    deadLetterTable: store && sideWrites ? sideWrites.deadLetters(store.deadLetters) : undefined,
     /** The owner of the mechanisms' timers; the daemon's send rate takes a clock from it too. */
     timers,
     /** Queues what flap damping still holds back, so a drain can send it. */
@@ -444,6 +478,7 @@ export function createPipeline(options: PipelineOptions) {
       resync.offline();
       held.close();
       awaiting?.close();
+      commits?.close();
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import { canonicalBare } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
-import type { NotificationTable } from "../store/notification-table.js";
+import type { NotificationRecord } from "../store/write-behind.js";
 import type { Counters } from "./counters.js";
 
 /**
@@ -43,7 +43,7 @@ export class AwaitingReceipts {
       counters: Counters;
       logger: Logger;
       /** Durable mode: kept across a crash. */
-      table?: NotificationTable;
+      table?: NotificationRecord;
     },
   ) {}
 

@@ -1,5 +1,6 @@
 import type { Notification } from "../protocol/notification.js";
-import type { DeadLetter, DeadLetterTable } from "../store/dead-letter-table.js";
+import type { DeadLetter } from "../store/dead-letter-table.js";
+import type { DeadLetterRecord } from "../store/write-behind.js";
 
 /**
  * Notifications the notifier set aside because their stanza could not be
@@ -14,7 +15,7 @@ export class DeadLetters {
   private readonly letters: DeadLetter[];
 
   constructor(
-    private readonly table?: DeadLetterTable,
+    private readonly table?: DeadLetterRecord,
     readonly limit = 100,
   ) {
     this.letters = (table?.load() ?? []).slice(-limit);

@@ -6,8 +6,8 @@ import { type FullJid, parseFullJid } from "../protocol/jid.js";
 import { type Notification, newNotification } from "../protocol/notification.js";
 import { parsePresence } from "../protocol/presence.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
-import type { SessionTable } from "../store/session-table.js";
 import type { Counters } from "./counters.js";
+import type { Commit } from "./durable-commits.js";
 import type { FlapDamper } from "./flap-damper.js";
 import type { SequenceNumbers } from "./sequence-numbers.js";
 import type { SessionRegistry } from "./session-registry.js";
@@ -40,13 +40,11 @@ export class PresenceRouter {
       registry: SessionRegistry;
       mailbox: NotificationQueue<Notification>;
       /**
-       * Durable mode: the set of available sessions, written in the same
-       * transaction as the notification it goes with.
+       * Durable mode: each notification commits with its session's change to
+       * the set of available sessions, or is kept until it can
+       * (src/actors/durable-commits.ts).
        */
-      durable?: {
-        sessions: Pick<SessionTable, "available" | "gone">;
-        transaction: <R>(fn: () => R) => R;
-      };
+      durable?: { commit: (c: Commit) => boolean };
       policy: () => RoutingPolicy;
       /** Whether a user domain is served (src/actors/served-domains.ts). */
       serves: (domain: string) => boolean;
@@ -141,16 +139,8 @@ export class PresenceRouter {
     );
     const { durable, damper } = this.deps;
     const commit = () => {
-      if (!durable) {
-        this.enqueue(n, applied.session.cause);
-        return;
-      }
-      // One commit: the notification and the session change it reports.
-      durable.transaction(() => {
-        this.enqueue(n, applied.session.cause);
-        if (presence === "available") durable.sessions.available(jid.full);
-        else durable.sessions.gone(jid.full);
-      });
+      if (durable) durable.commit(this.commitOf(n, jid.full, presence, applied.session.cause));
+      else this.enqueue(n, applied.session.cause);
     };
     const { userRate } = this.deps;
     const limited = userRate ? () => userRate.offer(jid.bare, jid.full, commit) : commit;
@@ -164,9 +154,46 @@ export class PresenceRouter {
     if (parsed.ok) this.drive(parsed.jid, event);
   }
 
+  /**
+   * Durable mode, for a reconcile after the state file could not be written:
+   * a notification telling the server user that `full` is now `presence`.
+   */
+  announce(full: string, presence: "available" | "unavailable"): Commit | undefined {
+    // Every JID the registry or the sessions table holds was checked on entry.
+    const parsed = parseFullJid(full);
+    if (!parsed.ok) return undefined;
+    const n = newNotification(
+      parsed.jid,
+      presence,
+      this.deps.policy().serverUser,
+      this.deps.now(),
+      this.deps.sequence?.next(full),
+    );
+    return this.commitOf(n, full, presence, "store_recovered");
+  }
+
+  private commitOf(
+    n: Notification,
+    full: string,
+    presence: "available" | "unavailable",
+    cause: string,
+  ): Commit {
+    return {
+      jid: full,
+      presence,
+      offer: () => this.deps.mailbox.offer(n),
+      committed: (offered) => this.queued(n, cause, offered),
+    };
+  }
+
   private enqueue(n: Notification, cause: string): void {
+    this.queued(n, cause, this.deps.mailbox.offer(n));
+  }
+
+  /** Counts and logs a notification the queue took (or, full, refused). */
+  private queued(n: Notification, cause: string, offered: boolean): void {
     const { mailbox, counters, logger } = this.deps;
-    if (mailbox.offer(n)) {
+    if (offered) {
       counters.inc("notifications_queued");
       logger.info(
         { user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to },

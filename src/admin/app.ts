@@ -25,6 +25,8 @@ export interface AdminView {
     readonly counters: Counters;
     readonly registry: Pick<SessionRegistry, "counts" | "sessionsInState">;
     readonly privileges: () => Privileges | undefined;
+    /** Durable mode: why the state file cannot be written now, if it cannot. */
+    readonly storeFault?: () => string | undefined;
   };
   readonly supervisor: { tree(): SupervisionTree };
   /** The RabbitMQ presence source, when `[source.rabbitmq]` turns it on. */
@@ -72,6 +74,7 @@ export async function startAdmin(options: {
         privileges: pipeline.privileges,
         counters: pipeline.counters,
         ...(view.rabbitmq ? { broker: () => view.rabbitmq?.connected === true } : {}),
+        ...(pipeline.storeFault ? { store: pipeline.storeFault } : {}),
       });
       const queues = queuesOf(pipeline);
       const sessions = () => pipeline.registry.counts();

@@ -69,6 +69,16 @@ export const KNOWN: Readonly<Record<string, string>> = {
     "Admin requests refused because their Host names another machine (DNS rebinding)",
   timer_failures:
     "Timer callbacks of the daemon's mechanisms (liveness, resync, held mail, ...) that threw; each was run again after a backoff",
+  store_commit_failures:
+    "Commits the state file refused (disk full, I/O error); the transition was kept and committed again",
+  store_commits_kept: "Transitions kept in memory because the state file refused their commit",
+  store_backlog_overflows:
+    "Times the transitions kept for an unwritable state file overflowed (a reconcile followed)",
+  store_reconciled: "Notifications sent by a reconcile after the state file was writable again",
+  store_write_failures:
+    "Writes of held mail, receipts or dead letters the state file refused (kept and written again)",
+  rabbitmq_held_store:
+    "Times broker messages were held unacknowledged because the state file refused commits",
   bounces_refused: "Bounces refused because they came from neither the server user nor its server",
   bounces_unknown: "Bounces (type=error) for no notification the daemon sent (ignored)",
 };

@@ -14,6 +14,8 @@ export interface QueueOwners {
   readonly held: { readonly size: number };
   /** With notify.receipt_timeout: sent, awaiting a XEP-0184 receipt. */
   readonly awaiting?: { readonly size: number } | undefined;
+  /** Durable mode: transitions whose commit the state file refused, kept in memory. */
+  readonly uncommitted?: { readonly size: number } | undefined;
 }
 
 export function queuesOf(pipeline: QueueOwners): Record<string, Queue> {
@@ -26,6 +28,15 @@ export function queuesOf(pipeline: QueueOwners): Record<string, Queue> {
       ? {
           awaiting_receipts: {
             size: () => pipeline.awaiting?.size ?? 0,
+            capacity: pipeline.mailbox.capacity,
+          },
+        }
+      : {}),
+    // Kept while the state file refuses commits, at most a mailbox's worth.
+    ...(pipeline.uncommitted
+      ? {
+          uncommitted: {
+            size: () => pipeline.uncommitted?.size ?? 0,
             capacity: pipeline.mailbox.capacity,
           },
         }

@@ -29,6 +29,9 @@ export type ReadinessState =
  * with what was there at that moment, so a grant counts only if it arrived
  * after the latest connection attempt began, whichever listener runs first.
  *
+ * In durable mode it also needs the state file to take commits (a full
+ * disk, an I/O error: `store`).
+ *
  * It also counts link events: `link_connects` (every time the link came up)
  * and `reconnects` (every time after the first).
  */
@@ -47,6 +50,12 @@ export class Readiness {
        * never grants XEP-0356 and presences come from the broker.
        */
       readonly broker?: () => boolean;
+      /**
+       * Durable mode: why the state file cannot be written now, if it
+       * cannot. Then the daemon is not ready: it keeps what it could not
+       * commit and holds broker messages until the file takes commits.
+       */
+      readonly store?: () => string | undefined;
     },
   ) {
     // Attached after the daemon started: if the first attempt already began,
@@ -71,24 +80,28 @@ export class Readiness {
     const granted = this.source.privileges();
     const fresh = granted !== undefined && granted !== this.#before;
     const presencePrivilege = fresh && hasPresencePermission(granted);
+    const store = this.source.store?.();
     if (this.source.broker) {
       const broker = this.source.broker();
-      if (connected && broker) return { ready: true, connected, presencePrivilege, broker };
-      const reason = !connected
-        ? "not connected to the XMPP server"
-        : "not consuming presence events from the RabbitMQ broker";
+      if (connected && broker && store === undefined) {
+        return { ready: true, connected, presencePrivilege, broker };
+      }
+      let reason: string;
+      if (!connected) reason = "not connected to the XMPP server";
+      else if (!broker) reason = "not consuming presence events from the RabbitMQ broker";
+      else reason = store ?? "";
       return { ready: false, connected, presencePrivilege, broker, reason };
     }
-    if (connected && presencePrivilege) {
+    if (connected && presencePrivilege && store === undefined) {
       return { ready: true, connected: true, presencePrivilege: true };
     }
     let reason: string;
     if (!connected) reason = "not connected to the XMPP server";
     else if (!fresh) reason = "connected, but the server has not advertised privileges (XEP-0356)";
-    else {
+    else if (!presencePrivilege) {
       reason =
         "the server did not grant presence=managed_entity (XEP-0356): no presence will arrive";
-    }
+    } else reason = store ?? "";
     return { ready: false, connected, presencePrivilege, reason };
   }
 

@@ -23,8 +23,16 @@ export interface PresenceSink {
    * refused could not be had again by handing the same presence in twice.
    */
   hasRoom(): boolean;
-  /** Filters by the routing policy, advances the session's machine, queues a notification. */
-  accept(jid: FullJid, event: SessionEvent): void;
+  /** Durable mode: whether the state file takes commits now; a broker holds its input while not. */
+  writable?(): boolean;
+  /**
+   * Filters by the routing policy, advances the session's machine, queues a
+   * notification. Returns false when it was not taken for good (durable
+   * mode, the state file refused the commit): a broker leaves the message
+   * unacknowledged and hands it in again later, which changes no machine a
+   * second time (the commit itself is kept and retried by the daemon).
+   */
+  accept(jid: FullJid, event: SessionEvent): boolean;
   /** Counts a refused input by reason and logs it rarely (1st, 2nd, 4th, 8th...). */
   refuse(counter: string, reason: string, from: string | undefined): void;
 }

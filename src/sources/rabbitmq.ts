@@ -40,6 +40,8 @@ const FULL_RETRY_MS = 100;
  * that is not a presence event is acked too (requeueing poison would loop)
  * and counted `rabbitmq_rejected`. While the notification queue is full the
  * head message is held, unacknowledged, and offered again every 100 ms;
+ * so is a message whose commit the state file refused (durable mode), and
+ * every one after it until the file takes commits again;
  * `prefetch` bounds what waits behind it, and the broker keeps the rest.
  * Unacknowledged messages go back to the queue when the channel closes.
  *
@@ -211,27 +213,37 @@ export class RabbitMqSource extends EventEmitter {
         this.pending.shift();
         continue;
       }
-      if (!sink.hasRoom()) {
+      const storeDown = sink.writable?.() === false;
+      if (storeDown || !sink.hasRoom()) {
         if (!this.heldLogged) {
           this.heldLogged = true;
           logger.warn(
             { held: this.pending.length },
-            "notification queue full: broker messages held unacknowledged until there is room",
+            storeDown
+              ? "state file not writable: broker messages held unacknowledged until it is"
+              : "notification queue full: broker messages held unacknowledged until there is room",
           );
         }
-        counters.inc("rabbitmq_held_full");
+        counters.inc(storeDown ? "rabbitmq_held_store" : "rabbitmq_held_full");
         this.retry = clock.setTimeout(() => this.safePump(channel), FULL_RETRY_MS);
         return;
       }
       this.heldLogged = false;
+      let taken: boolean;
       try {
-        sink.accept(parsed.jid, parsed.event);
+        taken = sink.accept(parsed.jid, parsed.event);
       } catch (err) {
         // Not taken (a state file that cannot be written, say): leave it
         // unacknowledged, drop the connection so the broker requeues it,
         // and let the actor reconnect after its backoff.
         this.failed("accept", err, "rabbitmq message handler failed");
         this.lost(channel, "message handler failed");
+        return;
+      }
+      if (!taken) {
+        // Its commit failed (the daemon keeps it): held like a full queue's.
+        counters.inc("rabbitmq_held_store");
+        this.retry = clock.setTimeout(() => this.safePump(channel), FULL_RETRY_MS);
         return;
       }
       channel.ack(msg);

@@ -14,6 +14,13 @@ export interface StoreOptions {
   outboxCapacity?: number;
   /** How long to wait for a previous daemon to let go of the file; default 2000 ms. */
   lockTimeoutMs?: number;
+  /**
+   * Fault injection for tests (never set by the configuration or the CLI):
+   * called inside every `transaction` after its function ran, before the
+   * commit; a throw (an error with `code` "SQLITE_FULL", say) stands for a
+   * commit the disk refused, and rolls the transaction back.
+   */
+  commitFault?: () => void;
 }
 
 export interface StoreInfo {
@@ -109,16 +116,25 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
     db.close();
     throw asStoreError(err, path);
   }
-  return storeOn(db, path, capacity);
+  return storeOn(db, path, capacity, options.commitFault);
 }
 
-function storeOn(db: Database.Database, path: string, capacity: number): DurableStore {
+function storeOn(
+  db: Database.Database,
+  path: string,
+  capacity: number,
+  fault: (() => void) | undefined,
+): DurableStore {
   const sequences = new SequenceTable(db);
   const outbox = new SqliteOutbox(db, capacity, sequences);
   const sessions = new SessionTable(db);
   const held = new NotificationTable(db, "held");
   const unacked = new NotificationTable(db, "unacked");
-  const run = db.transaction((fn: () => unknown) => fn());
+  const run = db.transaction((fn: () => unknown) => {
+    const result = fn();
+    fault?.();
+    return result;
+  });
   return {
     path,
     outbox,

@@ -27,19 +27,26 @@ type Row = NotificationRow & { seq: number };
  * after a rollback.
  *
  * Unlike `Mailbox.offer`, `offer` can throw: on an I/O error (disk full) the
- * notification is not accepted, and the caller's per-stanza error handling
- * counts it. It still returns false, never throws, for "full".
+ * notification is not accepted, and the caller (src/actors/durable-commits.ts)
+ * keeps it. It still returns false, never throws, for "full".
+ *
+ * `shift` never throws for a delete the file refuses (a full disk refuses a
+ * DELETE too): the row is delivered, so it leaves the queue in memory (rows
+ * up to `delivered` are skipped by every read) and is deleted with the next
+ * delete that succeeds. A crash before that sends it once more, same trace.
  */
 export class SqliteOutbox implements NotificationQueue<Notification> {
   private count = 0;
+  /** The highest seq delivered: rows up to it are gone from the queue, deleted or not yet. */
+  private delivered = 0;
   private head: { seq: number; n: Notification } | undefined;
   private readonly listeners = new Set<() => void>();
   private wakeAfterCommit = false;
   private readonly insertRow: Database.Statement;
-  private readonly selectHead: Database.Statement<[], Row>;
+  private readonly selectHead: Database.Statement<[number], Row>;
   private readonly deleteRow: Database.Statement;
-  private readonly selectFirst: Database.Statement<[number], Row>;
-  private readonly countRows: Database.Statement<[], { n: number }>;
+  private readonly selectFirst: Database.Statement<[number, number], Row>;
+  private readonly countRows: Database.Statement<[number], { n: number }>;
 
   private readonly insert: (n: Notification) => number;
 
@@ -54,10 +61,16 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
     this.insertRow = db.prepare(
       `INSERT INTO outbox (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.selectHead = db.prepare<[], Row>("SELECT * FROM outbox ORDER BY seq LIMIT 1");
-    this.selectFirst = db.prepare<[number], Row>("SELECT * FROM outbox ORDER BY seq LIMIT ?");
-    this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq = ?");
-    this.countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM outbox");
+    this.selectHead = db.prepare<[number], Row>(
+      "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1",
+    );
+    this.selectFirst = db.prepare<[number, number], Row>(
+      "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+    );
+    this.deleteRow = db.prepare("DELETE FROM outbox WHERE seq <= ?");
+    this.countRows = db.prepare<[number], { n: number }>(
+      "SELECT count(*) AS n FROM outbox WHERE seq > ?",
+    );
     // A numbered notification and its session's number commit together.
     this.insert = db.transaction((n: Notification) => {
       const info = this.insertRow.run(...rowValues(n));
@@ -70,6 +83,9 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
   get size(): number {
     return this.count;
   }
+
+  /** Deletes the file refused since the start (each row is deleted by a later one). */
+  undeleted = 0;
 
   /**
    * Inserts, or returns false when full. Inside `DurableStore.transaction`
@@ -92,14 +108,25 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
 
   peekMany(max: number): Notification[] {
     if (max <= 1 || this.count <= 1) return this.head && max >= 1 ? [this.head.n] : [];
-    return this.selectFirst.all(max).map((row) => toNotification(row));
+    return this.selectFirst.all(this.delivered, max).map((row) => toNotification(row));
   }
 
   /** Deletes the head, once it has been delivered. */
   shift(): Notification | undefined {
     const head = this.head;
     if (head === undefined) return undefined;
-    this.deleteRow.run(head.seq);
+    if (this.db.inTransaction) {
+      // Taken back with the rest if the transaction rolls back.
+      this.deleteRow.run(head.seq);
+    } else {
+      this.delivered = head.seq;
+      try {
+        this.deleteRow.run(head.seq);
+      } catch {
+        // Left on disk, skipped by every read; the next delete that succeeds takes it.
+        this.undeleted++;
+      }
+    }
     this.count--;
     this.head = this.count > 0 ? this.readHead() : undefined;
     return head.n;
@@ -124,12 +151,12 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
   }
 
   private reload(): void {
-    this.count = this.countRows.get()?.n ?? 0;
+    this.count = this.countRows.get(this.delivered)?.n ?? 0;
     this.head = this.count > 0 ? this.readHead() : undefined;
   }
 
   private readHead(): { seq: number; n: Notification } | undefined {
-    const row = this.selectHead.get();
+    const row = this.selectHead.get(this.delivered);
     return row === undefined ? undefined : { seq: row.seq, n: toNotification(row) };
   }
 
