@@ -1,3 +1,4 @@
+import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { AwaitingReceipts } from "./actors/awaiting-receipts.js";
 import { backoffDelay } from "./actors/backoff.js";
@@ -392,6 +393,14 @@ export function createPipeline(options: PipelineOptions) {
     const reason = colon < 0 ? refused.reason : refused.reason.slice(0, colon);
     const detail = colon < 0 ? refused.name : `${refused.name}:${refused.reason.slice(colon + 1)}`;
     router.refuse("stanzas_refused", `stanza ${reason}`, refused.from, detail);
+    // The server broadcast it, so the session's availability changed all the
+    // same: a user must not hide its arrival (or departure) from the server
+    // user by making its presence too big or too deep to read. What the
+    // availability needs is in the start tag; the children are dropped.
+    if (refused.name === "presence") {
+      const { from, to, type, xmlns } = refused;
+      router.presence(xml("presence", { from, to, type, xmlns }));
+    }
   });
   // With presences from a broker (MongooseIM), a component link outage loses
   // none of them (they wait in the daemon's queue), so nothing the daemon

@@ -44,8 +44,18 @@ export const DEFAULT_LIMITS: StreamLimits = {
 export interface RefusedStanza {
   name: string;
   from: string | undefined;
+  /**
+   * The stanza's own `type`, `to` and `xmlns` (its start tag, which was read
+   * whole): a presence's availability is in them (RFC 6121 4.7.1), so a
+   * refused presence can still count as one, without its children.
+   */
+  type?: string | undefined;
+  to?: string | undefined;
+  xmlns?: string | undefined;
   reason: string;
 }
+
+type Top = Omit<RefusedStanza, "reason">;
 
 interface Guarded {
   onRefused(refused: RefusedStanza): void;
@@ -90,14 +100,14 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
     private depth = 0;
     private size = 0;
     private refused: RefusedStanza | undefined;
-    private top: { name: string; from: string | undefined } | undefined;
+    private top: Top | undefined;
 
     onStartElement(name: string, attrs: Attrs): void {
       this.depth++;
       if (this.depth === 2) {
         this.size = 0;
         this.refused = undefined;
-        this.top = { name, from: attrs.from };
+        this.top = { name, from: attrs.from, type: attrs.type, to: attrs.to, xmlns: attrs.xmlns };
       }
       if (this.depth >= 2 && this.refused === undefined) {
         this.size += name.length + attrsBytes(attrs);
@@ -128,7 +138,7 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
         } catch (err) {
           const internals = this as unknown as ParserInternals;
           internals.cursor = internals.root;
-          const top = this.top ?? { name: "?", from: undefined };
+          const top: Top = this.top ?? { name: "?", from: undefined };
           guarded.onRefused({
             ...top,
             reason: `the XMPP library could not read it: ${(err as Error).message}`,
@@ -145,7 +155,7 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
     }
 
     private check(): void {
-      const top = this.top ?? { name: "?", from: undefined };
+      const top: Top = this.top ?? { name: "?", from: undefined };
       if (this.depth - 1 > limits.maxDepth) {
         this.refused = { ...top, reason: `nested deeper than ${limits.maxDepth} elements` };
       } else if (this.size > limits.maxBytes) {

@@ -24,7 +24,11 @@ interface ConnectionInternals {
  * middleware, as ComponentLink sets it up, after the server's stream header.
  * What comes out is what the daemon's stanza handlers would see.
  */
-export function wireReader(limits: StreamLimits = DEFAULT_LIMITS) {
+export function wireReader(
+  limits: StreamLimits = DEFAULT_LIMITS,
+  /** Told of each refused stanza at once, in stream order, as ComponentLink is. */
+  onRefused?: (refused: RefusedStanza) => void,
+) {
   const entity: Component = component({
     service: "xmpp://127.0.0.1:1",
     domain: "presence.localhost",
@@ -38,7 +42,13 @@ export function wireReader(limits: StreamLimits = DEFAULT_LIMITS) {
   const errors: Error[] = [];
   guardStream(
     entity,
-    { onRefused: (r) => refused.push(r), onOverflow: (n) => overflows.push(n) },
+    {
+      onRefused: (r) => {
+        refused.push(r);
+        onRefused?.(r);
+      },
+      onOverflow: (n) => overflows.push(n),
+    },
     limits,
   );
   const connection = entity as unknown as ConnectionInternals;
