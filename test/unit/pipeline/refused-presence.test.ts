@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { settle } from "../../support/memory-link.js";
 import { wireReader } from "../../support/wire.js";
-import { setup } from "./setup.js";
+import { ADVERTISEMENT, gone, online, stamped } from "./resync-setup.js";
+import { available, setup } from "./setup.js";
 
 // A presence the stream guard will not build (too deep, too large) was still
 // broadcast by the server: the session's availability changed. Found by the
@@ -49,5 +50,48 @@ describe("a presence too big or too deep to read", () => {
     expect(t.notified()).toEqual([]);
     expect(t.pipeline.counters.get("presence_rejected")).toBe(1);
     expect(t.pipeline.counters.get("presence_ignored")).toBe(1);
+  });
+});
+
+describe("in the server's replay", () => {
+  it("a replayed presence too deep to read still confirms its session (regression, chaos seeds 2 and 2026: on Prosody such a live session was reported gone at every reconnect)", async () => {
+    const t = setup();
+    await online(t, "deep@localhost/r", "ok@localhost/r", "left@localhost/x");
+    t.server.emit("connecting");
+    t.server.deliver(ADVERTISEMENT);
+    t.server.deliver(stamped("ok@localhost/r"));
+    // Prosody replays the stored presence, <delay/> and all: the guard refuses it.
+    t.server.emit("refused", {
+      name: "presence",
+      from: "deep@localhost/r",
+      to: "presence.localhost",
+      reason: "nested deeper than 32 elements",
+    });
+    t.server.online = true;
+    t.server.emit("online");
+    t.clock.increment(1_000);
+    await settle();
+    expect(gone(t)).toEqual(["left@localhost/x"]);
+  });
+
+  it("outside the replay, a refused presence is a live one and confirms nothing by replay", async () => {
+    const t = setup();
+    await online(t, "deep@localhost/r", "left@localhost/x");
+    t.server.emit("connecting");
+    t.server.deliver(ADVERTISEMENT);
+    t.server.deliver(stamped("left@localhost/x"));
+    t.server.online = true;
+    t.server.emit("online");
+    t.server.deliver(available("other@localhost/o")); // the replay is over
+    t.server.emit("refused", {
+      name: "presence",
+      type: "unavailable",
+      from: "deep@localhost/r",
+      to: "presence.localhost",
+      reason: "larger than 262144 bytes",
+    });
+    t.clock.increment(1_000);
+    await settle();
+    expect(gone(t)).toEqual(["deep@localhost/r"]);
   });
 });
