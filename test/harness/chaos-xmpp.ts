@@ -201,7 +201,34 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
     };
 
     const bound = kind === "ejabberd" ? 40_000 : 25_000;
+    /**
+     * "Confirmed by the server": ejabberd lists its sessions, so the harness's
+     * open sockets must be exactly them before the view is judged (Prosody
+     * has no list; it ends a dead socket's session at once).
+     */
+    const confirmed = async (): Promise<string | undefined> => {
+      const server = scene.server;
+      if (server.kind !== "ejabberd") return undefined;
+      const held = c2s.live.map((s) => s.jid).sort();
+      let listed: string[] = [];
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+        listed = (await server.connectedSessions()).filter((j) => !j.startsWith("world@"));
+        if (JSON.stringify(listed) === JSON.stringify(c2s.live.map((s) => s.jid).sort())) {
+          return undefined;
+        }
+      }
+      const extra = listed.filter((j) => !held.includes(j));
+      const missing = held.filter((j) => !listed.includes(j));
+      return `ejabberd's sessions are not the harness's: listed but not held ${JSON.stringify(extra)}, held but not listed ${JSON.stringify(missing)}`;
+    };
+
     const quiet = async (label: string) => {
+      const unconfirmed = await confirmed();
+      if (unconfirmed !== undefined) {
+        log.failure = `quiet point "${label}": ${unconfirmed}`;
+        log.note(`MISMATCH ${log.failure}`);
+        return false;
+      }
       let verdict = await converge(world, c2s, options.mode, losses, bound);
       // Converged: anything still on its way (a second announcement, a stray
       // resend) must not break it either.
