@@ -69,11 +69,12 @@ export class XmppCrowd implements Truth {
       live.length === 0
         ? "come"
         : this.rng.weighted({
-            come: live.length < this.target ? 4 : 1,
-            go: 2,
-            drop: 2,
+            // Towards `target` sessions: arrivals outweigh departures below it.
+            come: live.length < this.target ? 6 : 1,
+            go: 1,
+            drop: 1,
             show: 2,
-            flip: 2,
+            flip: 1,
           });
     if (action === "come") return this.come();
     const session = this.rng.pick(live);

@@ -85,7 +85,7 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
   const log = new ChaosLog(kind, options.seed, options.mode, options.echo);
   log.replayArgs = replayArgs(options);
   const rng = new Rng(options.seed);
-  const accounts = Array.from({ length: options.accounts ?? 16 }, (_, i) => `chaos${i}@localhost`);
+  const accounts = Array.from({ length: options.accounts ?? 20 }, (_, i) => `chaos${i}@localhost`);
   const scene = new Scenario(kind);
   const dir = mkdtempSync(join(tmpdir(), "pn-chaos-"));
   let proxy: TcpProxy | undefined;
@@ -113,7 +113,7 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
       accounts,
       PASSWORD,
       rng,
-      options.sessions ?? 24,
+      options.sessions ?? 30,
     );
     crowd = c2s;
     const link = proxy;
@@ -239,7 +239,7 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
       return log.check(label, verdict);
     };
 
-    await churn(options.sessions ?? 24);
+    await churn(options.sessions ?? 30);
     if (!(await quiet("warm-up"))) return log;
     const stopAt = Date.now() + options.durationMs;
     for (let round = 1; Date.now() < stopAt; round++) {
