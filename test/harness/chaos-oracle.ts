@@ -1,5 +1,8 @@
 import type { Received, WorldServer } from "./world.js";
 
+/** What the oracle reads of a notification. */
+export type Note = Pick<Received, "trace" | "user" | "presence" | "seq">;
+
 /**
  * The truth oracle of the chaos run. The truth is what the harness holds:
  * per full JID, whether its session is open and available (XMPP: the
@@ -36,9 +39,9 @@ export interface Truth {
   flips?(): ReadonlyMap<string, number>;
 }
 
-function byUser(received: readonly Received[]): Map<string, Received[]> {
+function byUser(received: readonly Note[]): Map<string, Note[]> {
   const seen = new Set<string>();
-  const grouped = new Map<string, Received[]>();
+  const grouped = new Map<string, Note[]>();
   for (const r of received) {
     if (seen.has(r.trace)) continue;
     seen.add(r.trace);
@@ -52,7 +55,7 @@ function byUser(received: readonly Received[]): Map<string, Received[]> {
 
 /** What is wrong with one session's notifications, or undefined; `gaps` counts missing numbers. */
 function judgeSession(
-  notes: readonly Received[],
+  notes: readonly Note[],
   online: boolean,
   flips: number | undefined,
 ): { problem?: string; gaps: number } {
@@ -77,8 +80,8 @@ function judgeSession(
   return { gaps };
 }
 
-export function judge(world: WorldServer, truth: Truth, mode: Mode, losses = 0): Judgement {
-  const grouped = byUser(world.received);
+export function judge(received: readonly Note[], truth: Truth, mode: Mode, losses = 0): Judgement {
+  const grouped = byUser(received);
   const online = truth.online();
   const flips = truth.flips?.();
   const jids = new Set([...online.keys(), ...grouped.keys()]);
@@ -111,7 +114,7 @@ export async function converge(
 ): Promise<Judgement> {
   const deadline = Date.now() + boundMs;
   while (true) {
-    const verdict = judge(world, truth, mode, mode === "memory" ? await losses() : 0);
+    const verdict = judge(world.received, truth, mode, mode === "memory" ? await losses() : 0);
     if (verdict.diffs.length === 0 || Date.now() > deadline) return verdict;
     await new Promise((r) => setTimeout(r, 250));
   }
