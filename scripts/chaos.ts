@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- [--route prosody|ejabberd|broker|all] [--mode durable|memory]
- *   [--minutes N] [--seed S] [--sessions N] [--accounts N] [--faults a,b] [--quiet]`
+ *   [--minutes N] [--seed S] [--sessions N] [--accounts N] [--faults a,b] [--unparsable] [--quiet]`
  *
  * A longer chaos run than the suite's (test/e2e/chaos.test.ts): the same
  * seeded schedule of faults and user actions, the same truth oracle, for N
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     faults: { type: "string" },
     accounts: { type: "string" },
     quiet: { type: "boolean", default: false },
+    unparsable: { type: "boolean", default: false },
   },
 });
 
@@ -71,6 +72,7 @@ for (const route of routes) {
     echo,
     ...(sessions === undefined ? {} : { sessions }),
     ...(accounts === undefined ? {} : { accounts }),
+    ...(values.unparsable ? { unparsable: true } : {}),
     ...(values.faults === undefined ? {} : { only: values.faults.split(",") }),
   };
   process.stderr.write(`chaos: ${route}, ${mode} mode, seed ${seed}, ${minutes} min\n`);

@@ -34,6 +34,12 @@ export class XmppCrowd implements Truth {
     private readonly rng: Rng,
     /** How many sessions the crowd tends towards. */
     private readonly target: number,
+    /**
+     * Also send presences nested too deep for the daemon to parse. Off by
+     * default: the daemon loses the truth on them (chaos-findings.test.ts),
+     * so a run with them finds that defect, not new ones.
+     */
+    private readonly unparsable = false,
   ) {}
 
   online(): ReadonlyMap<string, boolean> {
@@ -110,7 +116,11 @@ export class XmppCrowd implements Truth {
     const live = this.idle();
     if (live.length === 0) return "hostile: nobody online";
     const session = this.rng.pick(live);
-    const action = this.rng.pick<HostileAction>(["directed", "forged-delay", "oversized", "deep"]);
+    const action = this.rng.pick<HostileAction>(
+      this.unparsable
+        ? ["directed", "forged-delay", "oversized", "deep"]
+        : ["directed", "forged-delay", "oversized"],
+    );
     return this.with(session, () => this.attack(action, session));
   }
 

@@ -27,6 +27,8 @@ export interface ChaosOptions {
   sessions?: number;
   /** Prints each log line as it happens (the CLI). */
   echo?: (line: string) => void;
+  /** Hostile users also send presences too deep to parse (a known defect: see chaos-findings.test.ts). */
+  unparsable?: boolean;
   /** Only these faults (each as likely); default: every fault the mode promises to survive. */
   only?: readonly string[];
 }
@@ -37,6 +39,7 @@ export function replayArgs(options: ChaosOptions): string[] {
     ...(options.only === undefined ? [] : [`--faults ${options.only.join(",")}`]),
     ...(options.sessions === undefined ? [] : [`--sessions ${options.sessions}`]),
     ...(options.accounts === undefined ? [] : [`--accounts ${options.accounts}`]),
+    ...(options.unparsable ? ["--unparsable"] : []),
   ];
 }
 
@@ -114,6 +117,7 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
       PASSWORD,
       rng,
       options.sessions ?? 30,
+      options.unparsable ?? false,
     );
     crowd = c2s;
     const link = proxy;
