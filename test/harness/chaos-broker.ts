@@ -5,7 +5,7 @@ import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import { type RabbitMqServer, startRabbitMq } from "../../src/servers/rabbitmq.js";
 import { ChaosLog } from "./chaos-log.js";
 import { converge, type Truth } from "./chaos-oracle.js";
-import { Rng } from "./chaos-rng.js";
+import { deck, Rng } from "./chaos-rng.js";
 import { type ChaosOptions, faultWeights, replayArgs } from "./chaos-xmpp.js";
 import { Scenario } from "./scenario.js";
 import { TcpProxy } from "./tcp-proxy.js";
@@ -256,9 +256,10 @@ export async function runBrokerChaos(options: ChaosOptions): Promise<ChaosLog> {
       },
       options.only,
     );
+    const nextFault = deck(rng, weights);
     for (let round = 1; Date.now() < stopAt; round++) {
       await churn(rng.int(4, 16));
-      const fault = rng.weighted(weights);
+      const fault = nextFault();
       if (!(await inject(fault))) return log;
       await churn(rng.int(0, 6));
       if (!(await quiet(`after ${fault} #${round}`))) return log;

@@ -5,7 +5,7 @@ import { AdminClient, sample } from "./admin-client.js";
 import { XmppCrowd } from "./chaos-crowd.js";
 import { ChaosLog } from "./chaos-log.js";
 import { converge, type Mode } from "./chaos-oracle.js";
-import { Rng } from "./chaos-rng.js";
+import { deck, Rng } from "./chaos-rng.js";
 import type { DaemonProcess } from "./daemon.js";
 import { PASSWORD, Scenario, type ServerKind } from "./scenario.js";
 import { TcpProxy } from "./tcp-proxy.js";
@@ -246,9 +246,10 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
     await churn(options.sessions ?? 30);
     if (!(await quiet("warm-up"))) return log;
     const stopAt = Date.now() + options.durationMs;
+    const nextFault = deck(rng, faultWeights(weights(options.mode), options.only));
     for (let round = 1; Date.now() < stopAt; round++) {
       await churn(rng.int(4, 16));
-      const fault = rng.weighted(faultWeights(weights(options.mode), options.only));
+      const fault = nextFault();
       await inject(fault);
       await churn(rng.int(0, 6));
       if (!(await quiet(`after ${fault} #${round}`))) return log;

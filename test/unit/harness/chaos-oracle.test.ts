@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { judge, type Note, type Truth } from "../../harness/chaos-oracle.js";
-import { Rng } from "../../harness/chaos-rng.js";
+import { deck, Rng } from "../../harness/chaos-rng.js";
 
 // The chaos run's judge (test/harness/chaos-oracle.ts) on hand-made
 // notification lists: it must pass what a consumer can rebuild the truth
@@ -101,5 +101,15 @@ describe("the chaos RNG", () => {
     expect(counts.never).toBe(0);
     expect(counts.b / counts.a).toBeGreaterThan(1.6);
     expect(counts.b / counts.a).toBeLessThan(2.5);
+  });
+
+  it("deals every fault kind with a weight once before drawing at random", () => {
+    fc.assert(
+      fc.property(fc.nat(), (seed) => {
+        const next = deck(new Rng(seed), { a: 1, b: 5, c: 1, off: 0 });
+        const first = [next(), next(), next()];
+        return [...first].sort().join() === "a,b,c" && next() !== "off";
+      }),
+    );
   });
 });
