@@ -14,6 +14,8 @@ export class ChaosLog {
   private readonly actionLines = new Set<number>();
   /** Options beyond route, mode and seed that the replay needs (`--faults`, `--sessions`). */
   replayArgs: string[] = [];
+  /** The daemon's own log lines at a failure (kept in the saved file, not printed). */
+  daemonLogs: string[] = [];
   readonly faults: Record<string, number> = {};
   checks = 0;
   sessionsChecked = 0;
@@ -99,9 +101,11 @@ export class ChaosLog {
   save(dir = "test-results"): string {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `chaos-${this.route}-${this.mode}-${this.seed}.log`);
+    const daemon =
+      this.daemonLogs.length === 0 ? "" : `daemon logs:\n${this.daemonLogs.join("\n")}\n`;
     writeFileSync(
       file,
-      `${this.summary()}\n${this.failure ?? "no mismatch"}\n${this.lines.join("\n")}\n`,
+      `${this.summary()}\n${this.failure ?? "no mismatch"}\n${this.lines.join("\n")}\n${daemon}`,
     );
     return file;
   }

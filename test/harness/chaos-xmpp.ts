@@ -262,6 +262,14 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
     log.failure = `the run itself failed: ${(err as Error).stack ?? err}`;
     return log;
   } finally {
+    if (log.failure !== undefined) {
+      // Every daemon of the run, debug lines left out: enough to tell a
+      // daemon's fault from the harness's.
+      for (const d of scene.daemons) {
+        log.daemonLogs.push("--- daemon ---");
+        for (const l of d.logs) if (l.level !== 20) log.daemonLogs.push(JSON.stringify(l));
+      }
+    }
     await crowd?.stop();
     await scene.stop().catch(() => undefined);
     await proxy?.stop();
