@@ -1,3 +1,9 @@
+import {
+  type AddressInfo,
+  createConnection,
+  createServer,
+  type Server as NetServer,
+} from "node:net";
 import { xml } from "@xmpp/component";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Scenario, SERVERS } from "../harness/scenario.js";
@@ -112,3 +118,58 @@ describe.each(SERVERS)(
     );
   },
 );
+
+// Found by `npm run chaos -- --route ejabberd --seed 2027 --minutes 2`:
+// after a kill -9 of ejabberd, the daemon's reconnect through the relay met
+// a connection reset ("component connection failed", err "read
+// ECONNRESET"), and 1 ms later the same error escaped as an unhandled
+// rejection: the daemon exited 70 ("an error escaped every handler"), so
+// nothing reported the 18 sessions the crash ended. A systemd unit restarts
+// it; the promise is that a network error never ends the daemon.
+describe("prosody: the component's reconnect meets connection resets", () => {
+  const scene = new Scenario("prosody");
+  let server: NetServer;
+  let resetting = true;
+  let port = 0;
+
+  beforeAll(async () => {
+    await scene.start({ users: ["world@localhost"] });
+    // Resets every connection while `resetting`; relays to Prosody otherwise.
+    server = createServer((inbound) => {
+      inbound.on("error", () => undefined);
+      if (resetting) {
+        inbound.resetAndDestroy();
+        return;
+      }
+      const outbound = createConnection({ host: "127.0.0.1", port: scene.server.componentPort });
+      outbound.on("error", () => undefined);
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+      inbound.on("close", () => outbound.destroy());
+      outbound.on("close", () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await scene.stop();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it.fails("keeps trying, and connects once the resets stop, without exiting", async () => {
+    const daemon = scene.spawnDaemon(scene.config(['server_user = "world"'], [], port));
+    // Seen on the old code: the first reset ("write ECONNRESET") is logged as
+    // a failed attempt, and the same error then escapes: exit 70.
+    await waitFor(
+      () =>
+        daemon.logs.some((l) => l.event === "escaped_error") ||
+        daemon.logs.filter((l) => l.msg === "component connection failed").length >= 3,
+      15_000,
+      "three failed attempts, or the daemon's exit",
+    );
+    expect(daemon.logs.filter((l) => l.event === "escaped_error")).toEqual([]);
+    resetting = false;
+    await daemon.waitForLog({ msg: "privileges granted by the server" }, 15_000);
+    expect(await daemon.stop()).toBe(0);
+  });
+});
