@@ -227,6 +227,12 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
     };
 
     const quiet = async (label: string) => {
+      const escaped = daemon.logs.find((l) => l.event === "escaped_error");
+      if (escaped !== undefined) {
+        log.failure = `quiet point "${label}": the daemon exited: ${JSON.stringify(escaped)}`;
+        log.note(`MISMATCH ${log.failure}`);
+        return false;
+      }
       const unconfirmed = await confirmed();
       if (unconfirmed !== undefined) {
         log.failure = `quiet point "${label}": ${unconfirmed}`;
