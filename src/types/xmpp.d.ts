@@ -58,6 +58,10 @@ declare module "@xmpp/component" {
     jid: { toString(): string } | null;
     reconnect: { stop(): void; start(): void };
     start(): Promise<unknown>;
+    /** What start() does, in two steps (@xmpp/connection). */
+    connect(service: string): Promise<unknown>;
+    open(options: { domain: string; lang?: string }): Promise<unknown>;
+    options: { service: string; domain: string; lang?: string };
     stop(): Promise<unknown>;
     send(el: Element): Promise<void>;
     write(s: string): Promise<void>;

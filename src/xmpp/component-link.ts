@@ -112,7 +112,7 @@ export class ComponentLink extends EventEmitter implements Link {
     });
     this.emit("connecting");
     try {
-      await entity.start();
+      await startEntity(entity);
     } catch (err) {
       if (this.entity === entity) this.dispose();
       throw err;
@@ -184,6 +184,47 @@ export function presencesSkipMiddleware(entity: Component): void {
   entity.on("element", (el: Element) => {
     if (el.name !== "presence") middleware(el);
   });
+}
+
+/**
+ * `Connection.start()` of @xmpp/connection 0.13, with its "online" promise
+ * handled. The library makes that promise (settled by "online" or "error")
+ * before it opens the stream; when opening fails (a reset while the stream
+ * header is written), start() rejects with the open's error and the online
+ * promise rejects too, on the "error" event, with nothing awaiting it: an
+ * unhandled rejection, which ends the process (found by the chaos test: a
+ * reconnect meeting a connection reset, exit 70). The same steps here, the
+ * online promise always handled.
+ */
+export async function startEntity(entity: Component): Promise<void> {
+  if (entity.status !== "offline") throw new Error("Connection is not offline");
+  const { service, domain, lang } = entity.options;
+  await entity.connect(service);
+  let settle = () => {};
+  const online = new Promise<void>((resolve, reject) => {
+    const onOnline = () => {
+      settle();
+      resolve();
+    };
+    const onError = (err: unknown) => {
+      settle();
+      reject(err);
+    };
+    settle = () => {
+      entity.off("online", onOnline);
+      entity.off("error", onError);
+    };
+    entity.once("online", onOnline);
+    entity.once("error", onError);
+  });
+  online.catch(() => undefined);
+  try {
+    await entity.open(lang === undefined ? { domain } : { domain, lang });
+  } catch (err) {
+    settle();
+    throw err;
+  }
+  await online;
 }
 
 export class LinkOffline extends Error {

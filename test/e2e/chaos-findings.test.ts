@@ -11,9 +11,9 @@ import { TcpProxy } from "../harness/tcp-proxy.js";
 import type { WorldServer } from "../harness/world.js";
 import { waitFor } from "../harness/xmpp-users.js";
 
-// What the chaos run (chaos.test.ts) found, pinned one at a time. A test
-// marked `it.fails` is a known defect that is not fixed yet: it passes while
-// the defect is there and turns red the day it is fixed (then drop `.fails`).
+// What the chaos run (chaos.test.ts) found, pinned one at a time. Each was
+// an `it.fails` while the defect stood (it failed as the comment says), and
+// is a plain regression test since its fix.
 
 /** A presence whose payload nests deeper than the daemon parses (stream-guard: 32). */
 function deepPresence(depth = 40) {
@@ -33,10 +33,11 @@ describe.each(SERVERS)("%s: a presence the daemon cannot parse", (kind) => {
   afterAll(() => scene.stop());
 
   // The stream guard refuses a stanza nested deeper than 32 (or over 256 KiB)
-  // without building it (src/xmpp/stream-guard.ts), and the pipeline never
-  // notifies a refused stanza. When that stanza is a user's own broadcast
-  // presence making its session available, the server says online and the
-  // server user's view says offline, until the session's next presence.
+  // without building it (src/xmpp/stream-guard.ts). The pipeline used to
+  // notify nothing for it: when that stanza was a user's own broadcast
+  // presence making its session available, the server said online and the
+  // server user's view offline. Now a refused presence still counts for its
+  // session's availability (its start tag is read whole).
   it("the server forwards a user's too-deep presence, and the daemon refuses it (counted, logged)", async () => {
     const daemon = await scene.daemon(scene.config(['server_user = "world"']));
     try {
@@ -56,7 +57,7 @@ describe.each(SERVERS)("%s: a presence the daemon cannot parse", (kind) => {
     }
   });
 
-  it.fails("a session made available by a presence too deep to parse is still announced", () => {
+  it("a session made available by a presence too deep to parse is still announced", () => {
     // The session is online (its last broadcast presence was available).
     expect(world.about("deep@localhost/r")).toEqual(["available", "unavailable", "available"]);
   });
@@ -90,32 +91,29 @@ describe.each(SERVERS)(
       await proxy.stop();
     });
 
-    (kind === "prosody" ? it.fails : it)(
-      "is not reported gone when the component reconnects",
-      async () => {
-        const daemon = await scene.daemon(scene.config(['server_user = "world"'], [], proxy.port));
-        try {
-          const deep = await scene.online("deep@localhost", "r");
-          await scene.online("plain@localhost", "r");
-          await world.waitFor("deep@localhost/r", ["available"]);
-          await world.waitFor("plain@localhost/r", ["available"]);
-          await deep.send(deepPresence());
-          await daemon.waitForLog({ msg: "stanzas refused" }, 10_000);
-          proxy.cut();
-          await waitFor(
-            () => daemon.logs.filter((l) => l.msg === "component connected").length >= 2,
-            15_000,
-            "the reconnect",
-          );
-          // Past the resync's settle time (the replay's quiet second, at most six).
-          await new Promise((r) => setTimeout(r, kind === "prosody" ? 3_000 : 5_000));
-          expect(world.about("plain@localhost/r")).toEqual(["available"]);
-          expect(world.about("deep@localhost/r")).toEqual(["available"]);
-        } finally {
-          await daemon.stop();
-        }
-      },
-    );
+    it("is not reported gone when the component reconnects", async () => {
+      const daemon = await scene.daemon(scene.config(['server_user = "world"'], [], proxy.port));
+      try {
+        const deep = await scene.online("deep@localhost", "r");
+        await scene.online("plain@localhost", "r");
+        await world.waitFor("deep@localhost/r", ["available"]);
+        await world.waitFor("plain@localhost/r", ["available"]);
+        await deep.send(deepPresence());
+        await daemon.waitForLog({ msg: "stanzas refused" }, 10_000);
+        proxy.cut();
+        await waitFor(
+          () => daemon.logs.filter((l) => l.msg === "component connected").length >= 2,
+          15_000,
+          "the reconnect",
+        );
+        // Past the resync's settle time (the replay's quiet second, at most six).
+        await new Promise((r) => setTimeout(r, kind === "prosody" ? 3_000 : 5_000));
+        expect(world.about("plain@localhost/r")).toEqual(["available"]);
+        expect(world.about("deep@localhost/r")).toEqual(["available"]);
+      } finally {
+        await daemon.stop();
+      }
+    });
   },
 );
 
@@ -156,7 +154,7 @@ describe("prosody: the component's reconnect meets connection resets", () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it.fails("keeps trying, and connects once the resets stop, without exiting", async () => {
+  it("keeps trying, and connects once the resets stop, without exiting", async () => {
     const daemon = scene.spawnDaemon(scene.config(['server_user = "world"'], [], port));
     // Seen on the old code: the first reset ("write ECONNRESET") is logged as
     // a failed attempt, and the same error then escapes: exit 70.
