@@ -1,13 +1,13 @@
 import { openSync, readFileSync } from "node:fs";
 import { startAdmin } from "../src/admin/app.js";
+import { type Daemon, startDaemon } from "../src/app/daemon.js";
 import { resolveConfig } from "../src/config/load.js";
-import { type Daemon, startDaemon } from "../src/daemon.js";
-import { createLogger, turnDestination } from "../src/log.js";
+import { createLogger, turnDestination } from "../src/telemetry/log.js";
 
 /**
  * The daemon as the benchmarks run it: the production shape, default
  * configuration but the connection, the secret and the server user, wired as
- * `presence-notify start` wires it (src/cli.ts): the admin listener on (its
+ * `presence-notify start` wires it (src/app/cli.ts): the admin listener on (its
  * feed of sends is on the send path; port 0 here), the log at `log` (the
  * default, info, is a line per transition) to /dev/null through the daemon's
  * default destination (`turnDestination`: one synchronous write per turn of

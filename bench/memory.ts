@@ -6,9 +6,9 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { createActor } from "xstate";
 import { notifierLogic } from "../src/actors/notifier.js";
-import { systemClock } from "../src/clock.js";
-import { silentLogger } from "../src/log.js";
-import { createPipeline } from "../src/pipeline.js";
+import { createPipeline } from "../src/app/pipeline.js";
+import { systemClock } from "../src/otp/clock.js";
+import { silentLogger } from "../src/telemetry/log.js";
 import type { Link } from "../src/xmpp/component-link.js";
 import { sessionJid, USER_DOMAIN } from "./fake-component-server.js";
 

@@ -1,6 +1,6 @@
 import { fromCallback, fromPromise } from "xstate";
-import type { Logger } from "../log.js";
 import { connectionMachine } from "../machines/connection.js";
+import type { Logger } from "../telemetry/log.js";
 import type { ComponentLink } from "../xmpp/component-link.js";
 
 /**

@@ -1,8 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 import { fromCallback, fromPromise } from "xstate";
-import type { Logger } from "../log.js";
 import { type DeliveryResult, notifierMachine } from "../machines/notifier.js";
+import type { AwaitingReceipts } from "../outbox/awaiting-receipts.js";
+import { DeadLetters, POISON_LIMIT } from "../outbox/dead-letters.js";
+import type { HeldMail } from "../outbox/held-mail.js";
+import type { RecentSends } from "../outbox/recent-sends.js";
+import type { SendRate } from "../outbox/send-rate.js";
 import {
   batchStanza,
   type Notification,
@@ -16,13 +20,9 @@ import { type Privileges, sendsFromUser } from "../protocol/privilege.js";
 import type { JidView } from "../protocol/pseudonym.js";
 import type { Signer } from "../protocol/signature.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
 import type { Link } from "../xmpp/component-link.js";
-import type { AwaitingReceipts } from "./awaiting-receipts.js";
-import type { Counters } from "./counters.js";
-import { DeadLetters, POISON_LIMIT } from "./dead-letters.js";
-import type { HeldMail } from "./held-mail.js";
-import type { RecentSends } from "./recent-sends.js";
-import type { SendRate } from "./send-rate.js";
 
 export interface NotifierDeps {
   mailbox: NotificationQueue<Notification>;

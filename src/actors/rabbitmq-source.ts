@@ -1,7 +1,7 @@
 import { fromCallback, fromPromise } from "xstate";
-import type { Logger } from "../log.js";
 import { connectionMachine } from "../machines/connection.js";
 import type { RabbitMqSource } from "../sources/rabbitmq.js";
+import type { Logger } from "../telemetry/log.js";
 
 /**
  * The RabbitMQ source as a supervised child: the same lifecycle as the XMPP

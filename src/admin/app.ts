@@ -1,13 +1,13 @@
 import type { ServerResponse } from "node:http";
-import type { Counters } from "../actors/counters.js";
-import type { SessionRegistry } from "../actors/session-registry.js";
-import type { SupervisionTree } from "../actors/supervised-child.js";
-import { type Clock, systemClock } from "../clock.js";
 import type { DaemonConfig } from "../config/schema.js";
-import type { Logger } from "../log.js";
+import { type Clock, systemClock } from "../otp/clock.js";
+import type { SupervisionTree } from "../otp/supervised-child.js";
 import type { Privileges } from "../protocol/privilege.js";
 import { asGiven, pseudonymiser } from "../protocol/pseudonym.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { DeadLetter } from "../store/dead-letter-table.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
 import type { Link } from "../xmpp/component-link.js";
 import { DASHBOARD_CSP, DASHBOARD_HTML } from "./dashboard.js";
 import { EventStream } from "./events.js";

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../otp/clock.js";
 
 /**
  * `/events`: Server-Sent Events (WHATWG HTML, "Server-sent events"). Each

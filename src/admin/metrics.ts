@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Counters } from "../actors/counters.js";
-import type { SessionCounts } from "../actors/session-registry.js";
-import type { SupervisionTree } from "../actors/supervised-child.js";
+import type { SupervisionTree } from "../otp/supervised-child.js";
+import type { SessionCounts } from "../sessions/session-registry.js";
+import type { Counters } from "../telemetry/counters.js";
 import { classify, FAMILIES, KNOWN, PREFIX } from "./counter-families.js";
 import type { Queue } from "./queues.js";
 import type { ReadinessState } from "./readiness.js";

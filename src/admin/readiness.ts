@@ -1,5 +1,5 @@
-import type { Counters } from "../actors/counters.js";
 import { hasPresencePermission, type Privileges } from "../protocol/privilege.js";
+import type { Counters } from "../telemetry/counters.js";
 import type { Link } from "../xmpp/component-link.js";
 
 export type ReadinessState =

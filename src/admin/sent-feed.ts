@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.js";
+import type { Clock } from "../otp/clock.js";
 import type { Notification, PresenceValue } from "../protocol/notification.js";
 
 /** One notification the link accepted, as the dashboard lists it. */

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Counters } from "../actors/counters.js";
 import { isLoopback, type ListenAddress, urlOf } from "../config/listen.js";
 import type { Secret } from "../config/redacted.js";
-import type { Logger } from "../log.js";
-import { excerpt, LogLimiter } from "../log-limiter.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
 import { authorized, CHALLENGES } from "./auth.js";
 import { loopbackHost } from "./host-header.js";
 

@@ -1,9 +1,9 @@
-import type { Counters } from "../actors/counters.js";
-import type { SessionCounts } from "../actors/session-registry.js";
-import type { SupervisionTree } from "../actors/supervised-child.js";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../otp/clock.js";
+import type { SupervisionTree } from "../otp/supervised-child.js";
 import type { JidView } from "../protocol/pseudonym.js";
+import type { SessionCounts } from "../sessions/session-registry.js";
 import type { DeadLetter } from "../store/dead-letter-table.js";
+import type { Counters } from "../telemetry/counters.js";
 import { classify } from "./counter-families.js";
 import type { Queue } from "./queues.js";
 import type { ReadinessState } from "./readiness.js";

@@ -41,7 +41,7 @@ export interface DaemonConfig {
     readonly include: readonly string[];
     readonly exclude: readonly string[];
     readonly from: NotifyFrom;
-    /** User domains served; empty: the server's own hosts (src/actors/served-domains.ts). */
+    /** User domains served; empty: the server's own hosts (src/sessions/served-domains.ts). */
     readonly domains: readonly string[];
     /** Notifications sent per second at most, all server users together; 0: no cap. */
     readonly maxRate: number;

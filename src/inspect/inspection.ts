@@ -1,6 +1,6 @@
 import { createInspector } from "@statelyai/inspect";
 import type { InspectionEvent, Observer } from "xstate";
-import type { SessionObserver } from "../actors/session-registry.js";
+import type { SessionObserver } from "../sessions/session-registry.js";
 import { type InspectorServer, startInspectorServer } from "./inspector-server.js";
 import type { InspectAddress } from "./loopback-address.js";
 import { sessionInspection } from "./session-inspection.js";

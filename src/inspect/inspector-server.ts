@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { StatelyInspectionEvent } from "@statelyai/inspect";
 import { WebSocket, WebSocketServer } from "ws";
-import { LruMap } from "../actors/lru-map.js";
 import { loopbackHost, sameOrigin } from "../admin/host-header.js";
+import { LruMap } from "../collections/lru-map.js";
 import { type InspectAddress, urlOf } from "./loopback-address.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { AnyActorRef, InspectionEvent, Observer } from "xstate";
-import type { SessionObserver } from "../actors/session-registry.js";
 import { sessionMachine } from "../machines/session.js";
 import { decode, type SessionCode, snapshotOf } from "../machines/session-table.js";
+import type { SessionObserver } from "../sessions/session-registry.js";
 
 /**
  * Sessions in the inspector. They are not live actors (a million sessions

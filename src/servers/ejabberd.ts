@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Logger, silentLogger } from "../log.js";
+import { type Logger, silentLogger } from "../telemetry/log.js";
 import { EjabberdCommandError, ejabberdctl, httpApi } from "./ejabberd-admin.js";
 import { INETRC, renderEjabberdctlCfg, renderEjabberdYml } from "./ejabberd-config.js";
 import { compileGuard } from "./ejabberd-guard.js";

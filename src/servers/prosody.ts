@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Logger, silentLogger } from "../log.js";
+import { type Logger, silentLogger } from "../telemetry/log.js";
 import { fileSize, readTail, sleep } from "./log-file.js";
 import { acceptsConnection, freePort } from "./ports.js";
 import {

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
-import { type Logger, silentLogger } from "../log.js";
+import { type Logger, silentLogger } from "../telemetry/log.js";
 import { descendants, isRunning, type ProcStat, signal } from "./ejabberd-processes.js";
 import { readTail, sleep } from "./log-file.js";
 import { freePort } from "./ports.js";

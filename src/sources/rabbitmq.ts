@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import type { Counters } from "../actors/counters.js";
-import type { Clock } from "../clock.js";
 import { redactUrl } from "../config/url.js";
-import type { Logger } from "../log.js";
-import { excerpt, LogLimiter } from "../log-limiter.js";
+import type { Clock } from "../otp/clock.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
 import { parseMongooseImEvent } from "./mongooseim-event.js";
 import type { PresenceSink } from "./presence-source.js";
 

@@ -27,7 +27,7 @@ type Row = NotificationRow & { seq: number };
  * after a rollback.
  *
  * Unlike `Mailbox.offer`, `offer` can throw: on an I/O error (disk full) the
- * notification is not accepted, and the caller (src/actors/durable-commits.ts)
+ * notification is not accepted, and the caller (src/outbox/durable-commits.ts)
  * keeps it. It still returns false, never throws, for "full".
  *
  * `shift` never throws for a delete the file refuses (a full disk refuses a

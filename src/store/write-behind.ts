@@ -1,7 +1,7 @@
-import type { Counters } from "../actors/counters.js";
-import type { Logger } from "../log.js";
-import { excerpt } from "../log-limiter.js";
 import type { Notification } from "../protocol/notification.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt } from "../telemetry/log-limiter.js";
 import type { DeadLetter } from "./dead-letter-table.js";
 import { sqliteCode } from "./errors.js";
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import type { Logger } from "../log.js";
-import { excerpt, LogLimiter } from "../log-limiter.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
 import { NS_PING } from "./ping.js";
 import { guardStream, type RefusedStanza } from "./stream-guard.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../otp/clock.js";
 
 /**
  * XEP-0199 pings from the component to a session's full JID. SERVERS.md: a

@@ -7,7 +7,7 @@ import type { Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor, toPromise, waitFor as waitForSnapshot } from "xstate";
-import { OsProcessExited, osProcessLogic } from "../../src/actors/os-process.js";
+import { OsProcessExited, osProcessLogic } from "../../src/otp/os-process.js";
 import {
   type EjabberdServer,
   EjabberdStartError,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDaemon } from "../../src/app/daemon.js";
 import { resolveConfig } from "../../src/config/load.js";
-import { startDaemon } from "../../src/daemon.js";
 import { Scenario, SERVERS } from "../harness/scenario.js";
 import type { WorldServer } from "../harness/world.js";
 import { waitFor } from "../harness/xmpp-users.js";

@@ -6,7 +6,7 @@ import type { Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor, toPromise, waitFor as waitForSnapshot } from "xstate";
-import { OsProcessExited, osProcessLogic } from "../../src/actors/os-process.js";
+import { OsProcessExited, osProcessLogic } from "../../src/otp/os-process.js";
 import { type ProsodyServer, ProsodyStartError, startProsody } from "../../src/servers/prosody.js";
 import { connectComponent, connectUser, stopQuietly, waitFor } from "../harness/xmpp-users.js";
 

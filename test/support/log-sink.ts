@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, type Logger } from "../../src/log.js";
+import { createLogger, type Logger } from "../../src/telemetry/log.js";
 
 /**
  * A real pino logger whose JSON lines are parsed into `records`, so logging

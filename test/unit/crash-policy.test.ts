@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crashPolicy, EXIT_ESCAPED } from "../../src/crash-policy.js";
+import { crashPolicy, EXIT_ESCAPED } from "../../src/app/crash-policy.js";
 import { logSink } from "../support/log-sink.js";
 
 // What an error that escaped every handler does to the process (cli.ts

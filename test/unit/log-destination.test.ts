@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { createLogger, turnDestination } from "../../src/log.js";
+import { createLogger, turnDestination } from "../../src/telemetry/log.js";
 
 // The daemon's default log destination, on a real file descriptor.
 

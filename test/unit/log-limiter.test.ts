@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EXCERPT_MAX, excerpt, LogLimiter } from "../../src/log-limiter.js";
+import { EXCERPT_MAX, excerpt, LogLimiter } from "../../src/telemetry/log-limiter.js";
 
 describe("LogLimiter", () => {
   it("logs the 1st, 2nd, 4th, 8th... occurrence of a key", () => {

@@ -6,7 +6,7 @@ import {
   OsProcessStartFailed,
   osProcessLogic,
   spawnProcess,
-} from "../../src/actors/os-process.js";
+} from "../../src/otp/os-process.js";
 
 // Real, short-lived child processes (node -e): no mocks, no sleeps; every test
 // waits on the process's own exit.

@@ -1,11 +1,11 @@
 import { request } from "node:http";
 import { SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
 import { startAdmin } from "../../../src/admin/app.js";
+import { createPipeline } from "../../../src/app/pipeline.js";
 import type { ListenAddress } from "../../../src/config/listen.js";
 import { Secret } from "../../../src/config/redacted.js";
-import { createPipeline } from "../../../src/pipeline.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer } from "../../support/memory-link.js";
 import { worker } from "../supervisor/children.js";

@@ -87,7 +87,7 @@ describe("the systemd unit", () => {
   it("lets the drain finish before SIGKILL: TimeoutStopSec > drain_timeout + the link's close", () => {
     const drain = parseDuration(String(DEFAULTS["shutdown.drain_timeout"]));
     if (!drain.ok) throw new Error("bad default");
-    const connectionCloseS = 5; // the connection child's shutdown in src/daemon.ts
+    const connectionCloseS = 5; // the connection child's shutdown in src/app/daemon.ts
     expect(seconds(value("TimeoutStopSec"))).toBeGreaterThan(drain.ms / 1000 + connectionCloseS);
   });
 

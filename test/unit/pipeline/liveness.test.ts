@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fullBucket, refill, take } from "../../../src/actors/token-bucket.js";
+import { fullBucket, refill, take } from "../../../src/collections/token-bucket.js";
 import { settle } from "../../support/memory-link.js";
 import { available, setup } from "./setup.js";
 

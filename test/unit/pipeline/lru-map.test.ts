@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LruMap } from "../../../src/actors/lru-map.js";
+import { LruMap } from "../../../src/collections/lru-map.js";
 
 describe("LruMap", () => {
   it("evicts the least recently set key first", () => {

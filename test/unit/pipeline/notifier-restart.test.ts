@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { Counters } from "../../../src/actors/counters.js";
-import { Mailbox } from "../../../src/actors/mailbox.js";
 import { notifierLogic } from "../../../src/actors/notifier.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
+import { Mailbox } from "../../../src/outbox/mailbox.js";
 import { type Notification, NS_FLUX, newNotification } from "../../../src/protocol/notification.js";
+import { Counters } from "../../../src/telemetry/counters.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RecentSends } from "../../../src/actors/recent-sends.js";
+import { RecentSends } from "../../../src/outbox/recent-sends.js";
 import { type Notification, newNotification } from "../../../src/protocol/notification.js";
 
 const note = (r: string): Notification =>

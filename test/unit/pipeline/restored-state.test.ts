@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
-import { createPipeline } from "../../../src/pipeline.js";
+import { createPipeline } from "../../../src/app/pipeline.js";
 import { NS_FLUX, newNotification } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
 import { logSink } from "../../support/log-sink.js";

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ServedDomains } from "../../../src/actors/served-domains.js";
 import { Readiness } from "../../../src/admin/readiness.js";
+import { ServedDomains } from "../../../src/sessions/served-domains.js";
 import { settle } from "../../support/memory-link.js";
 import { advertisement, available, setup } from "./setup.js";
 
 // With notify.domains empty, the domains served are the server's own hosts
 // (those that advertised presence on this connection), else the component's
 // parent domain: a remote server (s2s) can neither create tracked sessions
-// nor replace the privileges the server granted (src/actors/served-domains.ts).
+// nor replace the privileges the server granted (src/sessions/served-domains.ts).
 
 describe("served domains with notify.domains empty", () => {
   it("a remote server's users cannot become tracked sessions", async () => {

@@ -1,7 +1,7 @@
 import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
-import { SendRate } from "../../../src/actors/send-rate.js";
-import { createPipeline } from "../../../src/pipeline.js";
+import { createPipeline } from "../../../src/app/pipeline.js";
+import { SendRate } from "../../../src/outbox/send-rate.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
 import type { JidView } from "../../../src/protocol/pseudonym.js";
 import type { Signer } from "../../../src/protocol/signature.js";
@@ -34,7 +34,7 @@ export function setup(
     advertise?: readonly string[];
     /** `notify.from`; "component" unless set. */
     from?: "component" | "user";
-    /** The pipeline's timer fault hook (src/actors/timer-guard.ts). */
+    /** The pipeline's timer fault hook (src/otp/timer-guard.ts). */
     timerFault?: (mechanism: string) => void;
   } = {},
 ) {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SHARDS, ShardedMap, shardIndex } from "../../../src/actors/sharded-map.js";
+import { SHARDS, ShardedMap, shardIndex } from "../../../src/collections/sharded-map.js";
 
 describe("ShardedMap", () => {
   it("holds what a Map holds, whatever is set and deleted (property)", () => {

@@ -1,7 +1,7 @@
 import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
 import { Readiness } from "../../../src/admin/readiness.js";
-import { createPipeline } from "../../../src/pipeline.js";
+import { createPipeline } from "../../../src/app/pipeline.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
 import { logSink } from "../../support/log-sink.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { Counters } from "../../../src/actors/counters.js";
-import { TimerGuard } from "../../../src/actors/timer-guard.js";
+import { TimerGuard } from "../../../src/otp/timer-guard.js";
+import { Counters } from "../../../src/telemetry/counters.js";
 import { logSink } from "../../support/log-sink.js";
 
 function guard(fault?: (mechanism: string) => void) {

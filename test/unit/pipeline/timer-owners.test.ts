@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { Counters } from "../../../src/actors/counters.js";
-import { FlapDamper } from "../../../src/actors/flap-damper.js";
-import { Liveness } from "../../../src/actors/liveness.js";
-import { TimerGuard } from "../../../src/actors/timer-guard.js";
-import { UserRateLimiter } from "../../../src/actors/user-rate.js";
+import { TimerGuard } from "../../../src/otp/timer-guard.js";
+import { FlapDamper } from "../../../src/outbox/flap-damper.js";
+import { UserRateLimiter } from "../../../src/outbox/user-rate.js";
+import { Liveness } from "../../../src/sessions/liveness.js";
+import { Counters } from "../../../src/telemetry/counters.js";
 import { logSink } from "../../support/log-sink.js";
 
-// Each mechanism's timers run on a TimerGuard clock (src/actors/timer-guard.ts):
+// Each mechanism's timers run on a TimerGuard clock (src/otp/timer-guard.ts):
 // a throw in one of its callbacks is reported and the callback runs again.
 // These tests pin what each mechanism must then still get right.
 

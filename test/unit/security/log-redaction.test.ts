@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../../src/log.js";
 import { pseudonymiser } from "../../../src/protocol/pseudonym.js";
+import { createLogger } from "../../../src/telemetry/log.js";
 
 // What leaves the process in a log line, read back as an operator's tools
 // would: the real pino JSON.

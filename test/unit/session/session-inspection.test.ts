@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createActor, type InspectionEvent } from "xstate";
-import { SessionRegistry } from "../../../src/actors/session-registry.js";
 import { sessionInspection } from "../../../src/inspect/session-inspection.js";
 import { type SessionEvent, sessionMachine } from "../../../src/machines/session.js";
+import { SessionRegistry } from "../../../src/sessions/session-registry.js";
 
 // Sessions are table codes, not actors; under `start --inspect` the registry
 // tells the inspector what a live session actor would have. These tests hold

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bareJidOf, SessionRegistry } from "../../../src/actors/session-registry.js";
 import type { SessionEvent, SessionTransitionEvent } from "../../../src/machines/session.js";
+import { bareJidOf, SessionRegistry } from "../../../src/sessions/session-registry.js";
 import { sessionEvent } from "./session-arbitraries.js";
 
 const phone = "alice@example.com/phone";
@@ -80,7 +80,7 @@ describe("SessionRegistry", () => {
     expect(registry.apply(bob, { type: "liveness.ok" })).toBeUndefined();
     expect([...registry.sessionsInState({ confirmed: false })]).toEqual([laptop]);
 
-    // What src/actors/resync.ts does once the replay is over.
+    // What src/sessions/resync.ts does once the replay is over.
     const gone = [...registry.sessionsInState({ confirmed: false })].map((jid) =>
       registry.apply(jid, { type: "resync.lost" }),
     );
@@ -171,7 +171,7 @@ describe("SessionRegistry per-user view (property)", () => {
             (jid) => bareJidOf(jid) === user && registry.stateOf(jid).presence === "available",
           ).length;
         const perform = (op: (typeof operations)[number]) => {
-          // The end of a resync, as src/actors/resync.ts does it.
+          // The end of a resync, as src/sessions/resync.ts does it.
           if (op === "resyncOver") {
             return [...registry.sessionsInState({ confirmed: false })].map((jid) =>
               registry.apply(jid, { type: "resync.lost" }),

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Counters } from "../../../src/actors/counters.js";
 import { openStore } from "../../../src/store/open.js";
 import { WriteBehind } from "../../../src/store/write-behind.js";
+import { Counters } from "../../../src/telemetry/counters.js";
 import { mountSmallFs, smallFsUnavailable } from "../../harness/small-fs.js";
 import { logSink } from "../../support/log-sink.js";
 import { available, unavailable } from "../pipeline/setup.js";

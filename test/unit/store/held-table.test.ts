@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { Counters } from "../../../src/actors/counters.js";
-import { HeldMail } from "../../../src/actors/held-mail.js";
-import { silentLogger } from "../../../src/log.js";
+import { HeldMail } from "../../../src/outbox/held-mail.js";
 import { openStore } from "../../../src/store/open.js";
+import { Counters } from "../../../src/telemetry/counters.js";
+import { silentLogger } from "../../../src/telemetry/log.js";
 import { notification, tempDir } from "./temp-store.js";
 
 // Durable mode: bounced notifications survive a restart of the daemon.

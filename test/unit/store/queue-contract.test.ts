@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { Mailbox } from "../../../src/actors/mailbox.js";
+import { Mailbox } from "../../../src/outbox/mailbox.js";
 import type { Notification } from "../../../src/protocol/notification.js";
 import type { NotificationQueue } from "../../../src/store/notification-queue.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";

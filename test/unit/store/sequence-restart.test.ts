@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { SequenceNumbers } from "../../../src/actors/sequence-numbers.js";
+import { SequenceNumbers } from "../../../src/sessions/sequence-numbers.js";
 import { openStore } from "../../../src/store/open.js";
 import { SCHEMA_VERSION } from "../../../src/store/schema.js";
 import { notification, tempDir } from "./temp-store.js";

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { Mailbox } from "../../../src/actors/mailbox.js";
+import { Mailbox } from "../../../src/outbox/mailbox.js";
 import { openStore } from "../../../src/store/open.js";
 import { notification, tempDir } from "./temp-store.js";
 

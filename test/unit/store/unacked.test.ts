@@ -2,10 +2,10 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createActor, SimulatedClock } from "xstate";
 import { notifierLogic } from "../../../src/actors/notifier.js";
-import { silentLogger } from "../../../src/log.js";
-import { createPipeline } from "../../../src/pipeline.js";
+import { createPipeline } from "../../../src/app/pipeline.js";
 import { NS_FLUX, NS_RECEIPTS } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
+import { silentLogger } from "../../../src/telemetry/log.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 import { notification, tempDir } from "./temp-store.js";
 

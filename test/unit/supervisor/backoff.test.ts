@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { backoffAttempt, backoffDelay } from "../../../src/actors/backoff.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { backoffAttempt, backoffDelay } from "../../../src/otp/backoff.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { workers } from "./children.js";
 
 const settings = fc

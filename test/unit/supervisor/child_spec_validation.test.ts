@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { dynamicSupervisorLogic } from "../../../src/actors/dynamic-supervisor.js";
-import { supervisorLogic } from "../../../src/actors/supervisor.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { dynamicSupervisorLogic } from "../../../src/otp/dynamic-supervisor.js";
+import { supervisorLogic } from "../../../src/otp/supervisor.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import {
   type ChildSpec,
   DuplicateChildId,
   InvalidChildSpec,
   InvalidSupervisorFlags,
   type SupervisorFlags,
-} from "../../../src/actors/supervisor-spec.js";
+} from "../../../src/otp/supervisor-spec.js";
 import { worker, workers } from "./children.js";
 
 const start = (flags: Partial<SupervisorFlags>, children: unknown[]) => () =>

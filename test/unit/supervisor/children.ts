@@ -1,6 +1,6 @@
 import { fromCallback, setup } from "xstate";
-import { shutdownExit } from "../../../src/actors/supervised-child.js";
-import type { ChildSpec } from "../../../src/actors/supervisor-spec.js";
+import { shutdownExit } from "../../../src/otp/supervised-child.js";
+import type { ChildSpec } from "../../../src/otp/supervisor-spec.js";
 
 /**
  * Real XState children for the supervisor tests. Each writes what happens to

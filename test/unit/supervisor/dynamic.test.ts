@@ -6,9 +6,9 @@ import {
   dynamicSupervisorLogic,
   poolOf,
   SupervisorNotRunning,
-} from "../../../src/actors/dynamic-supervisor.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
-import { DuplicateChildId } from "../../../src/actors/supervisor-spec.js";
+} from "../../../src/otp/dynamic-supervisor.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
+import { DuplicateChildId } from "../../../src/otp/supervisor-spec.js";
 import { logSink } from "../../support/log-sink.js";
 import { stubborn, worker, workers } from "./children.js";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { type AnyActorRef, type InspectionEvent, SimulatedClock } from "xstate";
-import { dynamicSupervisorLogic } from "../../../src/actors/dynamic-supervisor.js";
-import { supervisorLogic } from "../../../src/actors/supervisor.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { dynamicSupervisorLogic } from "../../../src/otp/dynamic-supervisor.js";
+import { supervisorLogic } from "../../../src/otp/supervisor.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { worker, workers } from "./children.js";
 
 // `start --inspect` hands XState's inspection observer to startSupervisor;

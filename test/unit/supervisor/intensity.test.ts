@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { recordRestart } from "../../../src/actors/restart-intensity.js";
-import { supervisorLogic } from "../../../src/actors/supervisor.js";
-import { SupervisorGaveUp } from "../../../src/actors/supervisor-reports.js";
-import { exitCodeOf, startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { recordRestart } from "../../../src/otp/restart-intensity.js";
+import { supervisorLogic } from "../../../src/otp/supervisor.js";
+import { SupervisorGaveUp } from "../../../src/otp/supervisor-reports.js";
+import { exitCodeOf, startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { logSink } from "../../support/log-sink.js";
 import { workers } from "./children.js";
 

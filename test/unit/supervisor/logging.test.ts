@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fromPromise, SimulatedClock, setup } from "xstate";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { logSink } from "../../support/log-sink.js";
 import { workers } from "./children.js";
 

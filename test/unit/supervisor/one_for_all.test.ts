@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { worker, workers } from "./children.js";
 
 describe("one_for_all", () => {

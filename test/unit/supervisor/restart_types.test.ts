@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
-import type { RestartType } from "../../../src/actors/supervisor-spec.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
+import type { RestartType } from "../../../src/otp/supervisor-spec.js";
 import { logSink } from "../../support/log-sink.js";
 import { workers } from "./children.js";
 

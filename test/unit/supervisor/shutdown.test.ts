@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { supervisorLogic } from "../../../src/actors/supervisor.js";
-import { startSupervisor } from "../../../src/actors/supervisor-root.js";
+import { supervisorLogic } from "../../../src/otp/supervisor.js";
+import { startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { logSink } from "../../support/log-sink.js";
 import { stubborn, workers } from "./children.js";
 

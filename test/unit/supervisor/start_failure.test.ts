@@ -4,9 +4,9 @@ import {
   type DynamicPool,
   dynamicSupervisorLogic,
   poolOf,
-} from "../../../src/actors/dynamic-supervisor.js";
-import { supervisorLogic } from "../../../src/actors/supervisor.js";
-import { exitCodeOf, startSupervisor } from "../../../src/actors/supervisor-root.js";
+} from "../../../src/otp/dynamic-supervisor.js";
+import { supervisorLogic } from "../../../src/otp/supervisor.js";
+import { exitCodeOf, startSupervisor } from "../../../src/otp/supervisor-root.js";
 import { logSink } from "../../support/log-sink.js";
 import { failsAtStart, worker, workers } from "./children.js";
 

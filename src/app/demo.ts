@@ -5,12 +5,12 @@ import { type Client, client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { pino } from "pino";
-import { osProcessLogic } from "./actors/os-process.js";
-import { resolveConfig } from "./config/load.js";
+import { resolveConfig } from "../config/load.js";
+import { osProcessLogic } from "../otp/os-process.js";
+import { freePort } from "../servers/ports.js";
+import { startProsody } from "../servers/prosody.js";
+import { createLogger } from "../telemetry/log.js";
 import { startDaemon } from "./daemon.js";
-import { createLogger } from "./log.js";
-import { freePort } from "./servers/ports.js";
-import { startProsody } from "./servers/prosody.js";
 
 /**
  * `presence-notify demo`: a local Prosody (Debian's package, generated

@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
-import type { JidView } from "./protocol/pseudonym.js";
+import type { JidView } from "../protocol/pseudonym.js";
 
 export type { Logger } from "pino";
 

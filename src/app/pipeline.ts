@@ -1,40 +1,40 @@
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { AwaitingReceipts } from "./actors/awaiting-receipts.js";
-import { backoffDelay } from "./actors/backoff.js";
-import { Counters } from "./actors/counters.js";
-import { DurableCommits } from "./actors/durable-commits.js";
-import { FlapDamper } from "./actors/flap-damper.js";
-import { HeldMail } from "./actors/held-mail.js";
-import { Liveness } from "./actors/liveness.js";
-import { Mailbox } from "./actors/mailbox.js";
-import { PresenceRouter, type RoutingPolicy } from "./actors/presence-router.js";
-import { RecentSends } from "./actors/recent-sends.js";
-import { Resync } from "./actors/resync.js";
-import { SequenceNumbers } from "./actors/sequence-numbers.js";
-import { ServedDomains } from "./actors/served-domains.js";
-import { type SessionObserver, SessionRegistry } from "./actors/session-registry.js";
-import { TimerGuard } from "./actors/timer-guard.js";
-import { UserRateLimiter } from "./actors/user-rate.js";
-import type { Clock } from "./clock.js";
-import type { Logger } from "./log.js";
-import { excerpt } from "./log-limiter.js";
-import { canonicalBare, flatCopy, parseFullJid } from "./protocol/jid.js";
-import { type Notification, NS_RECEIPTS } from "./protocol/notification.js";
+import { backoffDelay } from "../otp/backoff.js";
+import type { Clock } from "../otp/clock.js";
+import { TimerGuard } from "../otp/timer-guard.js";
+import { AwaitingReceipts } from "../outbox/awaiting-receipts.js";
+import { DurableCommits } from "../outbox/durable-commits.js";
+import { FlapDamper } from "../outbox/flap-damper.js";
+import { HeldMail } from "../outbox/held-mail.js";
+import { Mailbox } from "../outbox/mailbox.js";
+import { RecentSends } from "../outbox/recent-sends.js";
+import { UserRateLimiter } from "../outbox/user-rate.js";
+import { canonicalBare, flatCopy, parseFullJid } from "../protocol/jid.js";
+import { type Notification, NS_RECEIPTS } from "../protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
   hasPresencePermission,
   type Privileges,
   parsePrivilegeAdvertisement,
-} from "./protocol/privilege.js";
-import type { PresenceSink } from "./sources/presence-source.js";
-import type { NotificationQueue } from "./store/notification-queue.js";
-import type { DurableStore } from "./store/open.js";
-import { WriteBehind } from "./store/write-behind.js";
-import type { Link } from "./xmpp/component-link.js";
-import { Pinger } from "./xmpp/ping.js";
-import type { SessionList } from "./xmpp/session-list.js";
-import type { RefusedStanza } from "./xmpp/stream-guard.js";
+} from "../protocol/privilege.js";
+import { Liveness } from "../sessions/liveness.js";
+import { PresenceRouter, type RoutingPolicy } from "../sessions/presence-router.js";
+import { Resync } from "../sessions/resync.js";
+import { SequenceNumbers } from "../sessions/sequence-numbers.js";
+import { ServedDomains } from "../sessions/served-domains.js";
+import { type SessionObserver, SessionRegistry } from "../sessions/session-registry.js";
+import type { PresenceSink } from "../sources/presence-source.js";
+import type { NotificationQueue } from "../store/notification-queue.js";
+import type { DurableStore } from "../store/open.js";
+import { WriteBehind } from "../store/write-behind.js";
+import { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt } from "../telemetry/log-limiter.js";
+import type { Link } from "../xmpp/component-link.js";
+import { Pinger } from "../xmpp/ping.js";
+import type { SessionList } from "../xmpp/session-list.js";
+import type { RefusedStanza } from "../xmpp/stream-guard.js";
 
 /** Bounce conditions that mean "not now" rather than "never" (RFC 6120 8.3.3). */
 const RETRIABLE = new Set([
@@ -75,7 +75,7 @@ export interface PipelineOptions {
   /**
    * Fault injection for tests (never set by the configuration or the CLI):
    * called before each timer callback of the named mechanism; a throw
-   * stands for a bug there (src/actors/timer-guard.ts).
+   * stands for a bug there (src/otp/timer-guard.ts).
    */
   timerFault?: (mechanism: string) => void;
 }
@@ -156,7 +156,7 @@ export function createPipeline(options: PipelineOptions) {
     quietMs: options.resyncSettleMs,
   });
   // Durable mode: a commit the state file refused is kept and committed
-  // again, never lost (src/actors/durable-commits.ts).
+  // again, never lost (src/outbox/durable-commits.ts).
   const commits = store
     ? new DurableCommits({
         transaction: (fn) => store.transaction(fn),
@@ -276,7 +276,7 @@ export function createPipeline(options: PipelineOptions) {
   };
 
   // Every stanza but a (possible) replayed presence or an advertisement ends
-  // the server's replay, which it writes in one go (src/machines/resync.ts).
+  // the server's replay, which it writes in one go (src/sessions/replay-window.ts).
   let partOfReplay = false;
   const dispatch = (el: Element) => {
     partOfReplay = false;

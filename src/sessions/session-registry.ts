@@ -1,3 +1,4 @@
+import { ShardedMap } from "../collections/sharded-map.js";
 import {
   type SessionEvent,
   type SessionState,
@@ -15,7 +16,6 @@ import {
   step,
 } from "../machines/session-table.js";
 import { flatCopy } from "../protocol/jid.js";
-import { ShardedMap } from "./sharded-map.js";
 
 /**
  * Every known session's presence, held compactly: one `Map<fullJid, code>`

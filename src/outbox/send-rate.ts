@@ -1,5 +1,5 @@
-import type { Clock } from "../clock.js";
-import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
+import { type Bucket, fullBucket, refill, take } from "../collections/token-bucket.js";
+import type { Clock } from "../otp/clock.js";
 
 /**
  * A global cap on notifications sent per second (`notify.max_rate`), so a

@@ -1,10 +1,10 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
+import { ShardedMap } from "../collections/sharded-map.js";
+import { type Bucket, fullBucket, refill, take } from "../collections/token-bucket.js";
 import type { SessionEvent } from "../machines/session.js";
+import type { Clock } from "../otp/clock.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
 import type { PingOutcome } from "../xmpp/ping.js";
-import type { Counters } from "./counters.js";
-import { ShardedMap } from "./sharded-map.js";
-import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
 
 /**
  * Finds sessions the server never reports gone (ejabberd says nothing to a

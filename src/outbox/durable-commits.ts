@@ -1,10 +1,10 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
-import { excerpt } from "../log-limiter.js";
+import { backoffDelay } from "../otp/backoff.js";
+import type { Clock } from "../otp/clock.js";
 import { sqliteCode } from "../store/errors.js";
 import type { SessionTable } from "../store/session-table.js";
-import { backoffDelay } from "./backoff.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt } from "../telemetry/log-limiter.js";
 
 /** How a failed commit is tried again: 250 ms, doubling, at most 5 s apart. */
 const RETRY = { initial: 250, max: 5_000, factor: 2, jitter: 0 };

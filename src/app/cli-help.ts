@@ -75,6 +75,6 @@ options:
 
 /** The package's version: package.json sits one level above both src/ and dist/. */
 export function version(): string {
-  const text = readFileSync(new URL("../package.json", import.meta.url), "utf8");
+  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
   return (JSON.parse(text) as { version: string }).version;
 }

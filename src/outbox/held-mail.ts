@@ -1,9 +1,9 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
-import { LogLimiter } from "../log-limiter.js";
+import type { Clock } from "../otp/clock.js";
 import { canonicalBare } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { LogLimiter } from "../telemetry/log-limiter.js";
 
 /**
  * Notifications the server bounced because their server user was offline

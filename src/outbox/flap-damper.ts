@@ -1,5 +1,5 @@
-import type { Clock } from "../clock.js";
-import type { Counters } from "./counters.js";
+import type { Clock } from "../otp/clock.js";
+import type { Counters } from "../telemetry/counters.js";
 
 /**
  * Opt-in damping of presence flapping (`notify.flap_window`): a session's
@@ -49,7 +49,7 @@ export class FlapDamper {
       return;
     }
     // Committed before it stops waiting: a commit that throws (its timer is
-    // run again, src/actors/timer-guard.ts) still waits, so a flip back
+    // run again, src/otp/timer-guard.ts) still waits, so a flip back
     // meanwhile cancels both, as it would have within the window.
     const timer = this.clock.setTimeout(() => {
       commit();

@@ -1,24 +1,24 @@
 import type { Element } from "@xmpp/xml";
-import type { Logger } from "../log.js";
-import { excerpt, LogLimiter } from "../log-limiter.js";
 import type { SessionEvent } from "../machines/session.js";
+import type { Commit } from "../outbox/durable-commits.js";
+import type { FlapDamper } from "../outbox/flap-damper.js";
+import type { UserRateLimiter } from "../outbox/user-rate.js";
 import { type FullJid, parseFullJid } from "../protocol/jid.js";
 import { type Notification, newNotification } from "../protocol/notification.js";
 import { parsePresence } from "../protocol/presence.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
-import type { Counters } from "./counters.js";
-import type { Commit } from "./durable-commits.js";
-import type { FlapDamper } from "./flap-damper.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
 import type { SequenceNumbers } from "./sequence-numbers.js";
 import type { SessionRegistry } from "./session-registry.js";
-import type { UserRateLimiter } from "./user-rate.js";
 
 /** Who is served, from the configuration; read on every presence so a reload applies at once. */
 export interface RoutingPolicy {
   serverUser: string;
   /** localpart -> whether its sessions are notified (include/exclude globs). */
   accepts: (localpart: string) => boolean;
-  /** `notify.domains`; empty: the server's own hosts (src/actors/served-domains.ts). */
+  /** `notify.domains`; empty: the server's own hosts (src/sessions/served-domains.ts). */
   domains: readonly string[];
 }
 
@@ -42,11 +42,11 @@ export class PresenceRouter {
       /**
        * Durable mode: each notification commits with its session's change to
        * the set of available sessions, or is kept until it can
-       * (src/actors/durable-commits.ts).
+       * (src/outbox/durable-commits.ts).
        */
       durable?: { commit: (c: Commit) => boolean };
       policy: () => RoutingPolicy;
-      /** Whether a user domain is served (src/actors/served-domains.ts). */
+      /** Whether a user domain is served (src/sessions/served-domains.ts). */
       serves: (domain: string) => boolean;
       counters: Counters;
       logger: Logger;

@@ -1,6 +1,6 @@
+import type { Logger } from "pino";
 import { type Actor, type AnyActorRef, type AnyEventObject, createActor } from "xstate";
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
+import type { Clock } from "./clock.js";
 import { type DynamicPool, poolOf } from "./dynamic-supervisor.js";
 import { type SupervisionTree, viewOf } from "./supervised-child.js";
 import { type SupervisorLogic, type SupervisorOptions, supervisorLogic } from "./supervisor.js";

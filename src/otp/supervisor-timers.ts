@@ -1,5 +1,5 @@
 import type { AnyActorRef } from "xstate";
-import type { Clock } from "../clock.js";
+import type { Clock } from "./clock.js";
 
 /** Sent by the clock to a supervisor; the continuation then runs inside its own transition. */
 export interface TimerFired {

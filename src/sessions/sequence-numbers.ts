@@ -1,4 +1,4 @@
-import { LruMap } from "./lru-map.js";
+import { LruMap } from "../collections/lru-map.js";
 
 /**
  * Opt-in per-session sequence numbers (`notify.sequence = "session"`): each

@@ -1,3 +1,4 @@
+import { type Logger, pino } from "pino";
 import {
   type AnyActorLogic,
   type AnyActorRef,
@@ -7,9 +8,11 @@ import {
   type Snapshot,
   type Subscription,
 } from "xstate";
-import { type Clock, systemClock } from "../clock.js";
-import { type Logger, silentLogger } from "../log.js";
+import { type Clock, systemClock } from "./clock.js";
 import type { ChildType, ResolvedChildSpec, RestartType } from "./supervisor-spec.js";
+
+/** The logger of a child started without one (tests, the runtime used on its own). */
+const silent: Logger = pino({ level: "silent" });
 
 /**
  * One supervised child: at most one live XState actor at a time, whose end is
@@ -309,7 +312,7 @@ export const resolveContext = (
   return {
     name: options.name ?? input?.name ?? actorId,
     clock: options.clock ?? input?.clock ?? systemClock,
-    logger: options.logger ?? input?.logger ?? silentLogger,
+    logger: options.logger ?? input?.logger ?? silent,
     ...(inspect ? { inspect } : {}),
   };
 };

@@ -1,7 +1,7 @@
-import type { Clock } from "../clock.js";
-import type { Counters } from "./counters.js";
-import { LruMap } from "./lru-map.js";
-import { type Bucket, fullBucket, refill, take } from "./token-bucket.js";
+import { LruMap } from "../collections/lru-map.js";
+import { type Bucket, fullBucket, refill, take } from "../collections/token-bucket.js";
+import type { Clock } from "../otp/clock.js";
+import type { Counters } from "../telemetry/counters.js";
 
 /**
  * Opt-in per-user rate limit (`notify.user_rate`): each user (bare JID) may
@@ -95,7 +95,7 @@ export class UserRateLimiter {
       if (entry.user !== user) continue;
       if (!this.tryTake(user)) break;
       // Committed before it stops waiting: one that throws is still there
-      // when the guarded timer runs this again (src/actors/timer-guard.ts).
+      // when the guarded timer runs this again (src/otp/timer-guard.ts).
       entry.commit();
       this.pending.delete(jid);
       this.count(user, -1);

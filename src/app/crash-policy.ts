@@ -1,5 +1,5 @@
-import type { Logger } from "./log.js";
-import { excerpt } from "./log-limiter.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt } from "../telemetry/log-limiter.js";
 
 /** sysexits.h EX_SOFTWARE: the service manager restarts on it (Restart=on-failure). */
 export const EXIT_ESCAPED = 70;

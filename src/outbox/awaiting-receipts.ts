@@ -1,9 +1,9 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
+import type { Clock } from "../otp/clock.js";
 import { canonicalBare } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
 import type { NotificationRecord } from "../store/write-behind.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
 
 /**
  * Opt-in end-to-end acknowledgement (XEP-0184, `notify.receipt_timeout`):

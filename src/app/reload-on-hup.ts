@@ -1,8 +1,8 @@
-import type { Env } from "./config/env.js";
-import { isConfigError } from "./config/errors.js";
-import { loadConfig } from "./config/load.js";
+import type { Env } from "../config/env.js";
+import { isConfigError } from "../config/errors.js";
+import { loadConfig } from "../config/load.js";
+import type { Logger } from "../telemetry/log.js";
 import type { Daemon } from "./daemon.js";
-import type { Logger } from "./log.js";
 
 /**
  * SIGHUP: read the configuration file again, as `start` did (same file, same

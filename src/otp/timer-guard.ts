@@ -1,8 +1,6 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
-import { LogLimiter } from "../log-limiter.js";
+import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.js";
-import type { Counters } from "./counters.js";
+import type { Clock } from "./clock.js";
 import { describeReason } from "./supervisor-reports.js";
 
 /** How a failed timer callback is run again: 1 s, doubling, at most 30 s apart. */
@@ -28,12 +26,12 @@ const RETRY = { initial: 1_000, max: 30_000, factor: 2, jitter: 0 };
  */
 export class TimerGuard {
   private readonly failures = new Map<string, number>();
-  private readonly limiter = new LogLimiter(64);
 
   constructor(
     private readonly deps: {
       clock: Clock;
-      counters: Counters;
+      /** Where `timer_failures` is counted (the daemon's Counters). */
+      counters: { inc(name: string): void };
       logger: Logger;
       /**
        * Fault injection for tests (never set by the configuration or the
@@ -95,7 +93,8 @@ export class TimerGuard {
     const restarts = (this.failures.get(mechanism) ?? 0) + 1;
     this.failures.set(mechanism, restarts);
     this.deps.counters.inc("timer_failures");
-    if (this.limiter.hit(mechanism).log) {
+    // The 1st, 2nd, 4th, 8th... failure of a mechanism is logged (a power of two).
+    if ((restarts & (restarts - 1)) === 0) {
       this.deps.logger.error(
         { supervisor: "timers", child: mechanism, reason: describeReason(reason), restarts },
         "timer callback crashed; it runs again after a backoff",

@@ -1,11 +1,11 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
-import { ReplayWindow } from "../machines/resync.js";
 import type { SessionEvent } from "../machines/session.js";
+import type { Clock } from "../otp/clock.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
 import type { Pinger } from "../xmpp/ping.js";
 import type { ListedSession, SessionList } from "../xmpp/session-list.js";
-import type { Counters } from "./counters.js";
 import type { Liveness } from "./liveness.js";
+import { ReplayWindow } from "./replay-window.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 /**
@@ -18,7 +18,7 @@ import type { SessionRegistry } from "./session-registry.js";
  * Prosody then replays one presence (with a XEP-0203 delay) per available
  * session; each confirms its session silently. Which delayed presences are
  * that replay is decided by where they arrive, never by the delay alone
- * (`ReplayWindow`, src/machines/resync.ts): a user can stamp its own. The
+ * (`ReplayWindow`, src/sessions/replay-window.ts): a user can stamp its own. The
  * replay is over once no replayed presence has come for `settleMs`, and the
  * window closes `REPLAY_WINDOW_FACTOR` times that after the link is online,
  * so the settle comes at the latest that plus `settleMs`. Then:
@@ -104,7 +104,7 @@ export class Resync {
     if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
     const generation = this.generation;
     // Read once: a settle that fails is run again by the timer's guard
-    // (src/actors/timer-guard.ts), after the window is gone.
+    // (src/otp/timer-guard.ts), after the window is gone.
     let replayed: boolean | undefined;
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;

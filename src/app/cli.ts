@@ -1,21 +1,21 @@
 import { parseArgs } from "node:util";
-import { exitCodeOf } from "./actors/supervisor-root.js";
-import { type Admin, startAdmin } from "./admin/app.js";
-import { isAdminListenError } from "./admin/server.js";
+import { type Admin, startAdmin } from "../admin/app.js";
+import { isAdminListenError } from "../admin/server.js";
+import { describeConfig } from "../config/describe.js";
+import { ConfigError } from "../config/errors.js";
+import { loadConfig } from "../config/load.js";
+import { exposedSecrets } from "../config/secret-permissions.js";
+import type { Inspection } from "../inspect/inspection.js";
+import { InvalidInspectAddress, parseInspectAddress } from "../inspect/loopback-address.js";
+import { exitCodeOf } from "../otp/supervisor-root.js";
+import { pseudonymiser } from "../protocol/pseudonym.js";
+import { isStoreError } from "../store/errors.js";
+import { type DurableStore, openStore } from "../store/open.js";
+import { createLogger, prettyDestination } from "../telemetry/log.js";
 import { COMMAND_USAGE, USAGE, version } from "./cli-help.js";
-import { describeConfig } from "./config/describe.js";
-import { ConfigError } from "./config/errors.js";
-import { loadConfig } from "./config/load.js";
-import { exposedSecrets } from "./config/secret-permissions.js";
 import { installCrashPolicy } from "./crash-policy.js";
 import { startDaemon } from "./daemon.js";
-import type { Inspection } from "./inspect/inspection.js";
-import { InvalidInspectAddress, parseInspectAddress } from "./inspect/loopback-address.js";
-import { createLogger, prettyDestination } from "./log.js";
-import { pseudonymiser } from "./protocol/pseudonym.js";
 import { reloadFromFile } from "./reload-on-hup.js";
-import { isStoreError } from "./store/errors.js";
-import { type DurableStore, openStore } from "./store/open.js";
 
 /** sysexits.h: the exit codes an operator's tooling understands. */
 // 70 (EX_SOFTWARE) comes from exitCodeOf when the root supervisor gave up.
@@ -46,11 +46,11 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
     case "check-config":
       return checkConfig(rest);
     case "export-machines": {
-      const { exportMachinesCommand } = await import("./inspect/export-command.js");
+      const { exportMachinesCommand } = await import("../inspect/export-command.js");
       return exportMachinesCommand(rest);
     }
     case "inspect-tail": {
-      const { inspectTailCommand } = await import("./inspect/tail-command.js");
+      const { inspectTailCommand } = await import("../inspect/tail-command.js");
       return inspectTailCommand(rest);
     }
     case "demo": {
@@ -164,8 +164,8 @@ async function start(args: string[]): Promise<number> {
   let inspection: Inspection | undefined;
   if (address) {
     // Loaded only with --inspect: without it, nothing of the inspector exists.
-    const { startInspection } = await import("./inspect/inspection.js");
-    const { InspectorUnavailable } = await import("./inspect/inspector-server.js");
+    const { startInspection } = await import("../inspect/inspection.js");
+    const { InspectorUnavailable } = await import("../inspect/inspector-server.js");
     try {
       inspection = await startInspection(address);
     } catch (err) {

@@ -1,26 +1,26 @@
-import { backoffDelay } from "./actors/backoff.js";
-import { connectionLogic } from "./actors/connection.js";
-import { DeadLetters } from "./actors/dead-letters.js";
-import { notifierLogic } from "./actors/notifier.js";
-import { rabbitmqSourceLogic } from "./actors/rabbitmq-source.js";
-import { SendRate } from "./actors/send-rate.js";
-import { startSupervisor } from "./actors/supervisor-root.js";
-import type { ChildSpec } from "./actors/supervisor-spec.js";
-import { type Clock, systemClock } from "./clock.js";
-import { compileFilter } from "./config/glob.js";
-import { describeChanges, planReload } from "./config/reload.js";
-import type { DaemonConfig } from "./config/schema.js";
-import type { Inspection } from "./inspect/inspection.js";
-import type { Logger } from "./log.js";
+import { connectionLogic } from "../actors/connection.js";
+import { notifierLogic } from "../actors/notifier.js";
+import { rabbitmqSourceLogic } from "../actors/rabbitmq-source.js";
+import { compileFilter } from "../config/glob.js";
+import { describeChanges, planReload } from "../config/reload.js";
+import type { DaemonConfig } from "../config/schema.js";
+import type { Inspection } from "../inspect/inspection.js";
+import { backoffDelay } from "../otp/backoff.js";
+import { type Clock, systemClock } from "../otp/clock.js";
+import { startSupervisor } from "../otp/supervisor-root.js";
+import type { ChildSpec } from "../otp/supervisor-spec.js";
+import { DeadLetters } from "../outbox/dead-letters.js";
+import { SendRate } from "../outbox/send-rate.js";
+import type { Notification } from "../protocol/notification.js";
+import { payloadPseudonym } from "../protocol/pseudonym.js";
+import { signer } from "../protocol/signature.js";
+import { mongooseimSessionList } from "../sources/mongooseim-sessions.js";
+import { RabbitMqSource } from "../sources/rabbitmq.js";
+import type { DurableStore } from "../store/open.js";
+import type { Logger } from "../telemetry/log.js";
+import { ComponentLink } from "../xmpp/component-link.js";
+import { ejabberdSessionList } from "../xmpp/session-list.js";
 import { createPipeline } from "./pipeline.js";
-import type { Notification } from "./protocol/notification.js";
-import { payloadPseudonym } from "./protocol/pseudonym.js";
-import { signer } from "./protocol/signature.js";
-import { mongooseimSessionList } from "./sources/mongooseim-sessions.js";
-import { RabbitMqSource } from "./sources/rabbitmq.js";
-import type { DurableStore } from "./store/open.js";
-import { ComponentLink } from "./xmpp/component-link.js";
-import { ejabberdSessionList } from "./xmpp/session-list.js";
 
 /**
  * The daemon: the presence pipeline plus its supervised actors.
