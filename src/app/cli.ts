@@ -4,6 +4,7 @@ import { isAdminListenError } from "../admin/server.js";
 import { describeConfig } from "../config/describe.js";
 import { ConfigError } from "../config/errors.js";
 import { loadConfig } from "../config/load.js";
+import type { DaemonConfig } from "../config/schema.js";
 import { exposedSecrets } from "../config/secret-permissions.js";
 import type { Inspection } from "../inspect/inspection.js";
 import { InvalidInspectAddress, parseInspectAddress } from "../inspect/loopback-address.js";
@@ -11,17 +12,22 @@ import { exitCodeOf } from "../otp/supervisor-root.js";
 import { pseudonymiser } from "../protocol/pseudonym.js";
 import { isStoreError } from "../store/errors.js";
 import { type DurableStore, openStore } from "../store/open.js";
+import type { Logger } from "../telemetry/log.js";
 import { createLogger, prettyDestination } from "../telemetry/log.js";
 import { COMMAND_USAGE, USAGE, version } from "./cli-help.js";
 import { installCrashPolicy } from "./crash-policy.js";
 import { startDaemon } from "./daemon.js";
 import { reloadFromFile } from "./reload-on-hup.js";
+import { Signals } from "./signals.js";
 
 /** sysexits.h: the exit codes an operator's tooling understands. */
 // 70 (EX_SOFTWARE) comes from exitCodeOf when the root supervisor gave up.
 export const EXIT = { ok: 0, usage: 64, tempfail: 75, config: 78 } as const;
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], options: { signals?: Signals } = {}): Promise<number> {
+  const signals = options.signals ?? new Signals();
+  // Only `start` owns the signals; every other command has their defaults.
+  if (argv[0] !== "start") signals.release();
   const [command, ...rest] = argv;
   const commandUsage = command === undefined ? undefined : COMMAND_USAGE[command];
   if (commandUsage !== undefined && rest.some((a) => a === "--help" || a === "-h")) {
@@ -29,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   try {
-    return await run(command, rest);
+    return await run(command, rest, signals);
   } catch (err) {
     // parseArgs: an unknown option or a missing value is the user's mistake, not ours.
     const code = (err as { code?: unknown } | null)?.code;
@@ -39,10 +45,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function run(command: string | undefined, rest: string[]): Promise<number> {
+async function run(command: string | undefined, rest: string[], signals: Signals): Promise<number> {
   switch (command) {
     case "start":
-      return start(rest);
+      return start(rest, signals);
     case "check-config":
       return checkConfig(rest);
     case "export-machines": {
@@ -126,7 +132,7 @@ async function checkConfig(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function start(args: string[]): Promise<number> {
+async function start(args: string[], signals: Signals): Promise<number> {
   const { path, pretty, inspect } = startOptions(args);
   if (path === undefined) return EXIT.usage;
   let address: ReturnType<typeof parseInspectAddress> | undefined;
@@ -149,7 +155,67 @@ async function start(args: string[]): Promise<number> {
   for (const { key, path: file, mode, message } of exposedSecrets(loaded)) {
     logger.warn({ setting: key, path: file, mode }, message);
   }
+  const opened = await openResources(config, address, logger, signals);
+  if (typeof opened === "number") return opened;
+  const { store, inspection, admin } = opened;
+  logger.info(
+    { config: path, domain: config.component.domain, service: config.component.service },
+    "starting",
+  );
+  const daemon = startDaemon({
+    config,
+    logger,
+    ...(store ? { store } : {}),
+    ...(inspection ? { inspection } : {}),
+    ...(admin ? { onSent: admin.feed.record } : {}),
+  });
+  admin?.attach(daemon);
+
+  let stopping: Promise<void> | undefined;
+  signals.whenStop((signal) => {
+    if (stopping) return;
+    logger.info(
+      { signal, queued: daemon.pipeline.mailbox.size },
+      "stopping: draining queued notifications",
+    );
+    stopping = daemon.stop();
+  });
+  // systemd's ExecReload sends SIGHUP (config/presence-notify.service).
+  signals.whenReload(() => {
+    if (stopping) return; // draining: the configuration no longer matters
+    logger.debug({ signal: "SIGHUP", config: path }, "reloading the configuration");
+    reloadFromFile({ path, env: process.env, daemon, logger });
+  });
+
+  const end = await daemon.supervisor.done;
+  await stopping;
+  await inspection?.close();
+  await admin?.close();
+  if (end.exit === "failed") return exitCodeOf(end);
+  logger.info("stopped");
+  return EXIT.ok;
+}
+
+/**
+ * What `start` opens before the daemon runs: the state file, the inspector,
+ * the admin listener. An exit code if one cannot be opened, or if a stop
+ * signal came meanwhile (then what was opened is closed again: exit 0).
+ */
+async function openResources(
+  config: DaemonConfig,
+  address: ReturnType<typeof parseInspectAddress> | undefined,
+  logger: Logger,
+  signals: Signals,
+): Promise<number | { store?: DurableStore; inspection?: Inspection; admin?: Admin | undefined }> {
   let store: DurableStore | undefined;
+  let inspection: Inspection | undefined;
+  const stoppedEarly = async () => {
+    if (signals.stopping === undefined) return false;
+    store?.close();
+    await inspection?.close();
+    logger.info({ signal: signals.stopping }, "stopped before the daemon started");
+    return true;
+  };
   if (config.durability.mode === "sqlite") {
     try {
       store = openStore(config.durability.path, { outboxCapacity: config.mailbox.capacity });
@@ -161,7 +227,6 @@ async function start(args: string[]): Promise<number> {
     }
     logger.info(store.info(), "durable store opened");
   }
-  let inspection: Inspection | undefined;
   if (address) {
     // Loaded only with --inspect: without it, nothing of the inspector exists.
     const { startInspection } = await import("../inspect/inspection.js");
@@ -179,6 +244,7 @@ async function start(args: string[]): Promise<number> {
       `inspector listening: open ${inspection.page} for the Stately Inspector`,
     );
   }
+  if (await stoppedEarly()) return EXIT.ok;
   // Bound before anything connects: a port in use is another process's, like a locked state file.
   let admin: Admin | undefined;
   try {
@@ -190,42 +256,13 @@ async function start(args: string[]): Promise<number> {
     await inspection?.close();
     return EXIT.tempfail;
   }
-  logger.info(
-    { config: path, domain: config.component.domain, service: config.component.service },
-    "starting",
-  );
-  const daemon = startDaemon({
-    config,
-    logger,
+  if (await stoppedEarly()) {
+    await admin?.close();
+    return EXIT.ok;
+  }
+  return {
     ...(store ? { store } : {}),
     ...(inspection ? { inspection } : {}),
-    ...(admin ? { onSent: admin.feed.record } : {}),
-  });
-  admin?.attach(daemon);
-
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    logger.info(
-      { signal, queued: daemon.pipeline.mailbox.size },
-      "stopping: draining queued notifications",
-    );
-    stopping = daemon.stop();
+    admin,
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  // systemd's ExecReload sends SIGHUP (config/presence-notify.service).
-  process.on("SIGHUP", () => {
-    if (stopping) return; // draining: the configuration no longer matters
-    logger.debug({ signal: "SIGHUP", config: path }, "reloading the configuration");
-    reloadFromFile({ path, env: process.env, daemon, logger });
-  });
-
-  const end = await daemon.supervisor.done;
-  await stopping;
-  await inspection?.close();
-  await admin?.close();
-  if (end.exit === "failed") return exitCodeOf(end);
-  logger.info("stopped");
-  return EXIT.ok;
 }
