@@ -21,6 +21,74 @@ export interface MetricsSource {
 // a server user's absence (up to mailbox.max_age, 1 h by default).
 const LATENCY_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 60, 300, 900, 3600];
 
+/** One scrape's reading of what is O(sessions) or walks the tree, shared by the metrics that need it. */
+interface Reading {
+  sessions: SessionCounts;
+  tree: SupervisionTree;
+  ready: ReadinessState;
+}
+
+/** A gauge read at scrape time: its values, each with its labels. */
+interface GaugeSpec {
+  name: string;
+  help: string;
+  labelNames?: string[];
+  values: (r: Reading, source: MetricsSource) => Iterable<[Record<string, string>, number]>;
+}
+
+const one = (value: number): [Record<string, string>, number][] => [[{}, value]];
+
+const GAUGES: readonly GaugeSpec[] = [
+  {
+    name: "sessions",
+    help: "Available sessions tracked, by show (online, chat, away, xa, dnd)",
+    labelNames: ["show"],
+    values: (r) => Object.entries(r.sessions.show).map(([show, n]) => [{ show }, n]),
+  },
+  {
+    name: "sessions_unconfirmed",
+    help: "Available sessions not yet confirmed since the last reconnect",
+    values: (r) => one(r.sessions.unconfirmed),
+  },
+  {
+    name: "users",
+    help: "Users (bare JIDs) with at least one available session",
+    values: (r) => one(r.sessions.users),
+  },
+  {
+    name: "queue_depth",
+    help: "Notifications waiting, by queue",
+    labelNames: ["queue"],
+    values: (_, s) => Object.entries(s.queues).map(([queue, q]) => [{ queue }, q.size()]),
+  },
+  {
+    name: "queue_capacity",
+    help: "The most notifications a queue holds; alert on depth / capacity",
+    labelNames: ["queue"],
+    values: (_, s) => Object.entries(s.queues).map(([queue, q]) => [{ queue }, q.capacity]),
+  },
+  {
+    name: "connected",
+    help: "1 while the XEP-0114 component link is up",
+    values: (r) => one(r.ready.connected ? 1 : 0),
+  },
+  {
+    name: "ready",
+    help: "1 while connected with presence=managed_entity granted (XEP-0356), or with [source.rabbitmq] to the broker: what /readyz reports",
+    values: (r) => one(r.ready.ready ? 1 : 0),
+  },
+  {
+    name: "child_running",
+    help: "1 while a child of the supervision tree runs",
+    labelNames: ["supervisor", "child"],
+    values: (r) =>
+      [...walk(r.tree)].map(({ supervisor, node }) => [
+        { supervisor, child: node.id },
+        node.status === "running" ? 1 : 0,
+      ]),
+  },
+];
+
 /**
  * The daemon's Prometheus metrics, in a registry of their own (not
  * prom-client's global one, so tests and an embedding process do not share
@@ -30,11 +98,7 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 60, 300
  * histogram, which needs every observation: it listens to the `SentFeed`.
  */
 export function createMetrics(source: MetricsSource) {
-  // One reading of the O(sessions) counts and the tree per scrape, shared by
-  // the metrics that need them.
-  let reading:
-    | { sessions: SessionCounts; tree: SupervisionTree; ready: ReadinessState }
-    | undefined;
+  let reading: Reading | undefined;
   const read = () => {
     reading ??= { sessions: source.sessions(), tree: source.tree(), ready: source.readiness() };
     return reading;
@@ -50,66 +114,19 @@ export function createMetrics(source: MetricsSource) {
     registers,
   });
   const unsubscribe = source.feed.onSent((r) => latency.observe(r.latencyMs / 1000));
-
-  new Gauge({
-    name: `${PREFIX}sessions`,
-    help: "Available sessions tracked, by show (online, chat, away, xa, dnd)",
-    labelNames: ["show"],
-    registers,
-    collect() {
-      for (const [show, count] of Object.entries(read().sessions.show)) this.set({ show }, count);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}sessions_unconfirmed`,
-    help: "Available sessions not yet confirmed since the last reconnect",
-    registers,
-    collect() {
-      this.set(read().sessions.unconfirmed);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}users`,
-    help: "Users (bare JIDs) with at least one available session",
-    registers,
-    collect() {
-      this.set(read().sessions.users);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}queue_depth`,
-    help: "Notifications waiting, by queue",
-    labelNames: ["queue"],
-    registers,
-    collect() {
-      for (const [queue, q] of Object.entries(source.queues)) this.set({ queue }, q.size());
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}queue_capacity`,
-    help: "The most notifications a queue holds; alert on depth / capacity",
-    labelNames: ["queue"],
-    registers,
-    collect() {
-      for (const [queue, q] of Object.entries(source.queues)) this.set({ queue }, q.capacity);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}connected`,
-    help: "1 while the XEP-0114 component link is up",
-    registers,
-    collect() {
-      this.set(read().ready.connected ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}ready`,
-    help: "1 while connected with presence=managed_entity granted (XEP-0356), or with [source.rabbitmq] to the broker: what /readyz reports",
-    registers,
-    collect() {
-      this.set(read().ready.ready ? 1 : 0);
-    },
-  });
+  for (const spec of GAUGES) {
+    new Gauge({
+      name: `${PREFIX}${spec.name}`,
+      help: spec.help,
+      labelNames: spec.labelNames ?? [],
+      registers,
+      collect() {
+        // Labelled gauges are set anew: a child or queue gone is not kept at its last value.
+        if (spec.labelNames) this.reset();
+        for (const [labels, value] of spec.values(read(), source)) this.set(labels, value);
+      },
+    });
+  }
   new Counter({
     name: `${PREFIX}child_restarts_total`,
     help: "Restarts of each child of the supervision tree",
@@ -122,54 +139,8 @@ export function createMetrics(source: MetricsSource) {
       }
     },
   });
-  new Gauge({
-    name: `${PREFIX}child_running`,
-    help: "1 while a child of the supervision tree runs",
-    labelNames: ["supervisor", "child"],
-    registers,
-    collect() {
-      this.reset();
-      for (const { supervisor, node } of walk(read().tree)) {
-        this.set({ supervisor, child: node.id }, node.status === "running" ? 1 : 0);
-      }
-    },
-  });
-  for (const family of FAMILIES) {
-    new Counter({
-      name: family.metric,
-      help: family.help,
-      labelNames: ["outcome"],
-      registers,
-      collect() {
-        this.reset();
-        for (const outcome of family.outcomes) this.inc({ outcome }, 0);
-        for (const [name, value] of Object.entries(source.counters.toJSON())) {
-          const c = classify(name);
-          if (c.kind === "family" && c.family === family) this.inc({ outcome: c.outcome }, value);
-        }
-      },
-    });
-  }
-
-  // Counters outside the families get a metric of their own: the known ones
-  // from the first scrape, any other the first time a scrape sees it count.
-  const own = new Set<string>();
-  const registerNewCounters = () => {
-    for (const name of [...Object.keys(KNOWN), ...Object.keys(source.counters.toJSON())]) {
-      const c = classify(name);
-      if (c.kind !== "own" || own.has(c.metric)) continue;
-      own.add(c.metric);
-      new Counter({
-        name: c.metric,
-        help: KNOWN[name] ?? `Times the daemon counted "${name}"`,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(source.counters.get(name));
-        },
-      });
-    }
-  };
+  registerFamilies(source.counters, registers);
+  const registerNewCounters = ownCounters(source.counters, registers);
 
   return {
     registry,
@@ -188,6 +159,51 @@ export function createMetrics(source: MetricsSource) {
       unsubscribe();
       registry.clear();
     },
+  };
+}
+
+/** One counter per family (counter-families.ts), labelled by outcome, every outcome at 0 first. */
+function registerFamilies(counters: Counters, registers: Registry[]): void {
+  for (const family of FAMILIES) {
+    new Counter({
+      name: family.metric,
+      help: family.help,
+      labelNames: ["outcome"],
+      registers,
+      collect() {
+        this.reset();
+        for (const outcome of family.outcomes) this.inc({ outcome }, 0);
+        for (const [name, value] of Object.entries(counters.toJSON())) {
+          const c = classify(name);
+          if (c.kind === "family" && c.family === family) this.inc({ outcome: c.outcome }, value);
+        }
+      },
+    });
+  }
+}
+
+/**
+ * Counters outside the families get a metric of their own: the known ones
+ * from the first scrape, any other the first time a scrape sees it count.
+ * Returns what registers them; call it before each scrape.
+ */
+function ownCounters(counters: Counters, registers: Registry[]): () => void {
+  const own = new Set<string>();
+  return () => {
+    for (const name of [...Object.keys(KNOWN), ...Object.keys(counters.toJSON())]) {
+      const c = classify(name);
+      if (c.kind !== "own" || own.has(c.metric)) continue;
+      own.add(c.metric);
+      new Counter({
+        name: c.metric,
+        help: KNOWN[name] ?? `Times the daemon counted "${name}"`,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(counters.get(name));
+        },
+      });
+    }
   };
 }
 
