@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { resolveConfig } from "../src/config/load.js";
 import { type Daemon, startDaemon } from "../src/daemon.js";
 import { createLogger } from "../src/log.js";
-import { type EjabberdServer, startEjabberd } from "../src/servers/ejabberd.js";
+import { type EjabberdServer, startEjabberd } from "../testkit/ejabberd.js";
 import type { Detection, DropReport, FleetStats, LoginReport } from "./client-fleet.js";
 import { ejabberdWithOurOpenFilesLimit } from "./ejabberd-open-files.js";
 import { Fleet } from "./fleet-process.js";

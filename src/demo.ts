@@ -8,9 +8,9 @@ import { pino } from "pino";
 import { osProcessLogic } from "./actors/os-process.js";
 import { resolveConfig } from "./config/load.js";
 import { startDaemon } from "./daemon.js";
+import { freePort } from "./launcher/ports.js";
+import { startProsody } from "./launcher/prosody.js";
 import { createLogger } from "./log.js";
-import { freePort } from "./servers/ports.js";
-import { startProsody } from "./servers/prosody.js";
 
 /**
  * `presence-notify demo`: a local Prosody (Debian's package, generated

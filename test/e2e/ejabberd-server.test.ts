@@ -8,12 +8,8 @@ import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor, toPromise, waitFor as waitForSnapshot } from "xstate";
 import { OsProcessExited, osProcessLogic } from "../../src/actors/os-process.js";
-import {
-  type EjabberdServer,
-  EjabberdStartError,
-  startEjabberd,
-} from "../../src/servers/ejabberd.js";
-import { descendants } from "../../src/servers/ejabberd-processes.js";
+import { descendants } from "../../src/launcher/process-tree.js";
+import { type EjabberdServer, EjabberdStartError, startEjabberd } from "../../testkit/ejabberd.js";
 import { connectComponent, connectUser, stopQuietly, waitFor } from "../harness/xmpp-users.js";
 
 // The throwaway ejabberd 23.01 the e2e tests can run against instead of

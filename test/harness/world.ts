@@ -1,7 +1,7 @@
 import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import type { ProsodyServer } from "../../src/servers/prosody.js";
+import type { ProsodyServer } from "../../src/launcher/prosody.js";
 import { connectUser, stopQuietly, waitFor } from "./xmpp-users.js";
 
 export interface Received {

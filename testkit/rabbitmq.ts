@@ -4,11 +4,11 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp from "amqplib";
-import { type Logger, silentLogger } from "../log.js";
-import { descendants, isRunning, type ProcStat, signal } from "./ejabberd-processes.js";
-import { readTail, sleep } from "./log-file.js";
-import { freePort } from "./ports.js";
-import type { ProcessExit } from "./prosody.js";
+import { readTail, sleep } from "../src/launcher/log-file.js";
+import { freePort } from "../src/launcher/ports.js";
+import { descendants, isRunning, type ProcStat, signal } from "../src/launcher/process-tree.js";
+import type { ProcessExit } from "../src/launcher/prosody.js";
+import { type Logger, silentLogger } from "../src/log.js";
 import { type RabbitMqLayout, rabbitMqEnv, renderRabbitMqConf } from "./rabbitmq-config.js";
 
 /**

@@ -4,21 +4,21 @@ import { readFileSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Logger, silentLogger } from "../log.js";
-import { EjabberdCommandError, ejabberdctl, httpApi } from "./ejabberd-admin.js";
-import { INETRC, renderEjabberdctlCfg, renderEjabberdYml } from "./ejabberd-config.js";
-import { compileGuard } from "./ejabberd-guard.js";
+import { fileSize, readTail, sleep } from "../src/launcher/log-file.js";
+import { acceptsConnection, freePort } from "../src/launcher/ports.js";
 import {
   decodeShellExit,
   descendants,
   isRunning,
   type ProcStat,
   signal,
-} from "./ejabberd-processes.js";
-import { fileSize, readTail, sleep } from "./log-file.js";
-import { acceptsConnection, freePort } from "./ports.js";
-import type { ProcessExit, UserAccount } from "./prosody.js";
-import type { MessagePermission, PresencePermission } from "./prosody-config.js";
+} from "../src/launcher/process-tree.js";
+import type { ProcessExit, UserAccount } from "../src/launcher/prosody.js";
+import type { MessagePermission, PresencePermission } from "../src/launcher/prosody-config.js";
+import { type Logger, silentLogger } from "../src/log.js";
+import { EjabberdCommandError, ejabberdctl, httpApi } from "./ejabberd-admin.js";
+import { INETRC, renderEjabberdctlCfg, renderEjabberdYml } from "./ejabberd-config.js";
+import { compileGuard } from "./ejabberd-guard.js";
 
 /**
  * A throwaway ejabberd 23.01 with XEP-0356 (mod_privilege), the same shape as
