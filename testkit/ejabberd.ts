@@ -1,22 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chown, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileSize, readTail, sleep } from "../src/launcher/log-file.js";
-import { acceptsConnection, freePort } from "../src/launcher/ports.js";
-import {
-  decodeShellExit,
-  descendants,
-  isRunning,
-  type ProcStat,
-  signal,
-} from "../src/launcher/process-tree.js";
-import type { ProcessExit, UserAccount } from "../src/launcher/prosody.js";
+import { registerAll, type UserAccount } from "../src/launcher/accounts.js";
+import { readTail } from "../src/launcher/log-file.js";
+import { acceptsConnection, freePorts } from "../src/launcher/ports.js";
+import { decodeShellExit } from "../src/launcher/process-tree.js";
 import type { MessagePermission, PresencePermission } from "../src/launcher/prosody-config.js";
+import {
+  type ServerProcess,
+  serverProcess,
+  stopAndRestart,
+  type ThrowawayServer,
+} from "../src/launcher/server-process.js";
+import { makeTempDir } from "../src/launcher/temp-dir.js";
 import { type Logger, silentLogger } from "../src/log.js";
-import { EjabberdCommandError, ejabberdctl, httpApi } from "./ejabberd-admin.js";
+import { EjabberdCommandError, type Ejabberdctl, ejabberdctl, httpApi } from "./ejabberd-admin.js";
 import { INETRC, renderEjabberdctlCfg, renderEjabberdYml } from "./ejabberd-config.js";
 import { compileGuard } from "./ejabberd-guard.js";
 
@@ -53,7 +52,7 @@ export interface EjabberdOptions {
   logger?: Logger;
 }
 
-export interface EjabberdServer {
+export interface EjabberdServer extends ThrowawayServer {
   readonly kind: "ejabberd";
   readonly c2sPort: number;
   readonly componentPort: number;
@@ -62,15 +61,12 @@ export interface EjabberdServer {
   readonly domains: readonly string[];
   readonly componentDomain: string;
   readonly secret: string;
-  readonly dir: string;
   /** ejabberd.yml; ejabberdctl.cfg and inetrc sit next to it. */
   readonly configPath: string;
   /** Erlang node name, unique per instance, kept across `restart()`. */
   readonly node: string;
   /** Pid of the current beam.smp (changes on `restart()`). */
   readonly pid: number;
-  /** Settles when the current node exits, for whatever reason. */
-  readonly exited: Promise<ProcessExit>;
   /** Over the HTTP API when enabled (~ms), else one ejabberdctl call (~0.4 s). */
   register(user: string, host: string, password: string): Promise<void>;
   registerMany(accounts: readonly UserAccount[], concurrency?: number): Promise<void>;
@@ -80,12 +76,6 @@ export interface EjabberdServer {
   ctl(args: readonly string[]): Promise<string>;
   /** Calls an admin command over the HTTP API (only with `httpApi: true`). */
   api<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T>;
-  /** SIGTERM to the VM, SIGKILL after `stopTimeoutMs`, then remove the temp dir. Idempotent. */
-  stop(): Promise<void>;
-  /** Stop the node and start it again on the same ports, node name and spool. */
-  restart(): Promise<void>;
-  /** The last lines of ejabberd.log and the launcher's stderr. */
-  logTail(lines?: number): string;
 }
 
 /** Startup failed: the sentence says what, `logTail` says why. */
@@ -113,261 +103,171 @@ function ejabberdUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-async function distinctFreePorts(fixed: (number | undefined)[]): Promise<number[]> {
-  const taken = new Set(fixed.filter((p) => p !== undefined));
-  const ports: number[] = [];
-  for (const p of fixed) {
-    if (p !== undefined) ports.push(p);
-    else {
-      let port = await freePort();
-      while (taken.has(port)) port = await freePort();
-      taken.add(port);
-      ports.push(port);
-    }
-  }
-  return ports;
+interface Layout {
+  dir: string;
+  configPath: string;
+  spoolDir: string;
+  logsDir: string;
+  pidPath: string;
+  node: string;
+  ports: { c2sPort: number; componentPort: number; distPort: number; httpApiPort?: number };
 }
 
-/** Polls until none of `procs` runs; false if some still do after `timeoutMs`. */
-async function waitGone(procs: readonly ProcStat[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (procs.some(isRunning)) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
+/** ejabberd.yml, ejabberdctl.cfg and inetrc, owned by `ejabberd` when we are root. */
+async function writeConfigDir(layout: Layout, options: EjabberdOptions, domains: string[]) {
+  const { c2sPort, componentPort, distPort, httpApiPort } = layout.ports;
+  const guard = options.guard ?? true;
+  const guardEbin = guard ? await compileGuard(layout.dir) : undefined;
+  const files: [string, string][] = [
+    [
+      layout.configPath,
+      renderEjabberdYml({
+        c2sPort,
+        componentPort,
+        httpApiPort,
+        domains,
+        component: options.component,
+        presence: options.privileges?.presence ?? "managed_entity",
+        message: options.privileges?.message ?? "outgoing",
+        guard,
+        debug: options.debug ?? false,
+      }),
+    ],
+    [
+      join(layout.dir, "ejabberdctl.cfg"),
+      renderEjabberdctlCfg({
+        node: layout.node,
+        distPort,
+        cookie: randomBytes(16).toString("hex"),
+        pidPath: layout.pidPath,
+        ...(guardEbin ? { codePaths: [guardEbin] } : {}),
+      }),
+    ],
+    [join(layout.dir, "inetrc"), INETRC],
+  ];
+  for (const [path, text] of files) await writeFile(path, text, { mode: 0o600 });
+  const owner = ejabberdUser();
+  if (owner) {
+    for (const path of [layout.dir, layout.spoolDir, layout.logsDir, ...files.map(([p]) => p)]) {
+      await chown(path, owner.uid, owner.gid);
+    }
   }
-  return true;
+}
+
+/**
+ * `ejabberdctl foreground` on our config dir, ready once this node logged
+ * that it started and opened our listeners, both XMPP ports accept, and
+ * `ejabberdctl status` says "started".
+ */
+function ejabberdProcess(
+  layout: Layout,
+  ctlPrefix: readonly string[],
+  admin: Ejabberdctl,
+  options: EjabberdOptions,
+  logger: Logger,
+): ServerProcess {
+  const { c2sPort, componentPort, httpApiPort } = layout.ports;
+  const wanted = [
+    `is started in the node '${layout.node}'`,
+    `Start accepting TCP connections at 127.0.0.1:${c2sPort} for ejabberd_c2s`,
+    `Start accepting TCP connections at 127.0.0.1:${componentPort} for ejabberd_service`,
+    ...(httpApiPort !== undefined
+      ? [`Start accepting TCP connections at 127.0.0.1:${httpApiPort} for ejabberd_http`]
+      : []),
+  ];
+  return serverProcess({
+    label: "ejabberd",
+    command: "ejabberdctl",
+    args: [...ctlPrefix, "foreground"],
+    cwd: layout.dir,
+    logPath: join(layout.logsDir, "ejabberd.log"),
+    context: `config ${layout.configPath}`,
+    // Crash reports print the listener's options, component password included.
+    secrets: [options.component.secret],
+    readiness: {
+      what: `start and accept connections on 127.0.0.1:${c2sPort} (c2s) and :${componentPort} (component)`,
+      // The node halts on these, usually before the exit is seen.
+      failure: (log) => {
+        const line = /Failed to open socket at [^\n]*|\[critical\][^\n]*/.exec(log)?.[0];
+        return line === undefined ? undefined : `ejabberd could not start: ${line}`;
+      },
+      ready: async (log) =>
+        wanted.every((w) => log.includes(w)) &&
+        (await acceptsConnection(c2sPort)) &&
+        (await acceptsConnection(componentPort)) &&
+        (await admin.run(["status"])).code === 0,
+      timeoutMs: options.readyTimeoutMs ?? 30_000,
+      intervalMs: 50,
+    },
+    stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    // The VM stops cleanly on SIGTERM (init:stop/0) and the shells above it
+    // follow; a SIGTERM to bash would only orphan them (process-tree.ts).
+    terminate: (child, running) => {
+      const beam = running.find((p) => p.comm === "beam.smp");
+      return beam ? [beam.pid] : [child, ...running.map((p) => p.pid)];
+    },
+    decodeExit: decodeShellExit,
+    startError: (message, logTail) => new EjabberdStartError(message, logTail),
+    readyFields: { node: layout.node, c2sPort, componentPort, httpApiPort },
+    logger,
+  });
 }
 
 export { EjabberdCommandError };
 
 export async function startEjabberd(options: EjabberdOptions): Promise<EjabberdServer> {
-  const log = (options.logger ?? silentLogger).child({ server: "ejabberd" });
+  const logger = (options.logger ?? silentLogger).child({ server: "ejabberd" });
   const domains = options.domains ?? ["localhost"];
-  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-  const owner = ejabberdUser();
-  const dir = await mkdtemp(join(tmpdir(), "presence-notify-ejabberd-"));
-  const configPath = join(dir, "ejabberd.yml");
-  const spoolDir = join(dir, "spool");
-  const logsDir = join(dir, "logs");
-  const logPath = join(logsDir, "ejabberd.log");
-  const pidPath = join(dir, "ejabberd.pid");
-  const node = `ejabberd-${randomBytes(4).toString("hex")}@localhost`;
+  const dir = await makeTempDir("ejabberd");
   try {
-    await mkdir(spoolDir);
-    await mkdir(logsDir);
-    const [c2sPort = 0, componentPort = 0, distPort = 0, httpPort] = await distinctFreePorts([
+    const [c2sPort = 0, componentPort = 0, distPort = 0, httpApiPort] = await freePorts([
       options.ports?.c2s,
       options.ports?.component,
       undefined,
       ...(options.httpApi ? [options.ports?.httpApi] : []),
     ]);
-    const httpApiPort = options.httpApi ? httpPort : undefined;
-    const guard = options.guard ?? true;
-    const guardEbin = guard ? await compileGuard(dir) : undefined;
-    const files: [string, string][] = [
-      [
-        configPath,
-        renderEjabberdYml({
-          c2sPort,
-          componentPort,
-          httpApiPort,
-          domains,
-          component: options.component,
-          presence: options.privileges?.presence ?? "managed_entity",
-          message: options.privileges?.message ?? "outgoing",
-          guard,
-          debug: options.debug ?? false,
-        }),
-      ],
-      [
-        join(dir, "ejabberdctl.cfg"),
-        renderEjabberdctlCfg({
-          node,
-          distPort,
-          cookie: randomBytes(16).toString("hex"),
-          pidPath,
-          ...(guardEbin ? { codePaths: [guardEbin] } : {}),
-        }),
-      ],
-      [join(dir, "inetrc"), INETRC],
-    ];
-    for (const [path, text] of files) await writeFile(path, text, { mode: 0o600 });
-    if (owner) {
-      for (const path of [dir, spoolDir, logsDir, ...files.map(([p]) => p)]) {
-        await chown(path, owner.uid, owner.gid);
-      }
-    }
-
+    const layout: Layout = {
+      dir: dir.path,
+      configPath: join(dir.path, "ejabberd.yml"),
+      spoolDir: join(dir.path, "spool"),
+      logsDir: join(dir.path, "logs"),
+      pidPath: join(dir.path, "ejabberd.pid"),
+      node: `ejabberd-${randomBytes(4).toString("hex")}@localhost`,
+      ports: { c2sPort, componentPort, distPort, ...(httpApiPort ? { httpApiPort } : {}) },
+    };
+    await mkdir(layout.spoolDir);
+    await mkdir(layout.logsDir);
+    await writeConfigDir(layout, options, domains);
     // --config-dir makes ejabberdctl source OUR ejabberdctl.cfg (and never
     // /etc/ejabberd's, which would override --config).
-    const ctlPrefix = ["--config-dir", dir, "--spool", spoolDir, "--logs", logsDir];
-
-    const admin = ejabberdctl(ctlPrefix, dir);
-    const ctl = admin.call;
+    const ctlPrefix = [
+      "--config-dir",
+      dir.path,
+      "--spool",
+      layout.spoolDir,
+      "--logs",
+      layout.logsDir,
+    ];
+    const admin = ejabberdctl(ctlPrefix, dir.path);
     const api = httpApi(httpApiPort);
-
-    let child: ChildProcess | undefined;
-    let beamPid = -1;
-    // The node's processes as seen when it became ready: if the launcher dies
-    // alone, they are orphans that /proc no longer ties to it.
-    let known: ProcStat[] = [];
-    let exited: Promise<ProcessExit> = Promise.resolve({ code: null, signal: null });
-    let alive = false;
-    let stderr = "";
-    let removed = false;
-    // If the test runner dies without afterAll, do not leave the VM behind:
-    // SIGKILL to our child alone would not reach it (see ejabberd-processes.ts).
-    const killOnExit = () => {
-      if (child?.pid === undefined) return;
-      for (const p of [...known, ...descendants(child.pid)]) {
-        if (isRunning(p)) signal(p.pid, "SIGKILL");
-      }
-      child.kill("SIGKILL");
+    const proc = ejabberdProcess(layout, ctlPrefix, admin, options, logger);
+    // The VM writes its pid file; the launcher's pid is a shell's.
+    const beamPid = () => {
+      const written = Number(readTail(layout.pidPath, 0, 64).trim());
+      return written > 0 ? written : (proc.tree.find((p) => p.comm === "beam.smp")?.pid ?? -1);
     };
-
-    // Crash reports print the listener's options, component password included.
-    const redact = (text: string): string =>
-      text.replaceAll(options.component.secret, "[redacted]");
-    const logTail = (lines = 40): string => {
-      const text = readTail(logPath, 0, 64 * 1024) + (stderr ? `\n[stderr] ${stderr}` : "");
-      return redact(text.split("\n").slice(-lines).join("\n"));
-    };
-
-    const spawnAndWait = async (): Promise<void> => {
-      const logOffset = fileSize(logPath);
-      const started = Date.now();
-      stderr = "";
-      beamPid = -1;
-      known = [];
-      await rm(pidPath, { force: true });
-      const proc = spawn("ejabberdctl", [...ctlPrefix, "foreground"], {
-        cwd: dir,
-        // The console repeats ejabberd.log; only stderr is kept, for early failures.
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      child = proc;
-      alive = true;
-      process.once("exit", killOnExit);
-      proc.stderr?.on("data", (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString("utf8")).slice(-4096);
-      });
-      exited = new Promise<ProcessExit>((resolve) => {
-        proc.once("exit", (code, sig) => {
-          alive = false;
-          process.removeListener("exit", killOnExit);
-          resolve(decodeShellExit(code, sig));
-        });
-        proc.once("error", (err) => {
-          alive = false;
-          stderr += `\n${err.message}`;
-          process.removeListener("exit", killOnExit);
-          resolve({ code: null, signal: null });
-        });
-      });
-
-      // Ready = this node logged that it started and opened our listeners,
-      // both XMPP ports accept, and `ejabberdctl status` says "started".
-      const wanted = [
-        `is started in the node '${node}'`,
-        `Start accepting TCP connections at 127.0.0.1:${c2sPort} for ejabberd_c2s`,
-        `Start accepting TCP connections at 127.0.0.1:${componentPort} for ejabberd_service`,
-        ...(httpApiPort !== undefined
-          ? [`Start accepting TCP connections at 127.0.0.1:${httpApiPort} for ejabberd_http`]
-          : []),
-      ];
-      const deadline = started + readyTimeoutMs;
-      while (true) {
-        const text = readTail(logPath, logOffset, 1 << 20);
-        // The node halts on these, usually before this loop sees the exit.
-        const failure = /Failed to open socket at [^\n]*|\[critical\][^\n]*/.exec(text)?.[0];
-        if (failure) {
-          throw new EjabberdStartError(
-            `ejabberd could not start: ${redact(failure)}; config ${configPath}`,
-            logTail(),
-          );
-        }
-        if (!alive) {
-          const exit = await exited;
-          throw new EjabberdStartError(
-            `ejabberd exited during startup (code ${exit.code}, signal ${exit.signal}); config ${configPath}`,
-            logTail(),
-          );
-        }
-        if (
-          wanted.every((w) => text.includes(w)) &&
-          (await acceptsConnection(c2sPort)) &&
-          (await acceptsConnection(componentPort)) &&
-          (await admin.run(["status"])).code === 0
-        ) {
-          break;
-        }
-        if (Date.now() > deadline) {
-          throw new EjabberdStartError(
-            `ejabberd did not start and accept connections on 127.0.0.1:${c2sPort} (c2s) and :${componentPort} (component) within ${readyTimeoutMs} ms; config ${configPath}`,
-            logTail(),
-          );
-        }
-        await sleep(50);
-      }
-      known = descendants(proc.pid ?? -1);
-      const written = Number(readTail(pidPath, 0, 64).trim());
-      beamPid = written > 0 ? written : (known.find((p) => p.comm === "beam.smp")?.pid ?? -1);
-      log.info(
-        {
-          pid: beamPid,
-          node,
-          c2sPort,
-          componentPort,
-          httpApiPort,
-          startupMs: Date.now() - started,
-        },
-        "ejabberd ready",
-      );
-    };
-
-    const stopProcess = async (): Promise<void> => {
-      const proc = child;
-      if (!proc?.pid) return;
-      const fresh = descendants(proc.pid);
-      const tree = [...fresh, ...known.filter((k) => !fresh.some((f) => f.pid === k.pid))];
-      const beam = tree.find((p) => p.comm === "beam.smp" && isRunning(p));
-      if (alive || beam) {
-        // The VM stops cleanly on SIGTERM (init:stop/0) and the shells above
-        // it follow; a SIGTERM to bash would only orphan them.
-        if (beam) signal(beam.pid, "SIGTERM");
-        else for (const pid of [proc.pid, ...tree.map((p) => p.pid)]) signal(pid, "SIGTERM");
-        const timer = new Promise<"timeout">((r) =>
-          setTimeout(r, stopTimeoutMs, "timeout").unref(),
-        );
-        const gone = Promise.all([exited, waitGone(tree, stopTimeoutMs)]);
-        if ((await Promise.race([gone, timer])) === "timeout") {
-          log.warn({ pid: beamPid, stopTimeoutMs }, "ejabberd ignored SIGTERM; sending SIGKILL");
-          for (const p of tree.filter(isRunning)) signal(p.pid, "SIGKILL");
-          signal(proc.pid, "SIGKILL");
-          await exited;
-        }
-      }
-      // Port programs (eimp, erl_child_setup) normally go with the VM.
-      if (!(await waitGone(tree, 2_000))) {
-        for (const p of tree.filter(isRunning)) signal(p.pid, "SIGKILL");
-        await waitGone(tree, 2_000);
-      }
-    };
-
-    try {
-      await spawnAndWait();
-    } catch (err) {
-      await stopProcess();
-      throw err;
-    }
-
+    await proc.start();
+    let pid = beamPid();
+    const lifecycle = stopAndRestart(
+      dir,
+      [proc],
+      () => new EjabberdCommandError("restart() after stop(): the spool is gone"),
+    );
     const register = async (user: string, host: string, password: string): Promise<void> => {
       if (httpApiPort !== undefined) await api("register", { user, host, password });
-      else await ctl(["register", user, host, password]);
+      else await admin.call(["register", user, host, password]);
     };
-
-    const server: EjabberdServer = {
+    return {
       kind: "ejabberd",
       c2sPort,
       componentPort,
@@ -375,58 +275,37 @@ export async function startEjabberd(options: EjabberdOptions): Promise<EjabberdS
       domains,
       componentDomain: options.component.domain,
       secret: options.component.secret,
-      dir,
-      configPath,
-      node,
+      dir: dir.path,
+      configPath: layout.configPath,
+      node: layout.node,
       get pid() {
-        return beamPid;
+        return pid;
       },
       get exited() {
-        return exited;
+        return proc.exited;
       },
       register,
-      async registerMany(accounts, concurrency = httpApiPort !== undefined ? 8 : 4) {
-        let next = 0;
-        const worker = async () => {
-          while (next < accounts.length) {
-            const a = accounts[next++];
-            if (a) await register(a.user, a.host, a.password);
-          }
-        };
-        await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-      },
+      registerMany: (accounts, concurrency = httpApiPort !== undefined ? 8 : 4) =>
+        registerAll(accounts, concurrency, (a) => register(a.user, a.host, a.password)),
       async connectedSessions() {
         const jids =
           httpApiPort !== undefined
             ? await api<string[]>("connected_users")
-            : (await ctl(["connected_users"])).split("\n").filter((l) => l.trim() !== "");
+            : (await admin.call(["connected_users"])).split("\n").filter((l) => l.trim() !== "");
         return jids.map((j) => j.trim()).sort();
       },
-      ctl,
+      ctl: admin.call,
       api,
-      async stop() {
-        await stopProcess();
-        if (!removed) {
-          removed = true;
-          await rm(dir, { recursive: true, force: true });
-          log.info({ dir }, "ejabberd stopped");
-        }
-      },
+      stop: lifecycle.stop,
       async restart() {
-        if (removed) throw new EjabberdCommandError("restart() after stop(): the spool is gone");
-        await stopProcess();
-        try {
-          await spawnAndWait();
-        } catch (err) {
-          await stopProcess();
-          throw err;
-        }
+        await rm(layout.pidPath, { force: true });
+        await lifecycle.restart();
+        pid = beamPid();
       },
-      logTail,
+      logTail: proc.logTail,
     };
-    return server;
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
     throw err;
   }
 }

@@ -1,13 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import amqp from "amqplib";
-import { readTail, sleep } from "../src/launcher/log-file.js";
-import { freePort } from "../src/launcher/ports.js";
-import { descendants, isRunning, type ProcStat, signal } from "../src/launcher/process-tree.js";
-import type { ProcessExit } from "../src/launcher/prosody.js";
+import { acceptsConnection, freePorts } from "../src/launcher/ports.js";
+import {
+  type ServerProcess,
+  serverProcess,
+  stopAndRestart,
+  type ThrowawayServer,
+} from "../src/launcher/server-process.js";
+import { makeTempDir } from "../src/launcher/temp-dir.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { type RabbitMqLayout, rabbitMqEnv, renderRabbitMqConf } from "./rabbitmq-config.js";
 
@@ -34,23 +36,17 @@ export interface RabbitMqOptions {
   logger?: Logger;
 }
 
-export interface RabbitMqServer {
+export interface RabbitMqServer extends ThrowawayServer {
   readonly kind: "rabbitmq";
   readonly amqpPort: number;
   /** amqp://user:password@127.0.0.1:PORT/ */
   readonly url: string;
   readonly node: string;
-  readonly dir: string;
   /** Pid of the current launcher shell (changes on `restart()`). */
   readonly pid: number;
-  /** Settles when the current node exits, for whatever reason. */
-  readonly exited: Promise<ProcessExit>;
-  stop(): Promise<void>;
-  restart(): Promise<void>;
-  /** Only the node, keeping epmd and the dir: for a test that starts it again with `start()`. */
+  /** Only the node, keeping epmd and the dir: for a test that starts it again with `startNode()`. */
   stopNode(): Promise<void>;
   startNode(): Promise<void>;
-  logTail(lines?: number): string;
 }
 
 export class RabbitMqStartError extends Error {
@@ -63,19 +59,6 @@ export class RabbitMqStartError extends Error {
 
 const SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
-}
-
-function watchExit(child: ChildProcess): Promise<ProcessExit> {
-  return new Promise((resolve) => {
-    child.once("exit", (code, sig) => resolve({ code, signal: sig }));
-    child.once("error", () => resolve({ code: null, signal: null }));
-  });
-}
-
 async function canLogIn(url: string): Promise<boolean> {
   try {
     const connection = await amqp.connect(url, { timeout: 2_000 });
@@ -87,14 +70,63 @@ async function canLogIn(url: string): Promise<boolean> {
   }
 }
 
+/** The node's private epmd on loopback, ready when it accepts connections. */
+function epmdProcess(layout: RabbitMqLayout, logger: Logger): ServerProcess {
+  return serverProcess({
+    label: "epmd",
+    command: "epmd",
+    args: ["-address", "127.0.0.1", "-port", String(layout.epmdPort)],
+    cwd: layout.dir,
+    readiness: {
+      what: `listen on 127.0.0.1:${layout.epmdPort}`,
+      ready: () => acceptsConnection(layout.epmdPort),
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    },
+    stopTimeoutMs: 5_000,
+    startError: (message, logTail) => new RabbitMqStartError(message, logTail),
+    logger,
+  });
+}
+
+/** The broker node, ready when an AMQP login succeeds. */
+function nodeProcess(
+  layout: RabbitMqLayout,
+  url: string,
+  options: RabbitMqOptions,
+  logger: Logger,
+): ServerProcess {
+  return serverProcess({
+    label: "rabbitmq-server",
+    command: SERVER,
+    args: [],
+    cwd: layout.dir,
+    env: { ...process.env, ...rabbitMqEnv(layout) },
+    logPath: join(layout.dir, "log", `${layout.node}.log`),
+    secrets: [layout.password],
+    readiness: {
+      what: "accept an AMQP login",
+      ready: () => canLogIn(url),
+      timeoutMs: options.readyTimeoutMs ?? 60_000,
+      intervalMs: 200,
+    },
+    stopTimeoutMs: options.stopTimeoutMs ?? 15_000,
+    startError: (message, logTail) => new RabbitMqStartError(message, logTail),
+    readyFields: { node: layout.node, amqpPort: layout.amqpPort },
+    logger,
+  });
+}
+
 export async function startRabbitMq(options: RabbitMqOptions = {}): Promise<RabbitMqServer> {
-  const log = (options.logger ?? silentLogger).child({ server: "rabbitmq" });
-  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
-  const stopTimeoutMs = options.stopTimeoutMs ?? 15_000;
-  const dir = await mkdtemp(join(tmpdir(), "presence-notify-rabbitmq-"));
-  const [amqpPort = 0, distPort = 0, epmdPort = 0] = await distinctFreePorts(3);
+  const logger = (options.logger ?? silentLogger).child({ server: "rabbitmq" });
+  const dir = await makeTempDir("rabbitmq");
+  const [amqpPort = 0, distPort = 0, epmdPort = 0] = await freePorts([
+    undefined,
+    undefined,
+    undefined,
+  ]);
   const layout: RabbitMqLayout = {
-    dir,
+    dir: dir.path,
     amqpPort,
     distPort,
     epmdPort,
@@ -103,128 +135,37 @@ export async function startRabbitMq(options: RabbitMqOptions = {}): Promise<Rabb
     password: randomBytes(12).toString("hex"),
   };
   const url = `amqp://${layout.user}:${layout.password}@127.0.0.1:${amqpPort}/`;
-  const env = { ...process.env, ...rabbitMqEnv(layout) };
-  const logPath = join(dir, "log", `${layout.node}.log`);
-
-  let epmd: ChildProcess | undefined;
-  let node: ChildProcess | undefined;
-  let exited: Promise<ProcessExit> = Promise.resolve({ code: null, signal: null });
-  let beam: ProcStat[] = [];
-  let stderr = "";
-  let removed = false;
-
-  const logTail = (lines = 40): string => {
-    const text = readTail(logPath, 0, 64 * 1024) + (stderr ? `\n[stderr] ${stderr}` : "");
-    return text.split("\n").slice(-lines).join("\n").replaceAll(layout.password, "[redacted]");
-  };
-  // If the test runner dies without afterAll, leave nothing behind.
-  const killOnExit = () => {
-    for (const p of [...beam, ...(node?.pid ? descendants(node.pid) : [])]) {
-      if (isRunning(p)) signal(p.pid, "SIGKILL");
-    }
-    node?.kill("SIGKILL");
-    epmd?.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-
-  const startNode = async (): Promise<void> => {
-    stderr = "";
-    const child = spawn(SERVER, [], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
-    node = child;
-    exited = watchExit(child);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-4096);
-    });
-    let gone = false;
-    void exited.then(() => {
-      gone = true;
-    });
-    const deadline = Date.now() + readyTimeoutMs;
-    while (!(await canLogIn(url))) {
-      if (gone) throw new RabbitMqStartError("rabbitmq-server exited during start", logTail());
-      if (Date.now() > deadline) {
-        await stopNode();
-        throw new RabbitMqStartError(
-          `rabbitmq-server did not accept an AMQP login within ${readyTimeoutMs} ms`,
-          logTail(),
-        );
-      }
-      await sleep(200);
-    }
-    beam = child.pid ? descendants(child.pid).filter((p) => p.comm === "beam.smp") : [];
-    log.info({ node: layout.node, amqpPort, pid: child.pid }, "rabbitmq ready");
-  };
-
-  const stopNode = async (): Promise<void> => {
-    const child = node;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const vm = [...beam, ...(child.pid ? descendants(child.pid) : [])];
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => {
-      for (const p of vm) if (isRunning(p)) signal(p.pid, "SIGKILL");
-      child.kill("SIGKILL");
-    }, stopTimeoutMs);
-    await exited;
-    // The shell waits for the VM, but make sure: an orphaned VM would keep the ports.
-    const deadline = Date.now() + stopTimeoutMs;
-    while (vm.some(isRunning) && Date.now() < deadline) await sleep(50);
-    for (const p of vm) if (isRunning(p)) signal(p.pid, "SIGKILL");
-    clearTimeout(timer);
-  };
-
-  const stop = async (): Promise<void> => {
-    try {
-      await stopNode();
-      if (epmd && epmd.exitCode === null && epmd.signalCode === null) {
-        const gone = watchExit(epmd);
-        epmd.kill("SIGTERM");
-        await gone;
-      }
-    } finally {
-      process.removeListener("exit", killOnExit);
-      if (!removed) {
-        removed = true;
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
-  };
-
+  const epmd = epmdProcess(layout, logger);
+  const node = nodeProcess(layout, url, options, logger);
+  const lifecycle = stopAndRestart(dir, [epmd, node], () => new Error("restart() after stop()"));
   try {
-    await mkdir(join(dir, "mnesia"));
-    await mkdir(join(dir, "log"));
-    await writeFile(join(dir, "rabbitmq.conf"), renderRabbitMqConf(layout), { mode: 0o600 });
-    await writeFile(join(dir, "advanced.config"), "[].\n");
-    await writeFile(join(dir, "rabbitmq-env.conf"), "");
-    await writeFile(join(dir, "enabled_plugins"), "[].\n");
-    epmd = spawn("epmd", ["-address", "127.0.0.1", "-port", String(epmdPort)], {
-      cwd: dir,
-      stdio: "ignore",
-    });
-    await startNode();
+    await mkdir(join(dir.path, "mnesia"));
+    await mkdir(join(dir.path, "log"));
+    await writeFile(join(dir.path, "rabbitmq.conf"), renderRabbitMqConf(layout), { mode: 0o600 });
+    await writeFile(join(dir.path, "advanced.config"), "[].\n");
+    await writeFile(join(dir.path, "rabbitmq-env.conf"), "");
+    await writeFile(join(dir.path, "enabled_plugins"), "[].\n");
+    await epmd.start();
+    await node.start();
   } catch (err) {
-    await stop();
+    await lifecycle.stop();
     throw err;
   }
-
   return {
     kind: "rabbitmq",
     amqpPort,
     url,
     node: layout.node,
-    dir,
+    dir: dir.path,
     get pid() {
-      return node?.pid ?? -1;
+      return node.pid;
     },
     get exited() {
-      return exited;
+      return node.exited;
     },
-    stop,
-    stopNode,
-    startNode,
-    async restart() {
-      await stopNode();
-      await startNode();
-    },
-    logTail,
+    ...lifecycle,
+    stopNode: node.stop,
+    startNode: node.start,
+    logTail: node.logTail,
   };
 }

@@ -1,21 +1,29 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, silentLogger } from "../log.js";
-import { fileSize, readTail, sleep } from "./log-file.js";
-import { acceptsConnection, freePort } from "./ports.js";
+import { registerAll, type UserAccount } from "./accounts.js";
+import { acceptsConnection, freePorts } from "./ports.js";
 import {
   type MessagePermission,
   type PresencePermission,
   type ProsodyComponent,
   renderProsodyConfig,
 } from "./prosody-config.js";
+import {
+  type ServerProcess,
+  serverProcess,
+  stopAndRestart,
+  type ThrowawayServer,
+} from "./server-process.js";
+import { makeTempDir } from "./temp-dir.js";
 
 /**
- * A throwaway Prosody 0.12 with XEP-0356 (mod_privilege) for tests and the
- * `demo` command: generated config in a fresh temp dir, loopback only, free
- * ports, no s2s, no HTTP, no TLS. Never the system config.
+ * A throwaway Prosody 0.12 with XEP-0356 (mod_privilege) for the `demo`
+ * command, the tests and the benchmarks: generated config in a fresh temp
+ * dir, loopback only, free ports, no s2s, no HTTP, no TLS. Never the system
+ * config. The only launcher built into dist/ (the demo ships); ejabberd's and
+ * RabbitMQ's are in testkit/.
  */
 
 export interface ProsodyOptions {
@@ -46,38 +54,16 @@ export interface ProsodyOptions {
   logger?: Logger;
 }
 
-export interface ProcessExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface UserAccount {
-  user: string;
-  host: string;
-  password: string;
-}
-
-export interface ProsodyServer {
+export interface ProsodyServer extends ThrowawayServer {
   readonly kind: "prosody";
   readonly c2sPort: number;
   readonly componentPort: number;
   readonly domains: readonly string[];
   readonly componentDomain: string;
   readonly secret: string;
-  readonly dir: string;
   readonly configPath: string;
-  /** Pid of the current process (changes on `restart()`). */
-  readonly pid: number;
-  /** Settles when the current process exits, for whatever reason. */
-  readonly exited: Promise<ProcessExit>;
   register(user: string, host: string, password: string): Promise<void>;
   registerMany(accounts: readonly UserAccount[], concurrency?: number): Promise<void>;
-  /** SIGTERM, SIGKILL after `stopTimeoutMs`, then remove the temp dir. Idempotent. */
-  stop(): Promise<void>;
-  /** Stop the process and start it again on the same ports and data dir. */
-  restart(): Promise<void>;
-  /** The last lines of Prosody's log file and its stderr. */
-  logTail(lines?: number): string;
 }
 
 /** Startup failed: the sentence says what, `logTail` says why. */
@@ -114,24 +100,64 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
+/** The Prosody process on `configPath`, ready when both ports are its own and accept. */
+function prosodyProcess(
+  dir: string,
+  configPath: string,
+  { c2sPort, componentPort }: { c2sPort: number; componentPort: number },
+  options: ProsodyOptions,
+  logger: Logger,
+): ServerProcess {
+  // Ready = both ports accept AND this process logged that it activated
+  // them (so a stranger squatting on a port is not mistaken for Prosody).
+  const activated = [
+    `Activated service 'c2s' on [127.0.0.1]:${c2sPort}`,
+    `Activated service 'component' on [127.0.0.1]:${componentPort}`,
+  ];
+  return serverProcess({
+    label: "Prosody",
+    command: "prosody",
+    args: ["--config", configPath, "-F"],
+    cwd: dir,
+    logPath: join(dir, "prosody.log"),
+    context: `config ${configPath}`,
+    readiness: {
+      what: `accept connections on 127.0.0.1:${c2sPort} (c2s) and :${componentPort} (component)`,
+      // Prosody keeps running without a port it could not bind; do not wait for it.
+      failure: (log) => {
+        const bind = /Failed to open server port \d+ on [^\n]*/.exec(log)?.[0];
+        return bind === undefined ? undefined : `Prosody could not listen: ${bind}`;
+      },
+      ready: async (log) =>
+        activated.every((line) => log.includes(line)) &&
+        (await acceptsConnection(c2sPort)) &&
+        (await acceptsConnection(componentPort)),
+      timeoutMs: options.readyTimeoutMs ?? 15_000,
+      intervalMs: 25,
+    },
+    stopTimeoutMs: options.stopTimeoutMs ?? 5_000,
+    startError: (message, logTail) => new ProsodyStartError(message, logTail),
+    readyFields: { c2sPort, componentPort },
+    logger,
+  });
+}
+
 export async function startProsody(options: ProsodyOptions): Promise<ProsodyServer> {
-  const log = (options.logger ?? silentLogger).child({ server: "prosody" });
+  const logger = (options.logger ?? silentLogger).child({ server: "prosody" });
   const domains = options.domains ?? ["localhost"];
-  const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-  const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
-  const dir = await mkdtemp(join(tmpdir(), "presence-notify-prosody-"));
-  const configPath = join(dir, "prosody.cfg.lua");
-  const logPath = join(dir, "prosody.log");
+  const dir = await makeTempDir("prosody");
+  const configPath = join(dir.path, "prosody.cfg.lua");
   try {
-    await mkdir(join(dir, "data"));
-    await mkdir(join(dir, "certs"));
-    const c2sPort = options.ports?.c2s ?? (await freePort());
-    let componentPort = options.ports?.component ?? (await freePort());
-    while (componentPort === c2sPort) componentPort = await freePort();
+    await mkdir(join(dir.path, "data"));
+    await mkdir(join(dir.path, "certs"));
+    const [c2sPort = 0, componentPort = 0] = await freePorts([
+      options.ports?.c2s,
+      options.ports?.component,
+    ]);
     await writeFile(
       configPath,
       renderProsodyConfig({
-        dir,
+        dir: dir.path,
         c2sPort,
         componentPort,
         domains,
@@ -144,165 +170,38 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
         debug: options.debug ?? true,
       }),
     );
-
-    let child: ChildProcess | undefined;
-    let exited: Promise<ProcessExit> = Promise.resolve({ code: null, signal: null });
-    let alive = false;
-    let stderr = "";
-    let removed = false;
-    // If the test runner dies without afterAll, do not leave Prosody behind.
-    const killOnExit = () => child?.kill("SIGKILL");
-
-    const logTail = (lines = 40): string => {
-      const text = readTail(logPath, 0, 64 * 1024) + (stderr ? `\n[stderr] ${stderr}` : "");
-      return text.split("\n").slice(-lines).join("\n");
-    };
-
-    const spawnAndWait = async (): Promise<void> => {
-      const logOffset = fileSize(logPath);
-      const started = Date.now();
-      stderr = "";
-      const proc = spawn("prosody", ["--config", configPath, "-F"], {
-        cwd: dir,
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      child = proc;
-      alive = true;
-      process.once("exit", killOnExit);
-      proc.stderr?.on("data", (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString("utf8")).slice(-4096);
-      });
-      exited = new Promise<ProcessExit>((resolve) => {
-        proc.once("exit", (code, signal) => {
-          alive = false;
-          process.removeListener("exit", killOnExit);
-          resolve({ code, signal });
-        });
-        proc.once("error", (err) => {
-          alive = false;
-          stderr += `\n${err.message}`;
-          process.removeListener("exit", killOnExit);
-          resolve({ code: null, signal: null });
-        });
-      });
-
-      // Ready = both ports accept AND this process logged that it activated
-      // them (so a stranger squatting on a port is not mistaken for Prosody).
-      const wanted = [
-        `Activated service 'c2s' on [127.0.0.1]:${c2sPort}`,
-        `Activated service 'component' on [127.0.0.1]:${componentPort}`,
-      ];
-      const deadline = started + readyTimeoutMs;
-      while (true) {
-        if (!alive) {
-          const exit = await exited;
-          throw new ProsodyStartError(
-            `Prosody exited during startup (code ${exit.code}, signal ${exit.signal}); config ${configPath}`,
-            logTail(),
-          );
-        }
-        const text = readTail(logPath, logOffset, 1 << 20);
-        // Prosody keeps running without a port it could not bind; do not wait for it.
-        const bindFailure = /Failed to open server port \d+ on [^\n]*/.exec(text);
-        if (bindFailure) {
-          throw new ProsodyStartError(
-            `Prosody could not listen: ${bindFailure[0]}; config ${configPath}`,
-            logTail(),
-          );
-        }
-        if (
-          wanted.every((w) => text.includes(w)) &&
-          (await acceptsConnection(c2sPort)) &&
-          (await acceptsConnection(componentPort))
-        ) {
-          break;
-        }
-        if (Date.now() > deadline) {
-          throw new ProsodyStartError(
-            `Prosody did not accept connections on 127.0.0.1:${c2sPort} (c2s) and :${componentPort} (component) within ${readyTimeoutMs} ms; config ${configPath}`,
-            logTail(),
-          );
-        }
-        await sleep(25);
-      }
-      log.info(
-        { pid: proc.pid, c2sPort, componentPort, startupMs: Date.now() - started },
-        "prosody ready",
-      );
-    };
-
-    const stopProcess = async (): Promise<void> => {
-      const proc = child;
-      if (!proc || !alive) return;
-      proc.kill("SIGTERM");
-      const timer = new Promise<"timeout">((r) => setTimeout(r, stopTimeoutMs, "timeout").unref());
-      if ((await Promise.race([exited, timer])) === "timeout") {
-        log.warn({ pid: proc.pid, stopTimeoutMs }, "prosody ignored SIGTERM; sending SIGKILL");
-        proc.kill("SIGKILL");
-        await exited;
-      }
-    };
-
-    try {
-      await spawnAndWait();
-    } catch (err) {
-      await stopProcess();
-      throw err;
-    }
+    const proc = prosodyProcess(dir.path, configPath, { c2sPort, componentPort }, options, logger);
+    await proc.start();
 
     const register = (user: string, host: string, password: string) =>
       run("prosodyctl", ["--config", configPath, "register", user, host, password]);
-
-    const server: ProsodyServer = {
+    return {
       kind: "prosody",
       c2sPort,
       componentPort,
       domains,
       componentDomain: options.component.domain,
       secret: options.component.secret,
-      dir,
+      dir: dir.path,
       configPath,
       get pid() {
-        return child?.pid ?? -1;
+        return proc.pid;
       },
       get exited() {
-        return exited;
+        return proc.exited;
       },
       register,
-      async registerMany(accounts, concurrency = 4) {
-        // prosodyctl is ~30 ms per call; a few at a time keeps both cores busy.
-        let next = 0;
-        const worker = async () => {
-          while (next < accounts.length) {
-            const a = accounts[next++];
-            if (a) await register(a.user, a.host, a.password);
-          }
-        };
-        await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-      },
-      async stop() {
-        await stopProcess();
-        if (!removed) {
-          removed = true;
-          await rm(dir, { recursive: true, force: true });
-          log.info({ dir }, "prosody stopped");
-        }
-      },
-      async restart() {
-        if (removed) throw new ProsodyCommandError("restart() after stop(): the data dir is gone");
-        await stopProcess();
-        try {
-          await spawnAndWait();
-        } catch (err) {
-          await stopProcess();
-          throw err;
-        }
-      },
-      logTail,
+      registerMany: (accounts, concurrency = 4) =>
+        registerAll(accounts, concurrency, (a) => register(a.user, a.host, a.password)),
+      ...stopAndRestart(
+        dir,
+        [proc],
+        () => new ProsodyCommandError("restart() after stop(): the data dir is gone"),
+      ),
+      logTail: proc.logTail,
     };
-    return server;
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
     throw err;
   }
 }
