@@ -1,3 +1,4 @@
+import { sleep } from "../src/launcher/polling.js";
 import { RawXmppClient } from "./raw-xmpp-client.js";
 import { percentile } from "./stats.js";
 
@@ -232,8 +233,6 @@ function onUserStanza(stanza: string): void {
   const id = /\sid=['"](sync-[0-9]+)['"]/.exec(stanza)?.[1];
   if (id !== undefined && pendingSync.delete(id) && pendingSync.size === 0) onSynced?.();
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function run(r: E2eRunRequest): Promise<E2eRunResult> {
   if (available.some((v) => v === 1)) throw new Error("run: some users are available; reset first");
