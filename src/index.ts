@@ -1,33 +1,16 @@
-// The public surface of presence-notify as a library, by name. Inside the
-// daemon, modules import from the file that defines a thing.
+// `import ... from "presence-notify"`: the daemon inside another program, as
+// the CLI's `start` runs it. What a server user's backend needs is in
+// `presence-notify/consumer` (src/consumer.ts). Everything else is internal:
+// the package's exports map blocks deep imports, and inside the daemon,
+// modules import from the file that defines a thing.
 
-export {
-  type DynamicPool,
-  dynamicSupervisorLogic,
-  poolOf,
-} from "./actors/dynamic-supervisor.js";
-export { SessionRegistry } from "./actors/session-registry.js";
-export { ShutdownExit, shutdownExit } from "./actors/supervised-child.js";
-export { supervisorLogic } from "./actors/supervisor.js";
-export { exitCodeOf, type SupervisorHandle, startSupervisor } from "./actors/supervisor-root.js";
-export type { ChildSpec, SupervisorFlags } from "./actors/supervisor-spec.js";
-export { type Clock, systemClock } from "./clock.js";
-export { ConfigError } from "./config/errors.js";
-export { loadConfig, resolveConfig } from "./config/load.js";
+export { exitCodeOf, type RootExit } from "./actors/supervisor-root.js";
+export type { ChildSpec } from "./actors/supervisor-spec.js";
+export type { Clock } from "./clock.js";
+export { ConfigError, EX_CONFIG } from "./config/errors.js";
+export { type LoadedConfig, loadConfig, resolveConfig } from "./config/load.js";
 export type { DaemonConfig } from "./config/schema.js";
-export { type Daemon, startDaemon } from "./daemon.js";
-export { sessionMachine } from "./machines/session.js";
-export { step as stepSession } from "./machines/session-table.js";
-export {
-  type Notification,
-  newNotification,
-  notificationStanza,
-  payloadJson,
-} from "./protocol/notification.js";
-export { payloadPseudonym } from "./protocol/pseudonym.js";
-export {
-  canonicalNotification,
-  type Signature,
-  signer,
-  verifyNotification,
-} from "./protocol/signature.js";
+export { type Daemon, type DaemonOptions, startDaemon } from "./daemon.js";
+export { createLogger, type Logger } from "./log.js";
+export { isStoreError, StoreError } from "./store/errors.js";
+export { type DurableStore, openStore } from "./store/open.js";
