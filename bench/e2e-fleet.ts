@@ -1,4 +1,5 @@
 import { sleep } from "../src/launcher/polling.js";
+import { serveFleet } from "./fleet-process.js";
 import { RawXmppClient } from "./raw-xmpp-client.js";
 import { percentile } from "./stats.js";
 
@@ -394,14 +395,4 @@ async function handle(req: E2eFleetRequest): Promise<unknown> {
   }
 }
 
-process.on("message", (msg: { id: number; req: E2eFleetRequest }) => {
-  handle(msg.req).then(
-    (result) => process.send?.({ id: msg.id, result }),
-    (err: Error) => process.send?.({ id: msg.id, error: err.stack ?? err.message }),
-  );
-});
-// The parent's end is ours: if it goes away, so do we (and our sockets).
-process.on("disconnect", () => {
-  stop();
-  process.exit(0);
-});
+serveFleet(handle, stop);
