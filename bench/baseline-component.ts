@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from "node:crypto";
-import { connect, type Socket } from "node:net";
+import { randomUUID } from "node:crypto";
 import xmlModule, { type Element } from "@xmpp/xml";
+import { openComponentStream } from "./component-stream.js";
 
 /**
  * The hand-written baseline of the pipeline benchmark: the least a component
- * can do and still be this daemon's protocol. XEP-0114 handshake, then:
+ * can do and still be this daemon's protocol. The XEP-0114 handshake of
+ * component-stream.ts, then:
  *
  *   stream parse  the same parser the daemon's `@xmpp/component` uses
  *                 (`@xmpp/xml`'s Parser over ltx), so the ratio measures what
@@ -40,9 +41,7 @@ export async function startBaselineComponent(options: {
   serverUser: string;
 }): Promise<{ close(): void }> {
   const { domain, serverUser } = options;
-  const socket: Socket = connect({ port: options.port, host: "127.0.0.1" });
-  socket.setNoDelay(true);
-  socket.setEncoding("utf8");
+  const { socket, rest } = await openComponentStream(options);
   const online = new Map<string, true>();
   let corked = false;
 
@@ -85,31 +84,14 @@ export async function startBaselineComponent(options: {
   };
 
   const parser = new Parser();
-  let authenticated: () => void = () => undefined;
-  let failed: (err: Error) => void = () => undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    authenticated = resolve;
-    failed = reject;
-  });
-  let streamId: string | undefined;
-  parser.on("start", (el: Element) => {
-    streamId = el.attrs.id;
-    // XEP-0114 section 3: hex SHA-1 of the stream id followed by the secret.
-    const digest = createHash("sha1")
-      .update(`${streamId}${options.secret}`, "binary")
-      .digest("hex");
-    socket.write(`<handshake>${digest}</handshake>`);
-  });
-  parser.on("element", (el: Element) => {
-    if (el.name === "handshake") authenticated();
-    else onStanza(el);
-  });
-  parser.on("error", (err: Error) => failed(err));
-  socket.on("data", (data: string) => parser.write(data));
-  socket.on("error", (err) => failed(err));
-  socket.write(
-    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='${domain}'>`,
+  parser.on("element", onStanza);
+  parser.on("error", () => socket.destroy());
+  // The parser wants the stream's root before its stanzas; the handshake read the real one.
+  parser.write(
+    "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'>",
   );
-  await ready;
+  parser.write(rest);
+  socket.on("data", (data: string) => parser.write(data));
+  socket.on("error", () => undefined);
   return { close: () => socket.destroy() };
 }

@@ -1,3 +1,4 @@
+import { serveFleet } from "./fleet-process.js";
 import { RawXmppClient } from "./raw-xmpp-client.js";
 
 /**
@@ -195,14 +196,4 @@ async function handle(req: FleetRequest): Promise<unknown> {
   }
 }
 
-process.on("message", (msg: { id: number; req: FleetRequest }) => {
-  handle(msg.req).then(
-    (result) => process.send?.({ id: msg.id, result }),
-    (err: Error) => process.send?.({ id: msg.id, error: err.stack ?? err.message }),
-  );
-});
-// The parent's end is ours: if it goes away, so do we (and our sockets).
-process.on("disconnect", () => {
-  stop();
-  process.exit(0);
-});
+serveFleet(handle, stop);

@@ -1,3 +1,5 @@
+import { sleep } from "../src/launcher/polling.js";
+import { serveFleet } from "./fleet-process.js";
 import { RawXmppClient } from "./raw-xmpp-client.js";
 import { percentile } from "./stats.js";
 
@@ -233,8 +235,6 @@ function onUserStanza(stanza: string): void {
   if (id !== undefined && pendingSync.delete(id) && pendingSync.size === 0) onSynced?.();
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function run(r: E2eRunRequest): Promise<E2eRunResult> {
   if (available.some((v) => v === 1)) throw new Error("run: some users are available; reset first");
   const users = clients.length;
@@ -395,14 +395,4 @@ async function handle(req: E2eFleetRequest): Promise<unknown> {
   }
 }
 
-process.on("message", (msg: { id: number; req: E2eFleetRequest }) => {
-  handle(msg.req).then(
-    (result) => process.send?.({ id: msg.id, result }),
-    (err: Error) => process.send?.({ id: msg.id, error: err.stack ?? err.message }),
-  );
-});
-// The parent's end is ours: if it goes away, so do we (and our sockets).
-process.on("disconnect", () => {
-  stop();
-  process.exit(0);
-});
+serveFleet(handle, stop);

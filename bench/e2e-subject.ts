@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { sleep } from "../src/launcher/polling.js";
 import { startBenchDaemon } from "./bench-daemon.js";
 import { startForwarder } from "./forwarder-component.js";
 
@@ -24,8 +25,6 @@ const { values: a } = parseArgs({
   },
   strict: true,
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function start(): Promise<() => Promise<void> | void> {
   if (a.who === "forwarder") {

@@ -2,8 +2,9 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type EjabberdServer, startEjabberd } from "../src/servers/ejabberd.js";
-import { type ProsodyServer, startProsody } from "../src/servers/prosody.js";
+import { sleep } from "../src/launcher/polling.js";
+import { type ProsodyServer, startProsody } from "../src/launcher/prosody.js";
+import { type EjabberdServer, startEjabberd } from "../testkit/ejabberd.js";
 import type { E2eFleetRequest, E2eLoginReport, E2eRunResult } from "./e2e-fleet.js";
 import { ejabberdWithOurOpenFilesLimit } from "./ejabberd-open-files.js";
 import { Fleet } from "./fleet-process.js";
@@ -114,7 +115,6 @@ export interface E2eReport {
 
 type Server = ProsodyServer | EjabberdServer;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 

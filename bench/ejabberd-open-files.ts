@@ -13,7 +13,7 @@ import { delimiter, join } from "node:path";
  * For the benchmark only, a shim named `ejabberdctl` earlier on PATH runs the
  * real one as user `ejabberd` through setpriv (no PAM): ejabberdctl then sees
  * itself as the install user, skips su, and the node inherits our limit.
- * The launcher (src/servers/ejabberd.ts) spawns `ejabberdctl` by name and
+ * The launcher (testkit/ejabberd.ts) spawns `ejabberdctl` by name and
  * already hands its temp dirs to that user.
  */
 export async function ejabberdWithOurOpenFilesLimit(): Promise<{ restore: () => Promise<void> }> {

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
+import { handshakeDigest } from "./component-stream.js";
 
 /**
  * An in-process stand-in for an XMPP server's XEP-0114 component port, on
@@ -245,9 +246,7 @@ export class FakeComponentServer {
     const m = /<handshake>([0-9a-fA-F]+)<\/handshake>/.exec(this.pending);
     if (!m) return;
     this.pending = this.pending.slice((m.index ?? 0) + m[0].length);
-    const want = createHash("sha1")
-      .update(this.streamId + this.secret, "binary")
-      .digest("hex");
+    const want = handshakeDigest(this.streamId, this.secret);
     if (m[1]?.toLowerCase() !== want) {
       socket.end(
         "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",

@@ -5,6 +5,7 @@ import type { FleetRequest } from "./client-fleet.js";
  * The benchmark's side of a client fleet (bench/client-fleet.ts or
  * bench/e2e-fleet.ts, a forked child): requests over the IPC channel, replies
  * matched by id. `R` is the fleet's request type; both fleets answer `stop`.
+ * `serveFleet` is the fleet's side.
  */
 export class Fleet<R extends { op: string } = FleetRequest> {
   private seq = 0;
@@ -47,4 +48,21 @@ export class Fleet<R extends { op: string } = FleetRequest> {
     await this.exited;
     clearTimeout(killer);
   }
+}
+
+/**
+ * The fleet's side: answers each request of the parent with `handle`, and
+ * ends with the parent: if it goes away, so do the fleet and its sockets.
+ */
+export function serveFleet<R>(handle: (req: R) => Promise<unknown>, stop: () => void): void {
+  process.on("message", (msg: { id: number; req: R }) => {
+    handle(msg.req).then(
+      (result) => process.send?.({ id: msg.id, result }),
+      (err: Error) => process.send?.({ id: msg.id, error: err.stack ?? err.message }),
+    );
+  });
+  process.on("disconnect", () => {
+    stop();
+    process.exit(0);
+  });
 }

@@ -1,12 +1,11 @@
-import { createHash } from "node:crypto";
-import { connect } from "node:net";
+import { openComponentStream } from "./component-stream.js";
 import { StanzaSplitter } from "./raw-xmpp-client.js";
 
 /**
  * The end-to-end benchmark's baseline: the least an XEP-0114 component can do
  * and still put one notification in front of the server user per presence.
  *
- *   - handshake: hex SHA-1(stream id + secret) (XEP-0114 §3);
+ *   - the XEP-0114 handshake of component-stream.ts;
  *   - stanzas cut out of the stream by counting tags (the bench clients'
  *     StanzaSplitter), not parsed;
  *   - for every `<presence`: one message to the server user, a fixed template
@@ -39,18 +38,8 @@ export async function startForwarder(options: {
   const available = `","presence":"available"}}</event></message>`;
   const unavailable = `","presence":"unavailable"}}</event></message>`;
 
-  const socket = connect({ port: options.port, host: "127.0.0.1", noDelay: true });
-  socket.setEncoding("utf8");
   const splitter = new StanzaSplitter();
-  let preamble = "";
-  let handshakeSent = false;
   let forwarded = 0;
-  let authenticated: () => void = () => undefined;
-  let failed: (err: Error) => void = () => undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    authenticated = resolve;
-    failed = reject;
-  });
 
   const forward = (stanza: string): string | undefined => {
     const end = stanza.indexOf(">");
@@ -65,30 +54,17 @@ export async function startForwarder(options: {
     return head + from + (gone ? unavailable : available);
   };
 
-  socket.on("data", (chunk: string) => {
-    if (!handshakeSent) {
-      preamble += chunk;
-      const id = /<stream:stream[^>]*\sid=(['"])([^'"]*)\1[^>]*>/.exec(preamble)?.[2];
-      if (id === undefined) return;
-      handshakeSent = true;
-      const digest = createHash("sha1").update(`${id}${options.secret}`, "utf8").digest("hex");
-      socket.write(`<handshake>${digest}</handshake>`);
-      chunk = preamble;
-    }
+  const { socket, rest } = await openComponentStream(options);
+  const read = (chunk: string) => {
     let out = "";
     for (const stanza of splitter.push(chunk)) {
       if (stanza.startsWith("<presence")) out += forward(stanza) ?? "";
-      else if (stanza.startsWith("<handshake")) authenticated();
-      else if (stanza.startsWith("<stream:error")) failed(new Error(`stream error: ${stanza}`));
     }
     if (out !== "") socket.write(out);
-  });
-  socket.on("error", (err) => failed(err));
-  socket.on("close", () => failed(new Error("the server closed the component stream")));
-  socket.write(
-    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='${options.domain}'>`,
-  );
-  await ready;
+  };
+  socket.on("data", read);
+  socket.on("error", () => undefined);
+  read(rest);
   return {
     get forwarded() {
       return forwarded;

@@ -7,8 +7,9 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { type Daemon, startDaemon } from "../src/app/daemon.js";
 import { resolveConfig } from "../src/config/load.js";
-import { type EjabberdServer, startEjabberd } from "../src/servers/ejabberd.js";
+import { sleep, WaitTimeout, waitFor } from "../src/launcher/polling.js";
 import { createLogger } from "../src/telemetry/log.js";
+import { type EjabberdServer, startEjabberd } from "../testkit/ejabberd.js";
 import type { Detection, DropReport, FleetStats, LoginReport } from "./client-fleet.js";
 import { ejabberdWithOurOpenFilesLimit } from "./ejabberd-open-files.js";
 import { Fleet } from "./fleet-process.js";
@@ -68,21 +69,12 @@ async function sessionsOnline(server: EjabberdServer): Promise<number> {
   return typeof answer === "number" ? answer : (answer.num_sessions ?? Number.NaN);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (line: string) => process.stderr.write(`[bench ${clock()}] ${line}\n`);
 const t0 = Date.now();
 const clock = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
 
 class BenchFailure extends Error {
   readonly _tag = "BenchFailure";
-}
-
-async function waitFor(what: string, timeoutMs: number, ok: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new BenchFailure(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
 }
 
 /** Measures one window of `seconds`, in slices, while `during` (if any) runs alongside. */
@@ -205,11 +197,12 @@ async function withDaemon<T>(
   const started = Date.now();
   const daemon = startDaemon({ config: daemonConfig(server, secret, liveness), logger });
   try {
-    await waitFor("the daemon connected to ejabberd", 30_000, () => daemon.link.online);
+    await waitFor(() => daemon.link.online, 30_000, "the daemon connected to ejabberd", 100);
     await waitFor(
-      `the daemon tracks ${expected} sessions (it has ${daemon.pipeline.registry.size})`,
-      60_000,
       () => daemon.pipeline.registry.size === expected,
+      60_000,
+      `the daemon tracks ${expected} sessions (it has ${daemon.pipeline.registry.size})`,
+      100,
     );
     const learntMs = Date.now() - started;
     if (daemon.pipeline.liveness.tracked !== expected) {
@@ -217,10 +210,15 @@ async function withDaemon<T>(
         `liveness tracks ${daemon.pipeline.liveness.tracked} sessions, expected ${expected}`,
       );
     }
-    await waitFor(`the server user got ${expected} available notifications`, 60_000, async () => {
-      const s = await fleet.call<FleetStats>({ op: "stats" });
-      return s.notified.available - notifiedBefore >= expected;
-    });
+    await waitFor(
+      async () => {
+        const s = await fleet.call<FleetStats>({ op: "stats" });
+        return s.notified.available - notifiedBefore >= expected;
+      },
+      60_000,
+      `the server user got ${expected} available notifications`,
+      100,
+    );
     say(
       `daemon (${liveness.join(" ")}) tracks ${expected} sessions ${learntMs} ms after start; ` +
         `notifications delivered after ${Date.now() - started} ms`,
@@ -328,7 +326,7 @@ async function main(): Promise<number> {
     windows.push(
       await withDaemon(ejabberd, secret, clients, SESSIONS, B, async (daemon, started) => {
         const c = daemon.pipeline.counters;
-        await waitFor("the first liveness pings", 60_000, () => c.get("liveness_pings") > 0);
+        await waitFor(() => c.get("liveness_pings") > 0, 60_000, "the first liveness pings", 100);
         say(`B: first pings ${Date.now() - started} ms after the daemon started`);
         await sleep(2_000);
         const unavailableBefore = (await clients.call<FleetStats>({ op: "stats" })).notified
@@ -351,10 +349,15 @@ async function main(): Promise<number> {
         // The slowest possible: a full sweep (the interval, or longer at the cap), then two timeouts.
         const sweepMs = Math.max(30_000, (SESSIONS / 200) * 1000);
         const cap = dropped.at + sweepMs + 2 * 10_000 + 15_000;
-        await waitFor("every faulted session reported", Math.max(0, cap - Date.now()), async () => {
-          detections = await clients.call<Detection[]>({ op: "detections" });
-          return detections.every((d) => d.ms !== undefined);
-        }).catch((err: Error) => say(`B: ${err.message}`));
+        await waitFor(
+          async () => {
+            detections = await clients.call<Detection[]>({ op: "detections" });
+            return detections.every((d) => d.ms !== undefined);
+          },
+          Math.max(0, cap - Date.now()),
+          "every faulted session reported",
+          100,
+        ).catch((err: Error) => say(`B: ${err.message}`));
         const s = await clients.call<FleetStats>({ op: "stats" });
         falseAlarms =
           s.notified.unavailable -
@@ -368,14 +371,17 @@ async function main(): Promise<number> {
       // The muted sessions are still on ejabberd: let them go, so C starts clean.
       await clients.call<number>({ op: "dropMuted" });
       const left = SESSIONS - 2 * FAULTS;
-      await waitFor(`ejabberd down to ${left + 1} sessions`, 30_000, async () => {
-        return (await sessionsOnline(ejabberd)) === left + 1;
-      });
+      await waitFor(
+        async () => (await sessionsOnline(ejabberd)) === left + 1,
+        30_000,
+        `ejabberd down to ${left + 1} sessions`,
+        100,
+      );
       const C = ['interval = "10s"', 'timeout = "10s"', "max_rate = 1000"];
       windows.push(
         await withDaemon(ejabberd, secret, clients, left, C, async (daemon, started) => {
           const c = daemon.pipeline.counters;
-          await waitFor("the first liveness pings", 60_000, () => c.get("liveness_pings") > 0);
+          await waitFor(() => c.get("liveness_pings") > 0, 60_000, "the first liveness pings", 100);
           say(`C: first pings ${Date.now() - started} ms after the daemon started`);
           await sleep(12_000); // past the first sweep, into the steady state
           say(`C: measuring ${WINDOW_S} s`);
@@ -420,7 +426,7 @@ main().then(
   (code) => process.exit(code),
   (err: Error) => {
     process.stderr.write(
-      `bench failed: ${err instanceof BenchFailure ? err.message : err.stack}\n`,
+      `bench failed: ${err instanceof BenchFailure || err instanceof WaitTimeout ? err.message : err.stack}\n`,
     );
     process.exit(1);
   },

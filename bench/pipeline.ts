@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { sleep } from "../src/launcher/polling.js";
 import { startBaselineComponent } from "./baseline-component.js";
 import { startBenchDaemon } from "./bench-daemon.js";
 import { FakeComponentServer, SERVER_USER } from "./fake-component-server.js";
@@ -121,8 +122,6 @@ async function measureOne(): Promise<Measurement> {
     return { who, mode, rate, events: 0, seconds: 0, eventsPerSecond: 0, failure };
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns one measurement in a fresh process. */
 export function spawnOne(

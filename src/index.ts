@@ -1,33 +1,16 @@
-// The public surface of presence-notify as a library, by name. Inside the
-// daemon, modules import from the file that defines a thing.
+// `import ... from "presence-notify"`: the daemon inside another program, as
+// the CLI's `start` runs it. What a server user's backend needs is in
+// `presence-notify/consumer` (src/consumer.ts). Everything else is internal:
+// the package's exports map blocks deep imports, and inside the daemon,
+// modules import from the file that defines a thing.
 
-export { type Daemon, startDaemon } from "./app/daemon.js";
-export { ConfigError } from "./config/errors.js";
-export { loadConfig, resolveConfig } from "./config/load.js";
+export { type Daemon, type DaemonOptions, startDaemon } from "./app/daemon.js";
+export { ConfigError, EX_CONFIG } from "./config/errors.js";
+export { type LoadedConfig, loadConfig, resolveConfig } from "./config/load.js";
 export type { DaemonConfig } from "./config/schema.js";
-export { sessionMachine } from "./machines/session.js";
-export { step as stepSession } from "./machines/session-table.js";
-export { type Clock, systemClock } from "./otp/clock.js";
-export {
-  type DynamicPool,
-  dynamicSupervisorLogic,
-  poolOf,
-} from "./otp/dynamic-supervisor.js";
-export { ShutdownExit, shutdownExit } from "./otp/supervised-child.js";
-export { supervisorLogic } from "./otp/supervisor.js";
-export { exitCodeOf, type SupervisorHandle, startSupervisor } from "./otp/supervisor-root.js";
-export type { ChildSpec, SupervisorFlags } from "./otp/supervisor-spec.js";
-export {
-  type Notification,
-  newNotification,
-  notificationStanza,
-  payloadJson,
-} from "./protocol/notification.js";
-export { payloadPseudonym } from "./protocol/pseudonym.js";
-export {
-  canonicalNotification,
-  type Signature,
-  signer,
-  verifyNotification,
-} from "./protocol/signature.js";
-export { SessionRegistry } from "./sessions/session-registry.js";
+export type { Clock } from "./otp/clock.js";
+export { exitCodeOf, type RootExit } from "./otp/supervisor-root.js";
+export type { ChildSpec } from "./otp/supervisor-spec.js";
+export { isStoreError, StoreError } from "./store/errors.js";
+export { type DurableStore, openStore } from "./store/open.js";
+export { createLogger, type Logger } from "./telemetry/log.js";

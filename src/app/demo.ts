@@ -6,9 +6,10 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { pino } from "pino";
 import { resolveConfig } from "../config/load.js";
+import { sleep, waitFor } from "../launcher/polling.js";
+import { freePorts } from "../launcher/ports.js";
+import { startProsody } from "../launcher/prosody.js";
 import { osProcessLogic } from "../otp/os-process.js";
-import { freePort } from "../servers/ports.js";
-import { startProsody } from "../servers/prosody.js";
 import { createLogger } from "../telemetry/log.js";
 import { startDaemon } from "./daemon.js";
 
@@ -48,7 +49,8 @@ export async function runDemo(args: string[]): Promise<number> {
   }
 
   const secret = randomBytes(16).toString("hex");
-  const ports = { c2s: await freePort(), component: await freePort() };
+  const [c2s = 0, component = 0] = await freePorts([undefined, undefined]);
+  const ports = { c2s, component };
   const users = Array.from({ length: userCount }, (_, i) => `flux.actor.${i + 1}`);
   const accounts = [WORLD, ...users].map((user) => ({ user, host: DOMAIN, password: PASSWORD }));
   const { config } = resolveConfig({
@@ -116,7 +118,9 @@ export async function runDemo(args: string[]): Promise<number> {
 
   const live: Client[] = [];
   try {
-    await prosodyReady(() => daemon.supervisor.whereis("prosody")?.getSnapshot(), 20_000);
+    // Running means started and its accounts registered (the child's `start` did both).
+    const phase = (): unknown => daemon.supervisor.whereis("prosody")?.getSnapshot()?.phase;
+    await waitFor(() => phase() === "running", 20_000, "Prosody to be ready", 50);
     const world = await login(ports.c2s, WORLD, "backend", live);
     world.on("stanza", (stanza: Element) => {
       const event = stanza.is("message") ? stanza.getChild("event", "flux:xmpp") : undefined;
@@ -133,7 +137,7 @@ export async function runDemo(args: string[]): Promise<number> {
     // Users leave first, and the server user stays to hear about it.
     const world = live[0];
     await Promise.all(live.slice(1).map((c) => c.stop().catch(() => undefined)));
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     await world?.stop().catch(() => undefined);
     await daemon.stop();
   }
@@ -169,18 +173,17 @@ async function simulate(
   running: () => boolean,
   live: Client[],
 ) {
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  await pause(300 * index);
+  await sleep(300 * index);
   let round = 0;
   while (running()) {
     round++;
     try {
       const entity = await login(port, user, `sim-${round}`, live);
       await entity.send(xml("presence"));
-      await pause(800 + Math.random() * 1500);
+      await sleep(800 + Math.random() * 1500);
       if (!running()) return;
       await entity.send(xml("presence", {}, xml("show", {}, "away")));
-      await pause(500 + Math.random() * 1500);
+      await sleep(500 + Math.random() * 1500);
       if (round % 3 === 0)
         entity.socket?.destroy(); // gone without saying goodbye
       else await entity.stop();
@@ -188,15 +191,6 @@ async function simulate(
     } catch {
       // Prosody restarting under us: try again shortly.
     }
-    await pause(500 + Math.random() * 1500);
-  }
-}
-
-/** Running means started and its accounts registered (the child's `start` did both). */
-async function prosodyReady(snapshot: () => { phase?: string } | undefined, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (snapshot()?.phase !== "running") {
-    if (Date.now() > deadline) throw new Error(`Prosody was not ready within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(500 + Math.random() * 1500);
   }
 }

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acceptsConnection } from "../../src/servers/ports.js";
+import { acceptsConnection } from "../../src/launcher/ports.js";
 
 // The README's quick start: `presence-notify demo` on the local Debian Prosody.
 

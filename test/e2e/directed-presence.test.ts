@@ -2,7 +2,7 @@ import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProsodyServer, startProsody } from "../../src/servers/prosody.js";
+import { type ProsodyServer, startProsody } from "../../src/launcher/prosody.js";
 import { COMPONENT, Scenario, SERVERS } from "../harness/scenario.js";
 import type { WorldServer } from "../harness/world.js";
 import {

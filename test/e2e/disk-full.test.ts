@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RabbitMqServer, startRabbitMq } from "../../src/servers/rabbitmq.js";
+import { type RabbitMqServer, startRabbitMq } from "../../testkit/rabbitmq.js";
 import { AdminClient, sample } from "../harness/admin-client.js";
 import { Scenario, SERVERS } from "../harness/scenario.js";
 import { mountSmallFs, smallFsUnavailable } from "../harness/small-fs.js";

@@ -7,13 +7,9 @@ import type { Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor, toPromise, waitFor as waitForSnapshot } from "xstate";
+import { descendants } from "../../src/launcher/process-tree.js";
 import { OsProcessExited, osProcessLogic } from "../../src/otp/os-process.js";
-import {
-  type EjabberdServer,
-  EjabberdStartError,
-  startEjabberd,
-} from "../../src/servers/ejabberd.js";
-import { descendants } from "../../src/servers/ejabberd-processes.js";
+import { type EjabberdServer, EjabberdStartError, startEjabberd } from "../../testkit/ejabberd.js";
 import { connectComponent, connectUser, stopQuietly, waitFor } from "../harness/xmpp-users.js";
 
 // The throwaway ejabberd 23.01 the e2e tests can run against instead of

@@ -6,8 +6,8 @@ import type { Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActor, toPromise, waitFor as waitForSnapshot } from "xstate";
+import { type ProsodyServer, ProsodyStartError, startProsody } from "../../src/launcher/prosody.js";
 import { OsProcessExited, osProcessLogic } from "../../src/otp/os-process.js";
-import { type ProsodyServer, ProsodyStartError, startProsody } from "../../src/servers/prosody.js";
 import { connectComponent, connectUser, stopQuietly, waitFor } from "../harness/xmpp-users.js";
 
 // The throwaway Prosody the other e2e files build on, checked with real peers:

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RabbitMqServer, startRabbitMq } from "../../src/servers/rabbitmq.js";
+import { type RabbitMqServer, startRabbitMq } from "../../testkit/rabbitmq.js";
 import { AdminClient, sample } from "../harness/admin-client.js";
 import type { DaemonProcess } from "../harness/daemon.js";
 import { Scenario } from "../harness/scenario.js";

@@ -1,7 +1,7 @@
 import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProsodyServer, startProsody } from "../../src/servers/prosody.js";
+import { type ProsodyServer, startProsody } from "../../src/launcher/prosody.js";
 import { DaemonProcess } from "../harness/daemon.js";
 import { WorldServer } from "../harness/world.js";
 import { connectUser, stopQuietly } from "../harness/xmpp-users.js";

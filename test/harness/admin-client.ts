@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import type { DaemonProcess } from "./daemon.js";
 
 /**
@@ -60,11 +59,5 @@ export function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** A loopback port free right now (for a relay a daemon is told about before it exists). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+// A loopback port free right now (for a relay a daemon is told about before it exists).
+export { freePort } from "../../src/launcher/ports.js";

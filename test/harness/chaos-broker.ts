@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
-import { type RabbitMqServer, startRabbitMq } from "../../src/servers/rabbitmq.js";
+import { type RabbitMqServer, startRabbitMq } from "../../testkit/rabbitmq.js";
 import { ChaosLog } from "./chaos-log.js";
 import { converge, type Truth } from "./chaos-oracle.js";
 import { deck, Rng } from "./chaos-rng.js";

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "./xmpp-users.js";
+import { waitFor } from "../../src/launcher/polling.js";
 
 const BIN = join(import.meta.dirname, "../../bin/presence-notify");
 

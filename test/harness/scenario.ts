@@ -1,7 +1,7 @@
 import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
-import { type EjabberdServer, startEjabberd } from "../../src/servers/ejabberd.js";
-import { type ProsodyServer, startProsody } from "../../src/servers/prosody.js";
+import { type ProsodyServer, startProsody } from "../../src/launcher/prosody.js";
+import { type EjabberdServer, startEjabberd } from "../../testkit/ejabberd.js";
 import { DaemonProcess } from "./daemon.js";
 import { WorldServer } from "./world.js";
 import { connectUser, stopQuietly } from "./xmpp-users.js";

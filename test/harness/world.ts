@@ -1,8 +1,9 @@
 import type { Client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import type { ProsodyServer } from "../../src/servers/prosody.js";
-import { connectUser, stopQuietly, waitFor } from "./xmpp-users.js";
+import { waitFor } from "../../src/launcher/polling.js";
+import type { ProsodyServer } from "../../src/launcher/prosody.js";
+import { connectUser, stopQuietly } from "./xmpp-users.js";
 
 export interface Received {
   stanza: Element;

@@ -87,24 +87,8 @@ export function collectStanzas(
   return stanzas;
 }
 
-/**
- * Polls `probe` until it returns something other than `undefined`/`false`
- * and resolves with it. Real time: for e2e tests only.
- */
-export async function waitFor<T>(
-  probe: () => T | undefined | false,
-  timeoutMs = 5_000,
-  what = "condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// The one polling helper of tests, launchers and benchmarks; e2e files take it from here.
+export { waitFor } from "../../src/launcher/polling.js";
 
 /** Stops an entity, ignoring errors from an already dead connection. */
 export async function stopQuietly(entity: { stop(): Promise<unknown> } | undefined): Promise<void> {

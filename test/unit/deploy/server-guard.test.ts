@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderEjabberdctlCfg, renderEjabberdYml } from "../../../src/servers/ejabberd-config.js";
-import { GUARD_SOURCE } from "../../../src/servers/ejabberd-guard.js";
-import { GUARD_PLUGIN_PATH, renderProsodyConfig } from "../../../src/servers/prosody-config.js";
+import { GUARD_PLUGIN_PATH, renderProsodyConfig } from "../../../src/launcher/prosody-config.js";
+import { renderEjabberdctlCfg, renderEjabberdYml } from "../../../testkit/ejabberd-config.js";
+import { GUARD_SOURCE } from "../../../testkit/ejabberd-guard.js";
 
 // mod_presence_notify_guard ships in the package and the generated configs
 // load it (test/e2e/directed-presence.test.ts shows what it refuses).

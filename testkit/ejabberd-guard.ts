@@ -9,9 +9,9 @@ import { fileURLToPath } from "node:url";
 // exactly like mod_privilege's broadcasts (SERVERS.md). ejabberd loads modules
 // from its code path only, so the source is compiled per instance (~0.3 s).
 
-/** Two levels up from both src/servers/ and dist/servers/. */
+/** testkit/ runs from source only (never built): one level up. */
 export const GUARD_SOURCE = fileURLToPath(
-  new URL("../../server-modules/ejabberd/mod_presence_notify_guard.erl", import.meta.url),
+  new URL("../server-modules/ejabberd/mod_presence_notify_guard.erl", import.meta.url),
 );
 
 export const GUARD_MODULE = "mod_presence_notify_guard";

@@ -29,6 +29,3 @@ export function fileSize(path: string): number {
     return 0;
   }
 }
-
-/** Real time: for polling a real server's readiness, never in unit tests. */
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

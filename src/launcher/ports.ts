@@ -16,6 +16,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * One port per entry: the entry itself when given, else a free port that is
+ * none of the others (the OS may hand out a just-closed port twice).
+ */
+export async function freePorts(wanted: readonly (number | undefined)[]): Promise<number[]> {
+  const taken = new Set(wanted.filter((p) => p !== undefined));
+  const ports: number[] = [];
+  for (const fixed of wanted) {
+    let port = fixed;
+    while (port === undefined || (fixed === undefined && taken.has(port))) port = await freePort();
+    taken.add(port);
+    ports.push(port);
+  }
+  return ports;
+}
+
 /** Whether something accepts a TCP connection on 127.0.0.1:`port` right now. */
 export function acceptsConnection(port: number): Promise<boolean> {
   return new Promise((resolve) => {

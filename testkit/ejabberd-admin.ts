@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { sleep } from "../src/launcher/polling.js";
 
 // ejabberd's admin commands, two ways in: ejabberdctl (one Erlang VM start per
 // call, ~0.3-0.45 s) and mod_http_api (POST /api/COMMAND with a JSON object of
@@ -15,8 +16,6 @@ export class EjabberdCommandError extends Error {
 
 /** ejabberdctl's exit status when its RPC to the node fails (ejabberd_ctl:start/0). */
 export const RPC_FAILED = 3;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Ejabberdctl {
   /** One call; resolves with the exit status and output, never rejects. */
