@@ -152,7 +152,10 @@ async function start(args: string[]): Promise<number> {
   let store: DurableStore | undefined;
   if (config.durability.mode === "sqlite") {
     try {
-      store = openStore(config.durability.path, { outboxCapacity: config.mailbox.capacity });
+      store = openStore(config.durability.path, {
+        outboxCapacity: config.mailbox.capacity,
+        synchronous: config.durability.synchronous,
+      });
     } catch (err) {
       if (!isStoreError(err)) throw err;
       process.stderr.write(`presence-notify: durability.path: ${err.message}\n`);

@@ -261,6 +261,12 @@ export const ConfigSchema = Schema.Struct({
       default: "/var/lib/presence-notify/state.db",
       description: "The state file for mode = sqlite; relative to the configuration file.",
     }),
+    synchronous: setting(oneOf(["normal", "full"]), {
+      env: "PRESENCE_NOTIFY_DURABILITY_SYNCHRONOUS",
+      default: "normal",
+      description:
+        '"full": the WAL is fsynced at every commit, so a power loss undoes nothing committed.',
+    }),
   }),
   // The listener, the signer and the pseudonym view are built with their keys at start.
   admin: section({
