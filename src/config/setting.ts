@@ -89,11 +89,9 @@ export function section<const F extends Schema.Struct.Fields>(fields: F) {
   return Schema.Struct(fields).pipe(Schema.encodeKeys(names as FileNames<F>));
 }
 
-type Leaf = string | number | boolean | readonly string[];
-
 /** The dotted keys of an encoded (file-form) configuration type: "notify.flap_window". */
 export type FileKeys<E, Prefix extends string = ""> = {
-  [K in keyof E & string]-?: NonNullable<E[K]> extends Leaf
+  [K in keyof E & string]-?: NonNullable<E[K]> extends EncodedValue
     ? `${Prefix}${K}`
     : FileKeys<NonNullable<E[K]>, `${Prefix}${K}.`>;
 }[keyof E & string];
