@@ -218,7 +218,10 @@ async function openResources(
   };
   if (config.durability.mode === "sqlite") {
     try {
-      store = openStore(config.durability.path, { outboxCapacity: config.mailbox.capacity });
+      store = openStore(config.durability.path, {
+        outboxCapacity: config.mailbox.capacity,
+        synchronous: config.durability.synchronous,
+      });
     } catch (err) {
       if (!isStoreError(err)) throw err;
       process.stderr.write(`presence-notify: durability.path: ${err.message}\n`);

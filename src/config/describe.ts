@@ -1,22 +1,24 @@
-import { formatDuration } from "./duration.js";
-import { type ListenAddress, urlOf } from "./listen.js";
+import { Schema } from "effect";
 import type { LoadedConfig } from "./load.js";
-import { CONFIG_KEYS, type ConfigKey, type DaemonConfig } from "./schema.js";
+import { type ConfigKey, type DaemonConfig, SETTINGS } from "./schema.js";
+import type { AnnotatedSetting } from "./setting.js";
 import { redactUrl } from "./url.js";
 
 /**
- * The effective configuration for `check-config`: one line per key, written
- * as in the file, with where the value came from:
+ * The effective configuration for `check-config`: one line per key of the
+ * schema, written as in the file, with where the value came from:
  *
  *     notify.server_user   = "world"       (file)
  *     component.secret     = [redacted]    (secret_file /etc/presence-notify/secret)
  *
- * The secret, the admin token and the signing key are never read here; only their sources are printed.
+ * Secrets (the component secret, the admin token, the keys) are never read
+ * here, only whether they are set; a URL that may hold a password is shown
+ * without it.
  */
 export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">): string {
   const { config, sources } = loaded;
   const values = displayValues(config);
-  const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
+  const keys = SETTINGS.map((s) => s.key);
   const keyWidth = Math.max(...keys.map((k) => k.length));
   const valueWidth = Math.max(...keys.map((k) => values[k].length));
   return keys
@@ -24,72 +26,39 @@ export function describeConfig(loaded: Pick<LoadedConfig, "config" | "sources">)
     .join("\n");
 }
 
-/** Every key's value as written in the file; the secret as [redacted]. Reload diffs these. */
+/** Every key's value as written in the file; secrets as [redacted]. Reload diffs these. */
 export function displayValues(config: DaemonConfig): { readonly [K in ConfigKey]: string } {
-  const { rabbitmq: rabbit } = config.source;
-  return {
-    "component.service": quote(config.component.service),
-    "component.domain": quote(config.component.domain),
-    "component.secret": "[redacted]",
-    "notify.server_user": quote(config.notify.serverUser),
-    "notify.include": list(config.notify.include),
-    "notify.exclude": list(config.notify.exclude),
-    "notify.from": quote(config.notify.from),
-    "notify.domains": list(config.notify.domains),
-    "notify.max_rate": String(config.notify.maxRate),
-    "notify.sequence": quote(config.notify.sequence),
-    "notify.batch": String(config.notify.batch),
-    "notify.user_rate": String(config.notify.userRate),
-    "notify.flap_window": quote(offOrDuration(config.notify.flapWindowMs)),
-    "notify.receipt_timeout": quote(offOrDuration(config.notify.receiptTimeoutMs)),
-    "reconnect.initial": quote(formatDuration(config.reconnect.initialMs)),
-    "reconnect.max": quote(formatDuration(config.reconnect.maxMs)),
-    "resync.ping_timeout": quote(formatDuration(config.resync.pingTimeoutMs)),
-    // It may hold the admin's password (user:pass@): shown without it.
-    "resync.ejabberd_api": quote(
-      config.resync.ejabberdApi === "" ? "" : redactUrl(config.resync.ejabberdApi),
-    ),
-    "liveness.interval": quote(formatDuration(config.liveness.intervalMs)),
-    "liveness.timeout": quote(formatDuration(config.liveness.timeoutMs)),
-    "liveness.max_rate": String(config.liveness.maxRate),
-    "mailbox.capacity": String(config.mailbox.capacity),
-    "mailbox.max_age": quote(formatDuration(config.mailbox.maxAgeMs)),
-    "log.level": quote(config.log.level),
-    "log.redact_jids": String(config.log.redactJids),
-    "shutdown.drain_timeout": quote(formatDuration(config.shutdown.drainTimeoutMs)),
-    "durability.mode": quote(config.durability.mode),
-    "durability.path": quote(config.durability.path),
-    "admin.listen": quote(config.admin.listen ? listenText(config.admin.listen) : "off"),
-    // Like the component secret, only whether it is set shows.
-    "admin.token": config.admin.token === undefined ? "(none)" : "[redacted]",
-    "admin.pseudonymise": String(config.admin.pseudonymise),
-    "signing.key": config.signing.key === undefined ? "(none)" : "[redacted]",
-    "signing.key_id": quote(config.signing.keyId),
-    "pseudonyms.key": config.pseudonyms.key === undefined ? "(none)" : "[redacted]",
-    // The URL shows without its password.
-    "source.rabbitmq.url": quote(rabbit.url === undefined ? "" : redactUrl(rabbit.url.value())),
-    "source.rabbitmq.exchange": quote(rabbit.exchange),
-    "source.rabbitmq.exchange_durable": String(rabbit.exchangeDurable),
-    "source.rabbitmq.queue": quote(rabbit.queue),
-    "source.rabbitmq.prefetch": String(rabbit.prefetch),
-    "source.rabbitmq.graphql_url": quote(
-      rabbit.graphqlUrl === undefined ? "" : redactUrl(rabbit.graphqlUrl.value()),
-    ),
-  };
+  return Object.fromEntries(
+    SETTINGS.map((setting) => [setting.key, display(setting, valueAt(config, setting.path))]),
+  ) as { readonly [K in ConfigKey]: string };
 }
 
-function offOrDuration(ms: number): string {
-  return ms === 0 ? "off" : formatDuration(ms);
+/** The value at `path` ("notify", "flapWindowMs") of a decoded configuration. */
+export function valueAt(config: DaemonConfig, path: readonly string[]): unknown {
+  let value: unknown = config;
+  for (const part of path) value = (value as Record<string, unknown>)[part];
+  return value;
 }
 
-function listenText(address: ListenAddress): string {
-  return urlOf(address).slice("http://".length);
+// Checks off: a display never refuses a value, whoever built the configuration.
+const encoders = new Map<string, (value: unknown) => unknown>(
+  SETTINGS.map((s) => [
+    s.key,
+    Schema.encodeUnknownSync(s.schema as Schema.Codec<unknown, unknown>, { disableChecks: true }),
+  ]),
+);
+
+function display(setting: AnnotatedSetting, value: unknown): string {
+  const { secret, redact } = setting.annotations;
+  if (secret) return value === undefined ? "(none)" : "[redacted]";
+  const written = encoders.get(setting.key)?.(value);
+  if (redact === "url-password") {
+    return quote(written === "" || written === undefined ? "" : redactUrl(String(written)));
+  }
+  if (Array.isArray(written)) return `[${written.map((item) => quote(String(item))).join(", ")}]`;
+  return typeof written === "string" ? quote(written) : String(written);
 }
 
 function quote(text: string): string {
   return JSON.stringify(text);
-}
-
-function list(items: readonly string[]): string {
-  return `[${items.map(quote).join(", ")}]`;
 }

@@ -1,18 +1,14 @@
 import { ConfigError } from "./errors.js";
-import {
-  CONFIG_KEYS,
-  type EncodedValue,
-  FILE_SECTIONS,
-  INDIRECT_KEYS,
-  type KeyKind,
-} from "./schema.js";
+import { FILE_SECTIONS, SETTINGS } from "./schema.js";
+import type { EncodedValue, KeyKind } from "./setting.js";
 import { closest } from "./suggest.js";
 
 /**
- * Environment overrides. Every file key `[section] key` can be given as
- * `PRESENCE_NOTIFY_<SECTION>_<KEY>` (upper case), and such a variable wins
- * over the file. Lists are comma-separated ("flux.actor.*,flux.sim.*"; an empty
- * value is the empty list); integers are plain digits; flags are true or false.
+ * Environment overrides. Every key has its variable (its `env` annotation in
+ * schema.ts, `PRESENCE_NOTIFY_<SECTION>_<KEY>` in upper case), and such a
+ * variable wins over the file; a secret's `<key>_file` is `<VARIABLE>_FILE`.
+ * Lists are comma-separated ("flux.actor.*,flux.sim.*"; an empty value is the
+ * empty list); integers are plain digits; flags are true or false.
  *
  * A variable that starts with the prefix of a known section but names no key
  * (PRESENCE_NOTIFY_NOTIFY_SERVERUSER) is an error, like an unknown key in the
@@ -24,22 +20,12 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export const ENV_PREFIX = "PRESENCE_NOTIFY_";
 
-/**
- * PROTOCOL.md: the server user comes from the file's `server_user`, else this
- * variable, else "server". Kept for consumers of mod_presence_notify.
- */
-export const LEGACY_SERVER_USER_ENV = "WORLD_SERVER_USERNAME";
-
-export function envName(key: string): string {
-  return `${ENV_PREFIX}${key.replaceAll(".", "_").toUpperCase()}`;
-}
-
-const KINDS: ReadonlyMap<string, KeyKind> = new Map(
-  Object.entries({ ...CONFIG_KEYS, ...INDIRECT_KEYS }),
-);
-
-const BY_ENV_NAME: ReadonlyMap<string, string> = new Map(
-  [...KINDS.keys()].map((key) => [envName(key), key]),
+/** Variable -> the dotted key it gives (`component.secret_file` included) and how it is written. */
+const BY_ENV_NAME: ReadonlyMap<string, { readonly key: string; readonly kind: KeyKind }> = new Map(
+  SETTINGS.flatMap(({ key, kind, annotations: { env, secret } }) => {
+    const own: [string, { key: string; kind: KeyKind }] = [env, { key, kind }];
+    return secret ? [own, [`${env}_FILE`, { key: `${key}_file`, kind: "string" }]] : [own];
+  }),
 );
 
 const SECTION_PREFIXES = [...FILE_SECTIONS.keys()].map(
@@ -57,18 +43,22 @@ export function envOverrides(env: Env): ReadonlyMap<string, EnvOverride> {
   const overrides = new Map<string, EnvOverride>();
   for (const [name, text] of Object.entries(env)) {
     if (text === undefined || !name.startsWith(ENV_PREFIX)) continue;
-    const key = BY_ENV_NAME.get(name);
-    if (key === undefined) {
+    const known = BY_ENV_NAME.get(name);
+    if (known === undefined) {
       if (SECTION_PREFIXES.some((prefix) => name.startsWith(prefix))) throw unknownVariable(name);
       continue;
     }
-    overrides.set(key, { name, value: convert(key, name, text) });
+    overrides.set(known.key, { name, value: convert(known, name, text) });
   }
   return overrides;
 }
 
-function convert(key: string, name: string, text: string): EncodedValue {
-  switch (KINDS.get(key)) {
+function convert(
+  { key, kind }: { readonly key: string; readonly kind: KeyKind },
+  name: string,
+  text: string,
+): EncodedValue {
+  switch (kind) {
     case "list":
       return text.trim() === "" ? [] : text.split(",").map((item) => item.trim());
     case "integer":

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import type { LoadedConfig } from "./load.js";
-import type { SecretConfigKey } from "./schema.js";
+import { type ConfigKey, SETTINGS } from "./schema.js";
 
 /**
  * A secret is only as private as the file it sits in. For each secret that
@@ -10,19 +10,14 @@ import type { SecretConfigKey } from "./schema.js";
  * check-config (not a refusal: a group's access is the operator's call).
  */
 export interface ExposedSecret {
-  key: SecretConfigKey;
+  key: ConfigKey;
   path: string;
   /** The file's permission bits, e.g. "0644". */
   mode: string;
   message: string;
 }
 
-const SECRET_KEYS: readonly SecretConfigKey[] = [
-  "component.secret",
-  "admin.token",
-  "signing.key",
-  "pseudonyms.key",
-];
+const SECRET_KEYS = SETTINGS.filter((s) => s.annotations.secret).map((s) => s.key);
 
 export function exposedSecrets(
   loaded: Pick<LoadedConfig, "sources" | "path">,

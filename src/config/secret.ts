@@ -1,5 +1,5 @@
 import { dirname, resolve } from "node:path";
-import { type EnvOverride, envName } from "./env.js";
+import type { EnvOverride } from "./env.js";
 import { ConfigError } from "./errors.js";
 import type { ValueSource } from "./sources.js";
 
@@ -32,9 +32,9 @@ export interface SecretKey {
   readonly name: string;
   /** Refuse the configuration when the secret is given nowhere. */
   readonly required: boolean;
+  /** Its variable; `<env>_FILE` names its file. */
+  readonly env: string;
 }
-
-export const COMPONENT_SECRET: SecretKey = { section: "component", name: "secret", required: true };
 
 export function resolveSecret(input: {
   readonly table: Readonly<Record<string, unknown>> | undefined;
@@ -43,10 +43,10 @@ export function resolveSecret(input: {
   readonly readFile: ReadFile;
   /** The environment's CREDENTIALS_DIRECTORY (systemd), if set. */
   readonly credentialsDirectory?: string | undefined;
-  readonly secret?: SecretKey;
+  readonly secret: SecretKey;
 }): { value: unknown; source: ValueSource } {
   const { table, overrides, path, readFile } = input;
-  const { section, name, required } = input.secret ?? COMPONENT_SECRET;
+  const { section, name, required, env } = input.secret;
   const key = `${section}.${name}`;
   const fileName = `${name}_file`;
   const fileKey = `${key}_file`;
@@ -94,7 +94,7 @@ export function resolveSecret(input: {
   if (!required) return { value: undefined, source: "default" };
   throw new ConfigError({
     key,
-    message: `${key} is not set: give ${name} or ${fileName} under [${section}] in file ${path}, or set ${envName(key)} or ${envName(fileKey)}`,
+    message: `${key} is not set: give ${name} or ${fileName} under [${section}] in file ${path}, or set ${env} or ${env}_FILE`,
   });
 }
 

@@ -14,6 +14,8 @@ export interface StoreOptions {
   outboxCapacity?: number;
   /** How long to wait for a previous daemon to let go of the file; default 2000 ms. */
   lockTimeoutMs?: number;
+  /** `durability.synchronous`: "full" fsyncs the WAL at every commit; default "normal". */
+  synchronous?: "normal" | "full";
   /**
    * Fault injection for tests (never set by the configuration or the CLI):
    * called inside every `transaction` after its function ran, before the
@@ -65,13 +67,13 @@ const DEFAULT_CAPACITY = 100_000;
  * Opens (or creates) the store at `path`; throws a StoreError with a sentence
  * an operator can act on.
  *
- * Durability: WAL with `synchronous = NORMAL`. A commit has been written to
- * the WAL file (write(2), in the OS page cache) before `offer` returns, so it
- * survives the death of this process, `kill -9` included. What NORMAL does
- * not promise is the last commits surviving a power loss or kernel crash
- * (the database stays consistent; it rolls back to an earlier commit).
- * `synchronous = FULL` would add that by fsync-ing the WAL on every commit,
- * at the price of one fsync per notification.
+ * Durability: WAL with `synchronous = NORMAL` by default. A commit has been
+ * written to the WAL file (write(2), in the OS page cache) before `offer`
+ * returns, so it survives the death of this process, `kill -9` included.
+ * What NORMAL does not promise is the last commits surviving a power loss or
+ * kernel crash (the database stays consistent; it rolls back to an earlier
+ * commit). `synchronous: "full"` adds that by fsync-ing the WAL on every
+ * commit, at the price of one fsync per commit.
  *
  * `locking_mode = EXCLUSIVE`: the file is held for the daemon's lifetime, so
  * a second daemon pointed at it fails at start (`locked`) instead of both
@@ -110,7 +112,7 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
     db.pragma("locking_mode = EXCLUSIVE");
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (mode !== "wal") throw new Error(`journal_mode is ${String(mode)}, expected wal`);
-    db.pragma("synchronous = NORMAL");
+    db.pragma(options.synchronous === "full" ? "synchronous = FULL" : "synchronous = NORMAL");
     migrate(db, path);
   } catch (err) {
     db.close();

@@ -139,6 +139,7 @@ drain_timeout = "2s"
 [durability]
 mode = "sqlite"
 path = "state/presence.db"
+synchronous = "full"
 [admin]
 listen = "0.0.0.0:9464"
 token = "t0ken"
@@ -179,6 +180,7 @@ prefetch = 10
     // Relative to the configuration file, like secret_file.
     expect(config.durability.mode).toBe("sqlite");
     expect(config.durability.path).toMatch(/\/state\/presence\.db$/);
+    expect(config.durability.synchronous).toBe("full");
     expect(config.admin.listen).toEqual({ host: "0.0.0.0", port: 9464 });
     expect(config.admin.token?.value()).toBe("t0ken");
     expect(config.admin.pseudonymise).toBe(true);

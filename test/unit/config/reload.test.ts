@@ -165,6 +165,7 @@ describe("planReload", () => {
       "[durability]",
       'mode = "sqlite"',
       'path = "/tmp/other.db"',
+      'synchronous = "full"',
       "[admin]",
       'listen = "127.0.0.1:9999"',
       'token = "admin-token"',
