@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 import { fromCallback, fromPromise } from "xstate";
 import { type DeliveryResult, notifierMachine } from "../machines/notifier.js";
@@ -7,45 +6,25 @@ import { DeadLetters, POISON_LIMIT } from "../outbox/dead-letters.js";
 import type { HeldMail } from "../outbox/held-mail.js";
 import type { RecentSends } from "../outbox/recent-sends.js";
 import type { SendRate } from "../outbox/send-rate.js";
-import {
-  batchStanza,
-  type Notification,
-  notificationStanza,
-  notificationXml,
-  privilegedNotificationStanza,
-  unwritable,
-  withReceiptRequest,
-} from "../protocol/notification.js";
-import { type Privileges, sendsFromUser } from "../protocol/privilege.js";
-import type { JidView } from "../protocol/pseudonym.js";
-import type { Signer } from "../protocol/signature.js";
+import { batchFrom, runTextFor, type StanzaOptions, stanzaFor } from "../outbox/stanzas.js";
+import { type Notification, unwritable } from "../protocol/notification.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Counters } from "../telemetry/counters.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Link } from "../xmpp/component-link.js";
 
-export interface NotifierDeps {
+/** What the notifier reads; what it builds stanzas with is `StanzaOptions` (src/outbox/stanzas.ts). */
+export interface NotifierDeps extends StanzaOptions {
   mailbox: NotificationQueue<Notification>;
   link: Link;
-  /** "component": from the component domain; "user": from the user's bare JID (XEP-0356). */
-  from: () => "component" | "user";
-  privileges: () => Privileges | undefined;
   counters: Counters;
   logger: Logger;
   /** Where delivered notifications are remembered for bounce reports; optional. */
   recent?: RecentSends;
   /** Bounced notifications to send again, first; optional. */
   held?: HeldMail;
-  /**
-   * A notification older than this when its turn comes is dropped as stale.
-   * Read at each send, so a reload applies to what is already queued.
-   */
-  maxAgeMs?: () => number;
-  now?: () => number;
   /** A global cap on sends per second; optional. */
   rate?: SendRate;
-  /** Opt-in: at most this many notifications for one server user per message (read at each send). */
-  batch?: () => number;
   /** Opt-in XEP-0184: sent notifications are kept here until their receipt. */
   awaiting?: AwaitingReceipts;
   /**
@@ -53,10 +32,6 @@ export interface NotifierDeps {
    * called before each stanza is built (with the head it is for); a throw is a bug in the notifier.
    */
   beforeSend?: (n: Notification) => void;
-  /** Opt-in `[signing]`: an HMAC in each notification's payload. */
-  sign?: Signer;
-  /** Opt-in `[pseudonyms]`: what `args.user` shows instead of the JID. */
-  pseudonym?: JidView;
   /** Where poison notifications are set aside (durable: the `dead_letters` table); optional. */
   deadLetters?: DeadLetters;
   /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
@@ -309,7 +284,7 @@ export function notifierLogic(deps: NotifierDeps) {
     let built: { id: string; stanza: Element };
     try {
       deps.beforeSend?.(n);
-      built = stanzaFor(batch, deps);
+      built = stanzaFor(batch, deps, deps.awaiting !== undefined);
     } catch (err) {
       if (setAsideIfPoison(n, err, again !== undefined)) return "delivered";
       throw err;
@@ -389,68 +364,3 @@ function removeSent(
 const DRAIN = 256;
 /** Notifications one write of `deliverRun` carries at most. */
 const RUN = 64;
-
-/**
- * The head and, with `notify.batch` > 1, the notifications right behind it
- * for the same server user, as long as none is stale. Batches go from the
- * component only: one message cannot come from several users.
- */
-function batchFrom(
-  mailbox: NotificationQueue<Notification>,
-  head: Notification,
-  deps: NotifierDeps,
-): Notification[] {
-  const max = deps.batch?.() ?? 1;
-  if (max <= 1 || sendsFromUser(deps.from(), deps.privileges())) return [head];
-  const now = deps.now?.();
-  const maxAgeMs = deps.maxAgeMs?.();
-  const batch: Notification[] = [];
-  for (const n of mailbox.peekMany(max)) {
-    if (n.to !== head.to || unwritable(n)) break;
-    if (now !== undefined && maxAgeMs !== undefined && now - n.queuedAt > maxAgeMs) break;
-    batch.push(n);
-  }
-  return batch.length > 0 ? batch : [head];
-}
-
-function stanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
-  // The payload shows the pseudonym; everything kept (bounces, receipts) keeps the JID.
-  const { pseudonym } = deps;
-  const shown = pseudonym ? batch.map((n) => ({ ...n, user: pseudonym(n.user) })) : batch;
-  const built = bareStanzaFor(shown, deps);
-  if (deps.awaiting) withReceiptRequest(built.stanza);
-  return built;
-}
-
-/**
- * One notification of a run, serialised: from the template in the default
- * case (`notificationXml`, byte-equal to the built stanza), else the built
- * stanza's text. Runs carry no receipt request (not used with receipts).
- */
-function runTextFor(n: Notification, deps: NotifierDeps): { id: string; text: string } {
-  const { pseudonym } = deps;
-  const shown = pseudonym ? { ...n, user: pseudonym(n.user) } : n;
-  const privileges = deps.privileges();
-  if (sendsFromUser(deps.from(), privileges)) {
-    const { id, stanza } = bareStanzaFor([shown], deps);
-    return { id, text: stanza.toString() };
-  }
-  return { id: n.trace, text: notificationXml(shown, deps.link.domain, deps.sign) };
-}
-
-function bareStanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
-  const [n] = batch;
-  if (n === undefined) throw new Error("stanzaFor needs at least one notification");
-  if (batch.length > 1) {
-    const trace = randomUUID();
-    return { id: trace, stanza: batchStanza(batch, trace, deps.link.domain, deps.sign) };
-  }
-  const privileges = deps.privileges();
-  if (sendsFromUser(deps.from(), privileges)) {
-    return {
-      id: n.trace,
-      stanza: privilegedNotificationStanza(n, deps.link.domain, privileges.ns, deps.sign),
-    };
-  }
-  return { id: n.trace, stanza: notificationStanza(n, deps.link.domain, deps.sign) };
-}

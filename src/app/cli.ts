@@ -207,7 +207,7 @@ async function start(args: string[]): Promise<number> {
   const stop = (signal: string) => {
     if (stopping) return;
     logger.info(
-      { signal, queued: daemon.pipeline.mailbox.size },
+      { signal, queued: daemon.service.outbox.mailbox.size },
       "stopping: draining queued notifications",
     );
     stopping = daemon.stop();
