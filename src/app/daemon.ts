@@ -18,7 +18,7 @@ import { ejabberdSessionList, type SessionList } from "../xmpp/session-list.js";
 import { createService, type Service, type ServiceFaults, type ServiceOptions } from "./service.js";
 
 /**
- * The daemon: the presence pipeline plus its supervised actors.
+ * The daemon: the presence service (src/app/service.ts) plus its supervised actors.
  *
  *   presence-notify (one_for_one)
  *   ├── connection  the XEP-0114 link and its reconnect backoff
