@@ -94,10 +94,14 @@ export function createService(options: ServiceOptions): Service {
       announce: (full, presence) => intake.announce(full, presence),
     },
   });
-  // The way out, in order: flap damping per session, the rate per user, then
-  // into the mailbox (durable mode: committed with the session's change).
-  const outbound = new Outbound([flapDamping(outbox.damper), perUserRate(outbox.userRate)], (t) =>
-    outbox.enter(t),
+  // The way out, in order: every notifying transition intake hands over.
+  const outbound = new Outbound(
+    [
+      flapDamping(outbox.damper), // notify.flap_window, per session
+      perUserRate(outbox.userRate), // notify.user_rate, per user
+    ],
+    // Into the mailbox; durable mode: committed with the session's change.
+    (t) => outbox.enter(t),
   );
   const intake = createIntake({
     config,
