@@ -86,7 +86,7 @@ async function measure(
   daemon: Daemon,
   seconds: number,
 ): Promise<Window> {
-  const counters = daemon.pipeline.counters;
+  const counters = daemon.service.counters;
   const fleetPid = fleet.child.pid ?? -1;
   const sample = () => ({
     at: performance.now(),
@@ -129,7 +129,7 @@ async function measure(
   return {
     phase,
     liveness,
-    tracked: daemon.pipeline.liveness.tracked,
+    tracked: daemon.service.intake.liveness.tracked,
     seconds: wall,
     pings: counters.get("liveness_pings") - before.pings,
     alive: counters.get("liveness_alive") - before.alive,
@@ -199,15 +199,15 @@ async function withDaemon<T>(
   try {
     await waitFor(() => daemon.link.online, 30_000, "the daemon connected to ejabberd", 100);
     await waitFor(
-      () => daemon.pipeline.registry.size === expected,
+      () => daemon.service.intake.registry.size === expected,
       60_000,
-      `the daemon tracks ${expected} sessions (it has ${daemon.pipeline.registry.size})`,
+      `the daemon tracks ${expected} sessions (it has ${daemon.service.intake.registry.size})`,
       100,
     );
     const learntMs = Date.now() - started;
-    if (daemon.pipeline.liveness.tracked !== expected) {
+    if (daemon.service.intake.liveness.tracked !== expected) {
       throw new BenchFailure(
-        `liveness tracks ${daemon.pipeline.liveness.tracked} sessions, expected ${expected}`,
+        `liveness tracks ${daemon.service.intake.liveness.tracked} sessions, expected ${expected}`,
       );
     }
     await waitFor(
@@ -325,7 +325,7 @@ async function main(): Promise<number> {
     let falseAlarms = 0;
     windows.push(
       await withDaemon(ejabberd, secret, clients, SESSIONS, B, async (daemon, started) => {
-        const c = daemon.pipeline.counters;
+        const c = daemon.service.counters;
         await waitFor(() => c.get("liveness_pings") > 0, 60_000, "the first liveness pings", 100);
         say(`B: first pings ${Date.now() - started} ms after the daemon started`);
         await sleep(2_000);
@@ -380,7 +380,7 @@ async function main(): Promise<number> {
       const C = ['interval = "10s"', 'timeout = "10s"', "max_rate = 1000"];
       windows.push(
         await withDaemon(ejabberd, secret, clients, left, C, async (daemon, started) => {
-          const c = daemon.pipeline.counters;
+          const c = daemon.service.counters;
           await waitFor(() => c.get("liveness_pings") > 0, 60_000, "the first liveness pings", 100);
           say(`C: first pings ${Date.now() - started} ms after the daemon started`);
           await sleep(12_000); // past the first sweep, into the steady state

@@ -5,8 +5,8 @@ import { parseArgs } from "node:util";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { createActor } from "xstate";
-import { notifierLogic } from "../src/actors/notifier.js";
-import { createPipeline } from "../src/app/pipeline.js";
+import { createService } from "../src/app/service.js";
+import { resolveConfig } from "../src/config/load.js";
 import { systemClock } from "../src/otp/clock.js";
 import { silentLogger } from "../src/telemetry/log.js";
 import type { Link } from "../src/xmpp/component-link.js";
@@ -16,14 +16,14 @@ import { sessionJid, USER_DOMAIN } from "./fake-component-server.js";
  * Memory benchmark: heap per tracked session through the real router path,
  * and the event loop's delay while they are tracked.
  *
- * `createPipeline` (registry, router, liveness with its defaults: 30 s,
- * 10 s, 200 pings/s) with a notifier actor, on a link that takes every
+ * `createService` (registry, router, liveness with its defaults: 30 s,
+ * 10 s, 200 pings/s) with its notifier actor, on a link that takes every
  * stanza and answers pings as a live session's server does. Presences enter
  * as the daemon's socket sees them: 16 KB chunks of text through xmpp.js's
  * streaming parser, so JID strings are slices of a chunk, as in production.
  *
  * Heap per session = (heapUsed after N available sessions, notifications
- * drained, GC forced twice) - (the same, empty pipeline), / N. Then, with the
+ * drained, GC forced twice) - (the same, empty service), / N. Then, with the
  * N sessions tracked, presence goes on at `--rate` a second (a random
  * session goes unavailable, then available again) for `--seconds`, while
  * `monitorEventLoopDelay` records the loop's delay.
@@ -104,20 +104,22 @@ export async function measureMemory(
 ): Promise<MemoryResult> {
   if (!gc) throw new Error("run with node --expose-gc");
   const link = new NullServer();
-  const pipeline = createPipeline({
+  // The defaults (liveness 30 s, 10 s, 200 pings/s), a mailbox for a feed's burst.
+  const { config } = resolveConfig({
+    text: '[component]\nsecret = "bench"\n[notify]\nserver_user = "world"\n[mailbox]\ncapacity = 100000\n',
+    path: "bench/memory.ts",
+    env: {},
+    readFile: () => "",
+  });
+  const service = createService({
+    config: () => config,
     link,
     clock: systemClock,
     logger: silentLogger,
-    policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
-    fromUser: () => false,
-    mailboxCapacity: 100_000,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
-    liveness: { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 200 },
   });
-  const notifier = createActor(
-    notifierLogic({ ...pipeline, link, from: () => "component", logger: silentLogger }),
-  ).start();
+  service.start();
+  const { mailbox } = service.outbox;
+  const notifier = createActor(service.notifier).start();
   link.emit("connecting");
   // As a server does with the handshake (XEP-0356 section 4): the users'
   // host advertises presence, so its sessions are served.
@@ -155,11 +157,11 @@ export async function measureMemory(
       parser.write(chunk);
       chunk = "";
       // Let the notifier drain, as the socket's reads would.
-      if (pipeline.mailbox.size > 50_000) while (pipeline.mailbox.size > 0) await tick();
+      if (mailbox.size > 50_000) while (mailbox.size > 0) await tick();
     }
   }
   parser.write(chunk);
-  while (pipeline.mailbox.size > 0) await tick();
+  while (mailbox.size > 0) await tick();
   const feedSeconds = (performance.now() - started) / 1000;
   const full = heapUsed();
 
@@ -180,12 +182,12 @@ export async function measureMemory(
     if (text !== "") parser.write(text);
     await new Promise((r) => setTimeout(r, 5));
   }
-  while (pipeline.mailbox.size > 0) await tick();
+  while (mailbox.size > 0) await tick();
   loop.disable();
   const result: MemoryResult = {
     sessions,
-    tracked: pipeline.registry.size,
-    livenessTracked: pipeline.liveness.tracked,
+    tracked: service.intake.registry.size,
+    livenessTracked: service.intake.liveness.tracked,
     heapEmptyMiB: empty / 2 ** 20,
     heapFullMiB: full / 2 ** 20,
     bytesPerSession: (full - empty) / sessions,
@@ -204,7 +206,7 @@ export async function measureMemory(
     result.failure = `${link.messages} notifications sent, expected ${expected}`;
   }
   notifier.stop();
-  pipeline.close();
+  service.close();
   return result;
 }
 

@@ -1,67 +1,9 @@
-import { randomUUID } from "node:crypto";
-import type { Element } from "@xmpp/xml";
 import { fromCallback, fromPromise } from "xstate";
 import { type DeliveryResult, notifierMachine } from "../machines/notifier.js";
-import type { AwaitingReceipts } from "../outbox/awaiting-receipts.js";
-import { DeadLetters, POISON_LIMIT } from "../outbox/dead-letters.js";
-import type { HeldMail } from "../outbox/held-mail.js";
-import type { RecentSends } from "../outbox/recent-sends.js";
-import type { SendRate } from "../outbox/send-rate.js";
-import {
-  batchStanza,
-  type Notification,
-  notificationStanza,
-  notificationXml,
-  privilegedNotificationStanza,
-  unwritable,
-  withReceiptRequest,
-} from "../protocol/notification.js";
-import { type Privileges, sendsFromUser } from "../protocol/privilege.js";
-import type { JidView } from "../protocol/pseudonym.js";
-import type { Signer } from "../protocol/signature.js";
-import type { NotificationQueue } from "../store/notification-queue.js";
-import type { Counters } from "../telemetry/counters.js";
-import type { Logger } from "../telemetry/log.js";
-import type { Link } from "../xmpp/component-link.js";
+import { Delivery, type DeliveryDeps } from "../outbox/delivery.js";
 
-export interface NotifierDeps {
-  mailbox: NotificationQueue<Notification>;
-  link: Link;
-  /** "component": from the component domain; "user": from the user's bare JID (XEP-0356). */
-  from: () => "component" | "user";
-  privileges: () => Privileges | undefined;
-  counters: Counters;
-  logger: Logger;
-  /** Where delivered notifications are remembered for bounce reports; optional. */
-  recent?: RecentSends;
-  /** Bounced notifications to send again, first; optional. */
-  held?: HeldMail;
-  /**
-   * A notification older than this when its turn comes is dropped as stale.
-   * Read at each send, so a reload applies to what is already queued.
-   */
-  maxAgeMs?: () => number;
-  now?: () => number;
-  /** A global cap on sends per second; optional. */
-  rate?: SendRate;
-  /** Opt-in: at most this many notifications for one server user per message (read at each send). */
-  batch?: () => number;
-  /** Opt-in XEP-0184: sent notifications are kept here until their receipt. */
-  awaiting?: AwaitingReceipts;
-  /**
-   * Fault injection for tests (never set by the configuration or the CLI):
-   * called before each stanza is built (with the head it is for); a throw is a bug in the notifier.
-   */
-  beforeSend?: (n: Notification) => void;
-  /** Opt-in `[signing]`: an HMAC in each notification's payload. */
-  sign?: Signer;
-  /** Opt-in `[pseudonyms]`: what `args.user` shows instead of the JID. */
-  pseudonym?: JidView;
-  /** Where poison notifications are set aside (durable: the `dead_letters` table); optional. */
-  deadLetters?: DeadLetters;
-  /** Told of what the link accepted, right after (the admin listener: latency, latest sends). */
-  onSent?: (sent: readonly Notification[]) => void;
-}
+/** What the notifier reads: its delivery step's (src/outbox/delivery.ts). */
+export type NotifierDeps = DeliveryDeps;
 
 /**
  * The notifier actor: the notifier machine with its I/O. Each incarnation
@@ -69,54 +11,20 @@ export interface NotifierDeps {
  * nothing; a notification leaves the mailbox only once the link took it.
  */
 export function notifierLogic(deps: NotifierDeps) {
-  const { mailbox, link, counters, logger, held } = deps;
-  const released = () => held?.releasedCount ?? 0;
+  const { mailbox, link, held } = deps;
+  const delivery = new Delivery(deps);
   // The delivery step (one send and its removal) in flight, if any.
   let inFlight: Promise<DeliveryResult> | undefined;
-  const deadLetters = deps.deadLetters ?? new DeadLetters();
-  // Consecutive failures to build one notification's stanza, across
-  // incarnations (a failure restarts the notifier).
-  let poison: { trace: string; failures: number } | undefined;
-
-  /**
-   * Counts a failure to build `n`'s stanza; true once it reached
-   * POISON_LIMIT and was set aside (removed from where it waited), false
-   * when the error should fail the actor as before.
-   */
-  function setAsideIfPoison(n: Notification, err: unknown, released: boolean): boolean {
-    poison = nextFailure(poison, n);
-    if (poison.failures < POISON_LIMIT) return false;
-    const reason = err instanceof Error ? err.message : String(err);
-    deadLetters.add(n, reason, poison.failures, deps.now?.() ?? Date.now());
-    if (released) {
-      if (held?.peekReleased()?.trace === n.trace) held.shiftReleased();
-    } else if (mailbox.peek()?.trace === n.trace) mailbox.shift();
-    counters.inc("notifications_dead_lettered");
-    logger.error(
-      {
-        event: "presence_notify_error",
-        trace: n.trace,
-        user: n.user,
-        presence: n.presence,
-        to: n.to,
-        failures: poison.failures,
-        err: reason,
-      },
-      "presence_notify_error: notification set aside, its stanza failed to build every time",
-    );
-    poison = undefined;
-    return true;
-  }
   return notifierMachine.provide({
     guards: {
-      canSend: () => (mailbox.size > 0 || released() > 0) && link.online,
-      isEmpty: () => mailbox.size === 0 && released() === 0 && (deps.awaiting?.size ?? 0) === 0,
+      canSend: () => delivery.canSend(),
+      isEmpty: () => delivery.isEmpty(),
     },
     actors: {
       // Up to DRAIN notifications per invocation: an actor per notification
       // cost more than the notification itself (bench/pipeline.ts). Each one
-      // still goes through every check below, in order; a stopped invocation
-      // (shutdown, crash of the machine) stops before its next one.
+      // still goes through every check of the step, in order; a stopped
+      // invocation (shutdown, crash of the machine) stops before its next one.
       //
       // One step at a time across states and incarnations: a shutdown or a
       // restart stops this invocation but not the write it awaits, so the
@@ -126,8 +34,8 @@ export function notifierLogic(deps: NotifierDeps) {
       deliver: fromPromise<DeliveryResult>(async ({ signal }) => {
         for (let i = 0; i < DRAIN; i++) {
           while (inFlight !== undefined) await inFlight.catch(() => undefined);
-          if (signal.aborted || !((mailbox.size > 0 || released() > 0) && link.online)) break;
-          const step = (async () => (await deliverRun()) ?? (await deliverOne()))();
+          if (signal.aborted || !delivery.canSend()) break;
+          const step = delivery.step();
           inFlight = step;
           let result: DeliveryResult;
           try {
@@ -170,287 +78,7 @@ export function notifierLogic(deps: NotifierDeps) {
       }),
     },
   });
-
-  /**
-   * The plain case, several at once: queued notifications at the head that
-   * pass every check (not stale, their server user has no held mail) go out
-   * in one write (`link.sendAll`), each its own stanza, and leave the mailbox
-   * once that write is done. Only without receipts, rate cap or batching,
-   * and with no released mail first; `undefined` when it does not apply or
-   * fewer than two qualify: `deliverOne` then takes the head.
-   */
-  async function deliverRun(): Promise<DeliveryResult | undefined> {
-    const sendAll = link.sendAll?.bind(link);
-    const rateCapped = deps.rate?.capped === true;
-    if (!sendAll || deps.awaiting || rateCapped || (deps.batch?.() ?? 1) > 1 || released() > 0) {
-      return undefined;
-    }
-    const now = deps.now?.();
-    const maxAgeMs = deps.maxAgeMs?.();
-    const candidates: Notification[] = [];
-    for (const n of mailbox.peekMany(RUN)) {
-      if (maxAgeMs !== undefined && now !== undefined && now - n.queuedAt > maxAgeMs) break;
-      if (held?.isHeld(n.to) || unwritable(n)) break;
-      candidates.push(n);
-    }
-    // Built only when there is a run to send: a stanza built here and then
-    // again by deliverOne would count twice (and a fault hook would fire twice).
-    if (candidates.length < 2) return undefined;
-    const run: { n: Notification; id: string; text: string }[] = [];
-    // A stanza that cannot be built is a bug that fails the actor, as in
-    // deliverOne; the ones built before it go out first.
-    let fault: { err: unknown } | undefined;
-    for (const n of candidates) {
-      try {
-        deps.beforeSend?.(n);
-        run.push({ n, ...runTextFor(n, deps) });
-      } catch (err) {
-        // Counted now; set aside only as the head (with nothing sent before it).
-        if (run.length === 0 && setAsideIfPoison(n, err, false)) return "delivered";
-        if (run.length > 0) poison = nextFailure(poison, n);
-        fault = { err };
-        break;
-      }
-    }
-    if (run.length === 0 && fault) throw fault.err;
-    for (const { n, id } of run) deps.recent?.add(id, [n]);
-    try {
-      await sendAll(run.map((r) => r.text));
-    } catch (err) {
-      const first = run[0]?.n;
-      counters.inc("notifications_failed", run.length);
-      logger.error(
-        {
-          event: "presence_notify_error",
-          trace: first?.trace,
-          user: first?.user,
-          to: first?.to,
-          presence: first?.presence,
-          count: run.length,
-          err: (err as Error).message,
-          queued: mailbox.size,
-        },
-        "presence_notify_error: send failed, kept for retry",
-      );
-      return "wait";
-    }
-    removeSent(
-      mailbox,
-      run.map((r) => r.n),
-      logger,
-    );
-    counters.inc("notifications_sent", run.length);
-    if (deps.onSent) for (const { n } of run) deps.onSent([n]);
-    if (fault) throw fault.err;
-    if (logger.isLevelEnabled("debug")) {
-      for (const { n } of run) {
-        logger.debug(
-          { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: 1 },
-          "notification sent",
-        );
-      }
-    }
-    return "delivered";
-  }
-
-  async function deliverOne(): Promise<DeliveryResult> {
-    // Mail the server bounced and now sends again goes first, in order.
-    const again = held?.peekReleased();
-    const n = again ?? mailbox.peek();
-    if (n === undefined) return "delivered";
-    const age = (deps.now?.() ?? n.queuedAt) - n.queuedAt;
-    const maxAgeMs = deps.maxAgeMs?.();
-    if (maxAgeMs !== undefined && age > maxAgeMs) {
-      if (again) held?.shiftReleased();
-      else mailbox.shift();
-      counters.inc("notifications_expired");
-      logger.error(
-        {
-          event: "presence_notify_error",
-          trace: n.trace,
-          user: n.user,
-          presence: n.presence,
-          to: n.to,
-          ageMs: age,
-        },
-        "presence_notify_error: notification dropped, older than mailbox.max_age",
-      );
-      return "delivered";
-    }
-    // A JID XML 1.0 cannot carry (restored from an older state file: the
-    // wire's are refused at entry): no stanza can be built for it, ever.
-    const cannot = unwritable(n);
-    if (cannot) {
-      if (again) held?.shiftReleased();
-      else mailbox.shift();
-      counters.inc("notifications_unwritable");
-      logger.error(
-        { event: "presence_notify_error", trace: n.trace, to: n.to, err: cannot.message },
-        "presence_notify_error: notification dropped, XML cannot carry it",
-      );
-      return "delivered";
-    }
-    if (again === undefined && held?.isHeld(n.to)) {
-      // Its server user has bounced mail waiting: queue behind it.
-      held.hold(n);
-      mailbox.shift();
-      counters.inc("notifications_held_behind");
-      return "delivered";
-    }
-    // Too many awaiting a receipt: wait for one (or for their resend).
-    if (deps.awaiting?.full) return "wait";
-    // Over the global rate: wait (in the queue) for the next token.
-    if (deps.rate && !deps.rate.tryTake()) return "wait";
-    // Mail released after a bounce goes one by one; queued mail may be
-    // batched (opt-in) with the mail right behind it for the same server user.
-    const batch = again ? [n] : batchFrom(mailbox, n, deps);
-    // Building the stanza is our own code: if it throws, that is a bug and
-    // the actor fails (its supervisor restarts it). Only the send is I/O.
-    let built: { id: string; stanza: Element };
-    try {
-      deps.beforeSend?.(n);
-      built = stanzaFor(batch, deps);
-    } catch (err) {
-      if (setAsideIfPoison(n, err, again !== undefined)) return "delivered";
-      throw err;
-    }
-    const { id, stanza } = built;
-    // Remembered before the send: a bounce can come back at any time after.
-    deps.recent?.add(id, batch);
-    try {
-      await link.send(stanza);
-    } catch (err) {
-      counters.inc("notifications_failed", batch.length);
-      logger.error(
-        {
-          event: "presence_notify_error",
-          trace: n.trace,
-          user: n.user,
-          to: n.to,
-          presence: n.presence,
-          count: batch.length,
-          err: (err as Error).message,
-          queued: mailbox.size,
-        },
-        "presence_notify_error: send failed, kept for retry",
-      );
-      return "wait";
-    }
-    // Kept awaiting its receipt before it leaves the queue: a crash in
-    // between sends it twice (same trace), never zero times.
-    deps.awaiting?.add(id, batch);
-    if (again) {
-      if (held?.peekReleased()?.trace === n.trace) held.shiftReleased();
-      else logger.error({ trace: n.trace }, "sent released mail was no longer first: not removed");
-    } else removeSent(mailbox, batch, logger);
-    counters.inc("notifications_sent", batch.length);
-    deps.onSent?.(batch);
-    logger.debug(
-      { trace: n.trace, user: n.user, presence: n.presence, to: n.to, count: batch.length },
-      "notification sent",
-    );
-    return "delivered";
-  }
-}
-
-function nextFailure(
-  poison: { trace: string; failures: number } | undefined,
-  n: Notification,
-): { trace: string; failures: number } {
-  return poison?.trace === n.trace
-    ? { trace: n.trace, failures: poison.failures + 1 }
-    : { trace: n.trace, failures: 1 };
-}
-
-/**
- * Removes what was sent from the head, each only if the head is that very
- * notification (same trace): a removal by count after the head moved would
- * drop mail never sent. A mismatch is a bug, logged, and the rest is kept.
- */
-function removeSent(
-  mailbox: NotificationQueue<Notification>,
-  sent: readonly Notification[],
-  logger: Logger,
-): void {
-  for (const n of sent) {
-    const head = mailbox.peek();
-    if (head?.trace !== n.trace) {
-      logger.error(
-        { event: "presence_notify_error", trace: n.trace, head: head?.trace },
-        "presence_notify_error: a sent notification was no longer at the head: kept the rest",
-      );
-      return;
-    }
-    mailbox.shift();
-  }
 }
 
 /** Sends (single notifications, batches or runs) one `deliver` invocation makes at most. */
 const DRAIN = 256;
-/** Notifications one write of `deliverRun` carries at most. */
-const RUN = 64;
-
-/**
- * The head and, with `notify.batch` > 1, the notifications right behind it
- * for the same server user, as long as none is stale. Batches go from the
- * component only: one message cannot come from several users.
- */
-function batchFrom(
-  mailbox: NotificationQueue<Notification>,
-  head: Notification,
-  deps: NotifierDeps,
-): Notification[] {
-  const max = deps.batch?.() ?? 1;
-  if (max <= 1 || sendsFromUser(deps.from(), deps.privileges())) return [head];
-  const now = deps.now?.();
-  const maxAgeMs = deps.maxAgeMs?.();
-  const batch: Notification[] = [];
-  for (const n of mailbox.peekMany(max)) {
-    if (n.to !== head.to || unwritable(n)) break;
-    if (now !== undefined && maxAgeMs !== undefined && now - n.queuedAt > maxAgeMs) break;
-    batch.push(n);
-  }
-  return batch.length > 0 ? batch : [head];
-}
-
-function stanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
-  // The payload shows the pseudonym; everything kept (bounces, receipts) keeps the JID.
-  const { pseudonym } = deps;
-  const shown = pseudonym ? batch.map((n) => ({ ...n, user: pseudonym(n.user) })) : batch;
-  const built = bareStanzaFor(shown, deps);
-  if (deps.awaiting) withReceiptRequest(built.stanza);
-  return built;
-}
-
-/**
- * One notification of a run, serialised: from the template in the default
- * case (`notificationXml`, byte-equal to the built stanza), else the built
- * stanza's text. Runs carry no receipt request (not used with receipts).
- */
-function runTextFor(n: Notification, deps: NotifierDeps): { id: string; text: string } {
-  const { pseudonym } = deps;
-  const shown = pseudonym ? { ...n, user: pseudonym(n.user) } : n;
-  const privileges = deps.privileges();
-  if (sendsFromUser(deps.from(), privileges)) {
-    const { id, stanza } = bareStanzaFor([shown], deps);
-    return { id, text: stanza.toString() };
-  }
-  return { id: n.trace, text: notificationXml(shown, deps.link.domain, deps.sign) };
-}
-
-function bareStanzaFor(batch: Notification[], deps: NotifierDeps): { id: string; stanza: Element } {
-  const [n] = batch;
-  if (n === undefined) throw new Error("stanzaFor needs at least one notification");
-  if (batch.length > 1) {
-    const trace = randomUUID();
-    return { id: trace, stanza: batchStanza(batch, trace, deps.link.domain, deps.sign) };
-  }
-  const privileges = deps.privileges();
-  if (sendsFromUser(deps.from(), privileges)) {
-    return {
-      id: n.trace,
-      stanza: privilegedNotificationStanza(n, deps.link.domain, privileges.ns, deps.sign),
-    };
-  }
-  return { id: n.trace, stanza: notificationStanza(n, deps.link.domain, deps.sign) };
-}

@@ -21,12 +21,14 @@ import { snapshotter } from "./snapshot.js";
 /** The parts of a running daemon the admin listener reads; a `Daemon` is one. */
 export interface AdminView {
   readonly link: Pick<Link, "online" | "on" | "off">;
-  readonly pipeline: QueueOwners & {
+  readonly service: {
     readonly counters: Counters;
-    readonly registry: Pick<SessionRegistry, "counts" | "sessionsInState">;
     readonly privileges: () => Privileges | undefined;
-    /** Durable mode: why the state file cannot be written now, if it cannot. */
-    readonly storeFault?: () => string | undefined;
+    readonly intake: { readonly registry: Pick<SessionRegistry, "counts" | "sessionsInState"> };
+    readonly outbox: QueueOwners & {
+      /** Durable mode: why the state file cannot be written now, if it cannot. */
+      readonly storeFault?: () => string | undefined;
+    };
   };
   readonly supervisor: { tree(): SupervisionTree };
   /** The RabbitMQ presence source, when `[source.rabbitmq]` turns it on. */
@@ -68,19 +70,19 @@ export async function startAdmin(options: {
     url: server.url,
     feed,
     attach(view) {
-      const { pipeline } = view;
+      const { counters, intake, outbox } = view.service;
       const readiness = new Readiness({
         link: view.link,
-        privileges: pipeline.privileges,
-        counters: pipeline.counters,
+        privileges: view.service.privileges,
+        counters,
         ...(view.rabbitmq ? { broker: () => view.rabbitmq?.connected === true } : {}),
-        ...(pipeline.storeFault ? { store: pipeline.storeFault } : {}),
+        ...(outbox.storeFault ? { store: outbox.storeFault } : {}),
       });
-      const queues = queuesOf(pipeline);
-      const sessions = () => pipeline.registry.counts();
+      const queues = queuesOf(outbox);
+      const sessions = () => intake.registry.counts();
       const tree = () => view.supervisor.tree();
       const metrics = createMetrics({
-        counters: pipeline.counters,
+        counters,
         sessions,
         queues,
         tree,
@@ -90,9 +92,9 @@ export async function startAdmin(options: {
       const snapshot = snapshotter({
         clock,
         startedAt,
-        counters: pipeline.counters,
+        counters,
         sessions,
-        sessionJids: () => pipeline.registry.sessionsInState(),
+        sessionJids: () => intake.registry.sessionsInState(),
         queues,
         tree,
         readiness: () => readiness.state(),
@@ -105,7 +107,7 @@ export async function startAdmin(options: {
         intervalMs: options.eventIntervalMs ?? 1_000,
         snapshot,
       });
-      server.serve(routes({ readiness, metrics, tree, snapshot, events }), pipeline.counters);
+      server.serve(routes({ readiness, metrics, tree, snapshot, events }), counters);
       detach = () => {
         events.close();
         metrics.close();

@@ -18,26 +18,26 @@ export interface QueueOwners {
   readonly uncommitted?: { readonly size: number } | undefined;
 }
 
-export function queuesOf(pipeline: QueueOwners): Record<string, Queue> {
+export function queuesOf(outbox: QueueOwners): Record<string, Queue> {
   return {
-    mailbox: { size: () => pipeline.mailbox.size, capacity: pipeline.mailbox.capacity },
-    // Held mail is bounded by the mailbox capacity too (pipeline.ts).
-    held: { size: () => pipeline.held.size, capacity: pipeline.mailbox.capacity },
+    mailbox: { size: () => outbox.mailbox.size, capacity: outbox.mailbox.capacity },
+    // Held mail is bounded by the mailbox capacity too (src/outbox/outbox.ts).
+    held: { size: () => outbox.held.size, capacity: outbox.mailbox.capacity },
     // Sending pauses when as many await a receipt as the mailbox holds.
-    ...(pipeline.awaiting
+    ...(outbox.awaiting
       ? {
           awaiting_receipts: {
-            size: () => pipeline.awaiting?.size ?? 0,
-            capacity: pipeline.mailbox.capacity,
+            size: () => outbox.awaiting?.size ?? 0,
+            capacity: outbox.mailbox.capacity,
           },
         }
       : {}),
     // Kept while the state file refuses commits, at most a mailbox's worth.
-    ...(pipeline.uncommitted
+    ...(outbox.uncommitted
       ? {
           uncommitted: {
-            size: () => pipeline.uncommitted?.size ?? 0,
-            capacity: pipeline.mailbox.capacity,
+            size: () => outbox.uncommitted?.size ?? 0,
+            capacity: outbox.mailbox.capacity,
           },
         }
       : {}),

@@ -24,7 +24,7 @@ export type ReadinessState =
 /**
  * Whether the daemon can do its job: the component link is up AND, on this
  * connection, the server granted presence=managed_entity (XEP-0356 section
- * 4); without it no presence ever arrives. The pipeline forgets the
+ * 4); without it no presence ever arrives. The service forgets the
  * privileges when a connection attempt begins; the grant is also compared
  * with what was there at that moment, so a grant counts only if it arrived
  * after the latest connection attempt began, whichever listener runs first.

@@ -175,7 +175,7 @@ async function start(args: string[], signals: Signals): Promise<number> {
   signals.whenStop((signal) => {
     if (stopping) return;
     logger.info(
-      { signal, queued: daemon.pipeline.mailbox.size },
+      { signal, queued: daemon.service.outbox.mailbox.size },
       "stopping: draining queued notifications",
     );
     stopping = daemon.stop();

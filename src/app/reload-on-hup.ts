@@ -13,7 +13,7 @@ import type { Daemon } from "./daemon.js";
 export function reloadFromFile(input: {
   readonly path: string;
   readonly env: Env;
-  readonly daemon: Pick<Daemon, "reload" | "pipeline">;
+  readonly daemon: Pick<Daemon, "reload" | "service">;
   readonly logger: Logger;
 }): boolean {
   const { path, env, daemon, logger } = input;
@@ -22,14 +22,14 @@ export function reloadFromFile(input: {
     next = loadConfig({ path, env });
   } catch (err) {
     if (!isConfigError(err)) throw err;
-    daemon.pipeline.counters.inc("config_reload_failures");
+    daemon.service.counters.inc("config_reload_failures");
     logger.error(
       {
         event: "config_reload_failed",
         config: path,
         key: err.key,
         reason: err.message,
-        failures: daemon.pipeline.counters.get("config_reload_failures"),
+        failures: daemon.service.counters.get("config_reload_failures"),
       },
       `configuration reload refused, still running with the previous configuration: ${err.message}`,
     );

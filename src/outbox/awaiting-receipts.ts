@@ -13,7 +13,7 @@ import type { Logger } from "../telemetry/log.js";
  * server crashes, or shuts down with it queued. So a sent notification is
  * kept here, by message id, until its receipt comes back from the server
  * user it was sent to. Without one within `timeoutMs`, or when the link drops
- * first, it is handed back with `resend` (the pipeline holds it, in order,
+ * first, it is handed back with `resend` (the outbox holds it, in order,
  * ahead of anything newer for that server user). A resend keeps the trace:
  * delivery is at least once, and a consumer recognises a duplicate by trace.
  *

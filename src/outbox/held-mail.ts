@@ -50,11 +50,14 @@ export class HeldMail {
         load(): Notification[];
       };
     },
-  ) {
-    const restored = deps.table?.load() ?? [];
+  ) {}
+
+  /** Durable mode, at start: the held mail of the last run, each destination on its retry timer. */
+  restore(): void {
+    const restored = this.deps.table?.load() ?? [];
     for (const n of restored) this.keep(n);
     if (restored.length > 0)
-      deps.logger.info({ notifications: restored.length }, "held notifications restored");
+      this.deps.logger.info({ notifications: restored.length }, "held notifications restored");
   }
 
   /** Held or released-but-unsent notifications. */

@@ -1,12 +1,9 @@
 import type { Element } from "@xmpp/xml";
 import type { SessionEvent } from "../machines/session.js";
-import type { Commit } from "../outbox/durable-commits.js";
-import type { FlapDamper } from "../outbox/flap-damper.js";
-import type { UserRateLimiter } from "../outbox/user-rate.js";
+import type { Transition } from "../outbox/outbound.js";
 import { type FullJid, parseFullJid } from "../protocol/jid.js";
-import { type Notification, newNotification } from "../protocol/notification.js";
+import { newNotification } from "../protocol/notification.js";
 import { parsePresence } from "../protocol/presence.js";
-import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Counters } from "../telemetry/counters.js";
 import type { Logger } from "../telemetry/log.js";
 import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
@@ -24,7 +21,7 @@ export interface RoutingPolicy {
 
 /**
  * Turns each inbound presence into session-machine events and each
- * notifying transition into a queued notification.
+ * notifying transition into a notification, handed outbound.
  *
  * Nothing from the wire is trusted: a presence that is not from a session
  * of a served user is counted by reason and logged (rarely, so a flood
@@ -38,13 +35,11 @@ export class PresenceRouter {
   constructor(
     private readonly deps: {
       registry: SessionRegistry;
-      mailbox: NotificationQueue<Notification>;
       /**
-       * Durable mode: each notification commits with its session's change to
-       * the set of available sessions, or is kept until it can
-       * (src/outbox/durable-commits.ts).
+       * Where every notifying transition goes, in order: the outbound stages
+       * and the mailbox (src/outbox/outbound.ts).
        */
-      durable?: { commit: (c: Commit) => boolean };
+      outbound: { offer(t: Transition): void };
       policy: () => RoutingPolicy;
       /** Whether a user domain is served (src/sessions/served-domains.ts). */
       serves: (domain: string) => boolean;
@@ -52,12 +47,8 @@ export class PresenceRouter {
       logger: Logger;
       /** The daemon's clock, for the time a notification was queued. */
       now: () => number;
-      /** Opt-in flap damping: notifications go through it before the queue. */
-      damper?: FlapDamper;
       /** Opt-in per-session sequence numbers in the payload. */
       sequence?: SequenceNumbers;
-      /** Opt-in per-user rate limit, after flap damping. */
-      userRate?: UserRateLimiter;
       /** Whether a presence stamped by its server (XEP-0203) may still be the server's replay. */
       replayOpen?: () => boolean;
       /** Told of each stamped presence while the replay may run, and whether it was served. */
@@ -69,8 +60,8 @@ export class PresenceRouter {
     },
   ) {}
 
-  /** One inbound presence stanza. */
-  presence(stanza: Element): void {
+  /** One inbound presence stanza. Returns whether it was taken as part of the server's replay. */
+  presence(stanza: Element): boolean {
     const parsed = parsePresence(stanza);
     if (parsed.kind !== "session") {
       this.refuse(
@@ -79,20 +70,21 @@ export class PresenceRouter {
         parsed.from,
         parsed.detail,
       );
-      return;
+      return false;
     }
     const { jid, event } = parsed;
     if (event.type === "presence.available" && event.delay !== undefined) {
       if (this.deps.replayOpen?.()) {
         this.deps.onReplay?.(jid.full, this.accept(jid, event));
-        return;
+        return true;
       }
       // Outside the replay, a delay is only the user's word: a live presence.
       const { delay: _, ...live } = event;
       this.accept(jid, live);
-      return;
+      return false;
     }
     this.accept(jid, event);
+    return false;
   }
 
   /**
@@ -123,29 +115,14 @@ export class PresenceRouter {
     return true;
   }
 
-  /** Feeds one event to a session's machine; queues a notification if the transition notifies. */
+  /** Feeds one event to a session's machine; a transition that notifies goes outbound. */
   drive(jid: Pick<FullJid, "full" | "bare" | "domain">, event: SessionEvent): void {
     const { registry, onSession } = this.deps;
     const applied = registry.apply(jid.full, event);
     onSession?.(jid.full, registry.stateOf(jid.full).presence === "available");
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
-    const n = newNotification(
-      jid,
-      presence,
-      this.deps.policy().serverUser,
-      this.deps.now(),
-      this.deps.sequence?.next(jid.full),
-    );
-    const { durable, damper } = this.deps;
-    const commit = () => {
-      if (durable) durable.commit(this.commitOf(n, jid.full, presence, applied.session.cause));
-      else this.enqueue(n, applied.session.cause);
-    };
-    const { userRate } = this.deps;
-    const limited = userRate ? () => userRate.offer(jid.bare, jid.full, commit) : commit;
-    if (damper) damper.offer(jid.full, limited);
-    else limited();
+    this.deps.outbound.offer(this.transition(jid, presence, applied.session.cause));
   }
 
   /** The same, for a session known only by the full JID it is tracked under. */
@@ -156,66 +133,28 @@ export class PresenceRouter {
 
   /**
    * Durable mode, for a reconcile after the state file could not be written:
-   * a notification telling the server user that `full` is now `presence`.
+   * the transition telling the server user that `full` is now `presence`.
    */
-  announce(full: string, presence: "available" | "unavailable"): Commit | undefined {
+  announce(full: string, presence: "available" | "unavailable"): Transition | undefined {
     // Every JID the registry or the sessions table holds was checked on entry.
     const parsed = parseFullJid(full);
     if (!parsed.ok) return undefined;
-    const n = newNotification(
-      parsed.jid,
+    return this.transition(parsed.jid, presence, "store_recovered");
+  }
+
+  private transition(
+    jid: Pick<FullJid, "full" | "bare" | "domain">,
+    presence: "available" | "unavailable",
+    cause: string,
+  ): Transition {
+    const notification = newNotification(
+      jid,
       presence,
       this.deps.policy().serverUser,
       this.deps.now(),
-      this.deps.sequence?.next(full),
+      this.deps.sequence?.next(jid.full),
     );
-    return this.commitOf(n, full, presence, "store_recovered");
-  }
-
-  private commitOf(
-    n: Notification,
-    full: string,
-    presence: "available" | "unavailable",
-    cause: string,
-  ): Commit {
-    return {
-      jid: full,
-      presence,
-      offer: () => this.deps.mailbox.offer(n),
-      committed: (offered) => this.queued(n, cause, offered),
-    };
-  }
-
-  private enqueue(n: Notification, cause: string): void {
-    this.queued(n, cause, this.deps.mailbox.offer(n));
-  }
-
-  /** Counts and logs a notification the queue took (or, full, refused). */
-  private queued(n: Notification, cause: string, offered: boolean): void {
-    const { mailbox, counters, logger } = this.deps;
-    if (offered) {
-      counters.inc("notifications_queued");
-      logger.info(
-        { user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to },
-        "session transition",
-      );
-      return;
-    }
-    counters.inc("notifications_refused_full");
-    // A full mailbox refuses every notification of a storm: logged like any refusal.
-    const hit = this.limiter.hit("notifications_refused_full");
-    if (!hit.log) return;
-    logger.error(
-      {
-        event: "presence_notify_error",
-        user: excerpt(n.user),
-        presence: n.presence,
-        trace: n.trace,
-        capacity: mailbox.capacity,
-        count: hit.count,
-      },
-      "presence_notify_error: mailbox full, notification refused",
-    );
+    return { full: jid.full, bare: jid.bare, notification, cause };
   }
 
   /**

@@ -5,8 +5,8 @@ import type { FullJid } from "../protocol/jid.js";
  * Where session presences enter the daemon. There are two sources:
  *
  * - the XMPP stream: XEP-0356 privileged presences on the component link
- *   (`pipeline.dispatch` -> `PresenceRouter.presence`, which parses the
- *   stanza and hands the result here);
+ *   (`StanzaDispatch` in src/app/dispatch.ts -> `PresenceRouter.presence`,
+ *   which parses the stanza and hands the result here);
  * - a RabbitMQ queue fed by MongooseIM's mod_event_pusher
  *   (`src/sources/rabbitmq.ts`), for servers without XEP-0356.
  *

@@ -106,7 +106,7 @@ describe("/healthz and /readyz", () => {
     expect((await scene.get("/readyz")).status).toBe(503);
     scene.server.deliver(ADVERTISEMENT);
     expect((await scene.get("/readyz")).status).toBe(200);
-    expect(scene.pipeline.counters.get("reconnects")).toBe(1);
+    expect(scene.service.counters.get("reconnects")).toBe(1);
   });
 });
 

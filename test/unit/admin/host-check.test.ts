@@ -28,7 +28,7 @@ describe("the Host check on a loopback listener", () => {
       expect(status, path).toBe(421);
       expect(text).toContain("the Host header must name this machine");
     }
-    expect(s.pipeline.counters.get("admin_requests_wrong_host")).toBe(5);
+    expect(s.service.counters.get("admin_requests_wrong_host")).toBe(5);
   });
 
   it("answers localhost, 127.0.0.1 and [::1], with any port (an SSH tunnel's own)", async () => {

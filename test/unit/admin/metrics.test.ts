@@ -107,13 +107,13 @@ describe("/metrics", () => {
   it("exports a counter nobody declared, under its own name, from its first scrape", async () => {
     scene = await adminScene();
     expect(await scrape(scene)).not.toMatch(/receipts_timed_out/);
-    scene.pipeline.counters.inc("receipts_timed_out");
-    scene.pipeline.counters.inc("config_reload_failures", 2);
+    scene.service.counters.inc("receipts_timed_out");
+    scene.service.counters.inc("config_reload_failures", 2);
     const text = await scrape(scene);
     expect(text).toMatch(/^# TYPE presence_notify_receipts_timed_out_total counter$/m);
     expect(sample(text, "presence_notify_receipts_timed_out_total")).toBe(1);
     expect(sample(text, "presence_notify_config_reload_failures_total")).toBe(2);
-    scene.pipeline.counters.inc("receipts_timed_out");
+    scene.service.counters.inc("receipts_timed_out");
     expect(sample(await scrape(scene), "presence_notify_receipts_timed_out_total")).toBe(2);
   });
 });

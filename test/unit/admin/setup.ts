@@ -1,11 +1,11 @@
 import { request } from "node:http";
 import { SimulatedClock } from "xstate";
-import { notifierLogic } from "../../../src/actors/notifier.js";
 import { startAdmin } from "../../../src/admin/app.js";
-import { createPipeline } from "../../../src/app/pipeline.js";
+import { createService } from "../../../src/app/service.js";
 import type { ListenAddress } from "../../../src/config/listen.js";
 import { Secret } from "../../../src/config/redacted.js";
 import { startSupervisor } from "../../../src/otp/supervisor-root.js";
+import { testConfig } from "../../support/config.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer } from "../../support/memory-link.js";
 import { worker } from "../supervisor/children.js";
@@ -14,7 +14,7 @@ export const ADVERTISEMENT = `<message from="localhost" to="presence.localhost">
 export const ROSTER_ONLY = `<message from="localhost" to="presence.localhost"><privilege xmlns="urn:xmpp:privilege:2"><perm access="presence" type="roster"/></privilege></message>`;
 
 /**
- * The admin listener on 127.0.0.1, port 0, in front of a real pipeline and a
+ * The admin listener on 127.0.0.1, port 0, in front of a real service and a
  * real supervision tree (the notifier and a worker that can be crashed)
  * against the in-memory XMPP server, on a simulated clock.
  */
@@ -24,22 +24,6 @@ export async function adminScene(
   const server = new MemoryServer();
   const clock = new SimulatedClock();
   const { logger, records } = logSink();
-  const pipeline = createPipeline({
-    link: server,
-    clock,
-    logger,
-    // Both hosts, as notify.domains: the scenes advertise only for localhost.
-    policy: () => ({
-      serverUser: "world",
-      accepts: () => true,
-      domains: ["localhost", "example.test"],
-    }),
-    fromUser: () => false,
-    mailboxCapacity: 100,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
-    liveness: { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
-  });
   const admin = await startAdmin({
     settings: {
       listen: options.listen ?? { host: "127.0.0.1", port: 0 },
@@ -50,6 +34,16 @@ export async function adminScene(
     clock,
   });
   if (!admin) throw new Error("admin is off");
+  // Both hosts, as notify.domains: the scenes advertise only for localhost.
+  const config = testConfig({ notify: { domains: ["localhost", "example.test"] } });
+  const service = createService({
+    config: () => config,
+    link: server,
+    clock,
+    logger,
+    onSent: admin.feed.record,
+  });
+  service.start();
   const supervisor = startSupervisor({
     name: "presence-notify",
     clock,
@@ -59,28 +53,21 @@ export async function adminScene(
       { id: "flaky", logic: worker, input: { name: "flaky" } },
       {
         id: "notifier",
-        logic: notifierLogic({
-          ...pipeline,
-          link: server,
-          from: () => "component",
-          logger,
-          now: () => clock.now(),
-          onSent: admin.feed.record,
-        }),
+        logic: service.notifier,
         // A test may stop with mail queued and the link down: no drain to wait for.
         shutdown: "brutal_kill",
       },
     ],
   });
-  admin.attach({ link: server, pipeline, supervisor });
+  admin.attach({ link: server, service, supervisor });
   const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
     fetch(`${admin.url}${path}`, { method, headers });
   const stop = async () => {
     await supervisor.shutdown();
-    pipeline.close();
+    service.close();
     await admin.close();
   };
-  return { server, clock, pipeline, admin, supervisor, records, get, stop };
+  return { server, clock, service, admin, supervisor, records, get, stop };
 }
 
 /** Reads `count` SSE messages from `url` (a real HTTP stream); returns their parsed data. */

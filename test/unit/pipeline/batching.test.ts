@@ -14,7 +14,7 @@ const payloads = (t: ReturnType<typeof setup>) =>
 
 describe("batching", () => {
   it("sends up to `batch` queued notifications for one server user per message, in order", async () => {
-    const t = setup({ batch: 3 });
+    const t = setup({ notify: { batch: 3 } });
     t.server.connect();
     t.server.drop(); // let them queue up
     for (let i = 0; i < 7; i++) t.server.deliver(available(`u${i}@localhost/r`));
@@ -49,14 +49,14 @@ describe("batching", () => {
   });
 
   it("holds every notification of a bounced batch and sends them again in order", async () => {
-    const t = setup({ batch: 5 });
+    const t = setup({ notify: { batch: 5 } });
     t.server.offline.add("world@localhost");
     t.server.connect();
     t.server.drop();
     for (let i = 0; i < 4; i++) t.server.deliver(available(`u${i}@localhost/r`));
     t.server.connect();
     await settle();
-    expect(t.pipeline.held.size).toBe(4);
+    expect(t.service.outbox.held.size).toBe(4);
     t.server.offline.delete("world@localhost");
     t.server.deliver(available("world@localhost/backend"));
     await settle();

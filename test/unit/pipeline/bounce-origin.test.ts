@@ -17,7 +17,7 @@ describe("bounces only from whom they concern (issue #14, item 7)", () => {
     ["another server", "evil.example"],
     ["the server user's name on another server", "world@evil.example/x"],
   ])("a bounce from %s changes nothing", async (_who, from) => {
-    const t = setup({ receiptTimeoutMs: 5_000 });
+    const t = setup({ notify: { receiptTimeoutMs: 5_000 } });
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
     await settle();
@@ -25,10 +25,10 @@ describe("bounces only from whom they concern (issue #14, item 7)", () => {
     t.server.deliver(bounce(from, trace));
     t.server.deliver(bounce(from, trace, "item-not-found"));
     await settle();
-    expect(t.pipeline.held.size).toBe(0);
+    expect(t.service.outbox.held.size).toBe(0);
     // Still awaiting its receipt: the refused bounce did not take it over.
-    expect(t.pipeline.awaiting?.size).toBe(1);
-    expect(t.pipeline.counters.get("bounces_refused")).toBe(2);
+    expect(t.service.outbox.awaiting?.size).toBe(1);
+    expect(t.service.counters.get("bounces_refused")).toBe(2);
     expect(t.records.some((r) => r.event === "presence_notify_error")).toBe(false);
   });
 
@@ -44,8 +44,8 @@ describe("bounces only from whom they concern (issue #14, item 7)", () => {
     const trace = t.server.messages()[0]?.attrs.id ?? "";
     t.server.deliver(bounce(from, trace));
     await settle();
-    expect(t.pipeline.held.size).toBe(1);
-    expect(t.pipeline.counters.get("bounces_refused")).toBe(0);
+    expect(t.service.outbox.held.size).toBe(1);
+    expect(t.service.counters.get("bounces_refused")).toBe(0);
   });
 });
 
@@ -56,7 +56,7 @@ describe("bounces for nothing we sent", () => {
     await settle();
     for (let i = 0; i < 1_000; i++) t.server.deliver(bounce("mallory@localhost", `made-up-${i}`));
     await settle();
-    expect(t.pipeline.counters.get("bounces_unknown")).toBe(1_000);
+    expect(t.service.counters.get("bounces_unknown")).toBe(1_000);
     expect(t.records.filter((r) => r.event === "presence_notify_error")).toHaveLength(0);
     expect(t.records.filter((r) => r.count !== undefined).length).toBeLessThanOrEqual(11);
   });

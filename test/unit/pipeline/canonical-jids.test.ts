@@ -26,14 +26,14 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
       ["alice@LOCALHOST./r", false],
     ] as const) {
       const { jid, event } = broker(user, present);
-      t.pipeline.sink.accept(jid, event);
+      t.service.intake.sink.accept(jid, event);
     }
     await settle();
     expect(t.notified()).toEqual([
       { user: "alice@localhost/r", presence: "available" },
       { user: "alice@localhost/r", presence: "unavailable" },
     ]);
-    expect(t.pipeline.registry.size).toBe(0);
+    expect(t.service.intake.registry.size).toBe(0);
   });
 
   it("two spellings of one session over XMPP are one session", async () => {
@@ -43,7 +43,7 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
     t.server.deliver(unavailable("alice@localhost/r"));
     await settle();
     expect(t.notified().map((n) => n.presence)).toEqual(["available", "unavailable"]);
-    expect(t.pipeline.registry.size).toBe(0);
+    expect(t.service.intake.registry.size).toBe(0);
   });
 
   it("the server user's own session spelled with capitals is not notified to itself", async () => {
@@ -52,7 +52,7 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
     t.server.deliver(available("World@Localhost/backend"));
     await settle();
     expect(t.notified()).toEqual([]);
-    expect(t.pipeline.counters.get("presence_filtered")).toBe(1);
+    expect(t.service.counters.get("presence_filtered")).toBe(1);
   });
 
   it("held mail is released when the server user comes online under another spelling", async () => {
@@ -61,16 +61,16 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
     await settle();
-    expect(t.pipeline.held.size).toBe(1);
+    expect(t.service.outbox.held.size).toBe(1);
     t.server.offline.delete("world@localhost");
     t.server.deliver(available("WORLD@localhost/backend"));
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["u@localhost/a"]);
-    expect(t.pipeline.held.size).toBe(0);
+    expect(t.service.outbox.held.size).toBe(0);
   });
 
   it("a receipt from the server user under another spelling acknowledges its notification", async () => {
-    const t = setup({ receiptTimeoutMs: 5_000 });
+    const t = setup({ notify: { receiptTimeoutMs: 5_000 } });
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
     await settle();
@@ -79,8 +79,8 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
       `<message from="World@LocalHost/game" to="presence.localhost"><received xmlns="${NS_RECEIPTS}" id="${trace}"/></message>`,
     );
     await settle();
-    expect(t.pipeline.awaiting?.size).toBe(0);
-    expect(t.pipeline.counters.get("receipts_unmatched")).toBe(0);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
+    expect(t.service.counters.get("receipts_unmatched")).toBe(0);
   });
 
   it("a session the server's list spells otherwise is the session already known", async () => {
@@ -95,6 +95,6 @@ describe("JIDs compared in canonical form (issue #14, item 4)", () => {
     t.clock.increment(1_000);
     await settle();
     expect(t.notified()).toEqual([{ user: "alice@localhost/r", presence: "available" }]);
-    expect(t.pipeline.registry.size).toBe(1);
+    expect(t.service.intake.registry.size).toBe(1);
   });
 });

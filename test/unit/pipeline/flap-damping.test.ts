@@ -8,7 +8,7 @@ import { available, setup, unavailable } from "./setup.js";
 
 describe("flap damping", () => {
   it("drops a flip and its flip back within the window, and sends a change that holds", async () => {
-    const t = setup({ flapWindowMs: 2_000 });
+    const t = setup({ notify: { flapWindowMs: 2_000 } });
     t.server.connect();
     t.server.deliver(available("a@localhost/r"));
     t.clock.increment(2_000);
@@ -21,7 +21,7 @@ describe("flap damping", () => {
     t.clock.increment(5_000);
     await settle();
     expect(t.notified()).toHaveLength(1);
-    expect(t.pipeline.counters.get("notifications_damped")).toBe(2);
+    expect(t.service.counters.get("notifications_damped")).toBe(2);
     // Gone for good.
     t.server.deliver(unavailable("a@localhost/r"));
     t.clock.increment(2_000);
@@ -35,7 +35,7 @@ describe("flap damping", () => {
         // A storm: flips with random gaps (ms), some shorter than the window.
         fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 1, maxLength: 30 }),
         async (gaps) => {
-          const t = setup({ flapWindowMs: 1_000 });
+          const t = setup({ notify: { flapWindowMs: 1_000 } });
           t.server.connect();
           let online = false;
           for (const gap of gaps) {

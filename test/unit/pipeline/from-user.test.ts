@@ -11,7 +11,7 @@ const OUTGOING = "<perm access='message' type='outgoing'/>";
 
 describe('notify.from = "user"', () => {
   it("falls back to the component domain when the server did not grant message=outgoing, as the log says", async () => {
-    const t = setup({ from: "user", advertise: [] });
+    const t = setup({ notify: { from: "user" }, advertise: [] });
     t.server.connect();
     t.server.deliver(advertisement("localhost", PRESENCE));
     t.server.deliver(available("u@localhost/r"));
@@ -27,7 +27,7 @@ describe('notify.from = "user"', () => {
   });
 
   it("batches from the component domain too while it falls back", async () => {
-    const t = setup({ from: "user", advertise: [], batch: 10 });
+    const t = setup({ notify: { from: "user", batch: 10 }, advertise: [] });
     t.server.connect();
     t.server.deliver(advertisement("localhost", PRESENCE));
     for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
@@ -36,7 +36,7 @@ describe('notify.from = "user"', () => {
   });
 
   it("wraps notifications in <privilege> when message=outgoing is granted on this connection", async () => {
-    const t = setup({ from: "user", advertise: [] });
+    const t = setup({ notify: { from: "user" }, advertise: [] });
     t.server.connect();
     t.server.deliver(advertisement("localhost", PRESENCE + OUTGOING));
     t.server.deliver(available("u@localhost/r"));

@@ -13,7 +13,7 @@ describe("bounced notifications", () => {
     for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
     await settle();
     expect(t.notified()).toEqual([]);
-    expect(t.pipeline.held.size).toBe(3);
+    expect(t.service.outbox.held.size).toBe(3);
     // A newer one must not overtake the held ones.
     t.server.offline.delete("world@localhost");
     t.server.deliver(available("u@localhost/d"));
@@ -25,7 +25,7 @@ describe("bounced notifications", () => {
     expect(t.notified().map((n) => n.user)).toEqual(
       ["a", "b", "c", "d"].map((r) => `u@localhost/${r}`),
     );
-    expect(t.pipeline.held.size).toBe(0);
+    expect(t.service.outbox.held.size).toBe(0);
     expect(t.records.some((r) => r.event === "presence_notify_error")).toBe(false);
   });
 
@@ -37,10 +37,10 @@ describe("bounced notifications", () => {
     await settle();
     t.clock.increment(1_000); // first retry: still offline, bounced again
     await settle();
-    expect(t.pipeline.counters.get("notifications_bounced")).toBe(2);
+    expect(t.service.counters.get("notifications_bounced")).toBe(2);
     t.clock.increment(1_000); // the backoff doubled: not yet
     await settle();
-    expect(t.pipeline.counters.get("notifications_bounced")).toBe(2);
+    expect(t.service.counters.get("notifications_bounced")).toBe(2);
     t.server.offline.delete("world@localhost");
     t.clock.increment(1_000); // second retry, 2 s after the first
     await settle();
@@ -67,7 +67,7 @@ describe("mail queued while a server user's held mail is released", () => {
     for (const r of ["a", "b"]) t.server.deliver(available(`u@localhost/${r}`));
     t.server.connect();
     await settle();
-    expect(t.pipeline.held.size).toBe(2);
+    expect(t.service.outbox.held.size).toBe(2);
     // The link goes down before the server user comes back: the release and
     // a newer notification meet in the queue.
     t.server.drop();
@@ -77,6 +77,6 @@ describe("mail queued while a server user's held mail is released", () => {
     t.server.connect();
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["a", "b", "c"].map((r) => `u@localhost/${r}`));
-    expect(t.pipeline.held.size).toBe(0);
+    expect(t.service.outbox.held.size).toBe(0);
   });
 });

@@ -65,10 +65,10 @@ describe("liveness checks", () => {
     t.clock.increment(5_000);
     await settle();
     expect(pingsTo(t)).toHaveLength(2);
-    expect(t.pipeline.registry.stateOf("mute@localhost/r").presence).toBe("available");
+    expect(t.service.intake.registry.stateOf("mute@localhost/r").presence).toBe("available");
     t.clock.increment(5_000);
     await settle();
-    expect(t.pipeline.registry.stateOf("mute@localhost/r").presence).toBe("offline");
+    expect(t.service.intake.registry.stateOf("mute@localhost/r").presence).toBe("offline");
   });
 
   it("spreads pings at no more than max_rate, however many sessions are due", async () => {
@@ -92,7 +92,7 @@ describe("liveness checks", () => {
     // 50 a second, plus at most one tick's banked burst in the first second.
     for (const n of perSecond) expect(n).toBeLessThanOrEqual(55);
     expect(perSecond.slice(1).every((n) => n >= 45)).toBe(true);
-    expect(t.pipeline.registry.size).toBe(1_000); // all alive: no one reported gone
+    expect(t.service.intake.registry.size).toBe(1_000); // all alive: no one reported gone
   });
 
   it("does nothing with max_rate = 0", async () => {
@@ -153,7 +153,7 @@ describe("verification after a reconnect with liveness on", () => {
       await settle(2);
     }
     expect(pingsTo(t)).toHaveLength(40);
-    expect(t.pipeline.registry.counts()).toMatchObject({ available: 30, unconfirmed: 0 });
+    expect(t.service.intake.registry.counts()).toMatchObject({ available: 30, unconfirmed: 0 });
     expect(t.notified().filter((n) => n.presence === "unavailable")).toHaveLength(10);
   });
 });

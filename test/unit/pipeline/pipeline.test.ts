@@ -21,7 +21,7 @@ describe("presence pipeline", () => {
   });
 
   it("never notifies the server user about itself, nor filtered or foreign users", async () => {
-    const t = setup({ include: (l) => l.startsWith("flux.actor."), domains: ["localhost"] });
+    const t = setup({ notify: { include: ["flux.actor.*"], domains: ["localhost"] } });
     t.server.connect();
     t.server.deliver(available("world@localhost/backend"));
     t.server.deliver(available("bob@localhost/x"));
@@ -29,8 +29,8 @@ describe("presence pipeline", () => {
     t.server.deliver(available("flux.actor.1@localhost/x"));
     await settle();
     expect(t.notified()).toEqual([{ user: "flux.actor.1@localhost/x", presence: "available" }]);
-    expect(t.pipeline.counters.get("presence_filtered")).toBe(2);
-    expect(t.pipeline.counters.get("presence_rejected")).toBe(1);
+    expect(t.service.counters.get("presence_filtered")).toBe(2);
+    expect(t.service.counters.get("presence_rejected")).toBe(1);
   });
 
   it("counts and logs hostile stanzas without notifying or stopping", async () => {
@@ -43,7 +43,7 @@ describe("presence pipeline", () => {
     t.server.deliver(available("ok@localhost/r"));
     await settle();
     expect(t.notified()).toEqual([{ user: "ok@localhost/r", presence: "available" }]);
-    expect(t.pipeline.counters.get("presence_rejected")).toBe(3);
+    expect(t.service.counters.get("presence_rejected")).toBe(3);
     expect(t.records.some((r) => r.msg === "presence rejected")).toBe(true);
   });
 
@@ -54,13 +54,13 @@ describe("presence pipeline", () => {
     for (let i = 0; i < 5; i++) t.server.deliver(available(`u${i}@localhost/r`));
     await settle();
     expect(t.notified()).toEqual([]);
-    expect(t.pipeline.mailbox.size).toBe(5);
+    expect(t.service.outbox.mailbox.size).toBe(5);
     t.server.connect();
     await settle();
     expect(t.notified().map((a) => a.user)).toEqual(
       [0, 1, 2, 3, 4].map((i) => `u${i}@localhost/r`),
     );
-    expect(t.pipeline.mailbox.size).toBe(0);
+    expect(t.service.outbox.mailbox.size).toBe(0);
   });
 
   it("logs presence_notify_error and keeps the notification when a send fails", async () => {
@@ -69,7 +69,7 @@ describe("presence pipeline", () => {
     t.server.failSends = true;
     t.server.deliver(available("alice@localhost/r"));
     await settle();
-    expect(t.pipeline.mailbox.size).toBe(1);
+    expect(t.service.outbox.mailbox.size).toBe(1);
     const errors = t.records.filter((r) => r.event === "presence_notify_error");
     expect(errors[0]).toMatchObject({
       user: "alice@localhost/r",
@@ -99,13 +99,13 @@ describe("XEP-0356 advertisement", () => {
     expect(
       t.records.some((r) => r.level === 40 && String(r.msg).includes("presence=managed_entity")),
     ).toBe(true);
-    expect(t.pipeline.privileges()?.ns).toBe("urn:xmpp:privilege:1");
+    expect(t.service.privileges()?.ns).toBe("urn:xmpp:privilege:1");
   });
 });
 
 describe("mailbox.max_age", () => {
   it("drops notifications that waited longer than max_age, counted and logged, and sends the rest", async () => {
-    const t = setup({ maxAgeMs: 60_000 });
+    const t = setup({ mailbox: { maxAgeMs: 60_000 } });
     t.server.connect();
     t.server.drop();
     t.server.deliver(available("old@localhost/r"));
@@ -115,7 +115,7 @@ describe("mailbox.max_age", () => {
     t.server.connect();
     await settle();
     expect(t.notified()).toEqual([{ user: "new@localhost/r", presence: "available" }]);
-    expect(t.pipeline.counters.get("notifications_expired")).toBe(1);
+    expect(t.service.counters.get("notifications_expired")).toBe(1);
     expect(t.records.find((r) => r.event === "presence_notify_error")).toMatchObject({
       user: "old@localhost/r",
       ageMs: 75_000,
@@ -125,7 +125,7 @@ describe("mailbox.max_age", () => {
 
 describe("notify.max_rate", () => {
   it("spreads sends at the cap and keeps the rest queued, in order, dropping nothing", async () => {
-    const t = setup({ maxRate: 20 });
+    const t = setup({ notify: { maxRate: 20 } });
     t.server.connect();
     for (let i = 0; i < 90; i++) t.server.deliver(available(`u${i}@localhost/r`));
     await settle();
@@ -154,7 +154,7 @@ describe("notify.max_rate", () => {
 
 describe('notify.sequence = "session"', () => {
   it("numbers each session's notifications, across its comings and goings", async () => {
-    const t = setup({ sequence: true });
+    const t = setup({ notify: { sequence: "session" } });
     t.server.connect();
     t.server.deliver(available("a@localhost/r"));
     t.server.deliver(available("b@localhost/r"));

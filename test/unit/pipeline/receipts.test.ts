@@ -15,7 +15,7 @@ const traces = (t: ReturnType<typeof setup>) =>
 
 describe("XEP-0184 receipts", () => {
   it("asks for a receipt in every notification and forgets it once acknowledged", async () => {
-    const t = setup({ receiptTimeoutMs: TIMEOUT });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT } });
     t.server.answersReceipts.add("world@localhost");
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
@@ -24,15 +24,15 @@ describe("XEP-0184 receipts", () => {
     const sent = t.server.messages();
     expect(sent).toHaveLength(2);
     for (const m of sent) expect(m.getChild("request", NS_RECEIPTS)).toBeDefined();
-    expect(t.pipeline.awaiting?.size).toBe(0);
-    expect(t.pipeline.counters.get("notifications_acknowledged")).toBe(2);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
+    expect(t.service.counters.get("notifications_acknowledged")).toBe(2);
     t.clock.increment(TIMEOUT * 3);
     await settle();
     expect(t.server.messages()).toHaveLength(2);
   });
 
   it("sends again, same traces and in order, what the server took and lost", async () => {
-    const t = setup({ receiptTimeoutMs: TIMEOUT });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT } });
     t.server.answersReceipts.add("world@localhost");
     t.server.connect();
     t.server.swallow = true; // accepted, then lost without a bounce
@@ -40,16 +40,16 @@ describe("XEP-0184 receipts", () => {
     await settle();
     const lost = traces(t);
     expect(lost).toEqual([]);
-    expect(t.pipeline.awaiting?.size).toBe(3);
+    expect(t.service.outbox.awaiting?.size).toBe(3);
     t.server.swallow = false;
     t.clock.increment(TIMEOUT); // the receipts are overdue: held, released after a backoff
     await settle();
     t.clock.increment(2_000);
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["a", "b", "c"].map((r) => `u@localhost/${r}`));
-    expect(t.pipeline.counters.get("notifications_resent_no_receipt")).toBe(3);
-    expect(t.pipeline.awaiting?.size).toBe(0);
-    expect(t.pipeline.held.size).toBe(0);
+    expect(t.service.counters.get("notifications_resent_no_receipt")).toBe(3);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
+    expect(t.service.outbox.held.size).toBe(0);
   });
 
   it("a resend after a timeout can come after newer mail: the trace and seq tell", async () => {
@@ -57,7 +57,7 @@ describe("XEP-0184 receipts", () => {
     // awaits a receipt (that would be one message in flight at a time), so a
     // notification lost silently arrives again after it. `notify.sequence`
     // lets the consumer see it is older than what it has.
-    const t = setup({ receiptTimeoutMs: TIMEOUT, sequence: true });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT, sequence: "session" } });
     t.server.answersReceipts.add("world@localhost");
     t.server.connect();
     t.server.swallow = true;
@@ -77,7 +77,7 @@ describe("XEP-0184 receipts", () => {
   });
 
   it("sends again after a reconnect what was unacknowledged when the link dropped", async () => {
-    const t = setup({ receiptTimeoutMs: TIMEOUT });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT } });
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
     await settle();
@@ -89,12 +89,12 @@ describe("XEP-0184 receipts", () => {
     t.server.deliver(available("world@localhost/game"));
     await settle();
     expect(traces(t)).toEqual([first, first]);
-    expect(t.pipeline.counters.get("notifications_resent_link_lost")).toBe(1);
-    expect(t.pipeline.awaiting?.size).toBe(0);
+    expect(t.service.counters.get("notifications_resent_link_lost")).toBe(1);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
   });
 
   it("ignores a receipt from anyone but the server user the notification went to", async () => {
-    const t = setup({ receiptTimeoutMs: TIMEOUT });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT } });
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
     await settle();
@@ -103,24 +103,24 @@ describe("XEP-0184 receipts", () => {
       `<message from="mallory@localhost/x" to="presence.localhost"><received xmlns="${NS_RECEIPTS}" id="${trace}"/></message>`,
     );
     await settle();
-    expect(t.pipeline.awaiting?.size).toBe(1);
-    expect(t.pipeline.counters.get("receipts_unmatched")).toBe(1);
+    expect(t.service.outbox.awaiting?.size).toBe(1);
+    expect(t.service.counters.get("receipts_unmatched")).toBe(1);
     t.server.deliver(
       `<message from="world@localhost/game" to="presence.localhost"><received xmlns="${NS_RECEIPTS}" id="${trace}"/></message>`,
     );
     await settle();
-    expect(t.pipeline.awaiting?.size).toBe(0);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
   });
 
   it("pauses sending while mailbox.capacity notifications await a receipt", async () => {
-    const t = setup({ receiptTimeoutMs: TIMEOUT, mailboxCapacity: 3 });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT }, mailbox: { capacity: 3 } });
     t.server.connect();
     for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
     await settle();
     t.server.deliver(available("u@localhost/d"));
     await settle();
     expect(t.notified()).toHaveLength(3);
-    expect(t.pipeline.mailbox.size).toBe(1);
+    expect(t.service.outbox.mailbox.size).toBe(1);
     t.server.deliver(
       `<message from="world@localhost/game" to="presence.localhost"><received xmlns="${NS_RECEIPTS}" id="${traces(t)[0]}"/></message>`,
     );
@@ -131,13 +131,13 @@ describe("XEP-0184 receipts", () => {
   });
 
   it("a bounce hands the notification to held mail, not to the receipt timer", async () => {
-    const t = setup({ receiptTimeoutMs: TIMEOUT });
+    const t = setup({ notify: { receiptTimeoutMs: TIMEOUT } });
     t.server.offline.add("world@localhost");
     t.server.connect();
     t.server.deliver(available("u@localhost/a"));
     await settle();
-    expect(t.pipeline.awaiting?.size).toBe(0);
-    expect(t.pipeline.held.size).toBe(1);
-    expect(t.pipeline.counters.get("notifications_resent_no_receipt")).toBe(0);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
+    expect(t.service.outbox.held.size).toBe(1);
+    expect(t.service.counters.get("notifications_resent_no_receipt")).toBe(0);
   });
 });

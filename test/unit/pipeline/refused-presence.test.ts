@@ -37,7 +37,7 @@ describe("a presence too big or too deep to read", () => {
     );
     await settle();
     expect(t.notified().at(-1)).toEqual({ user: "u@localhost/r", presence: "unavailable" });
-    expect(t.pipeline.counters.get("stanzas_refused")).toBe(2);
+    expect(t.service.counters.get("stanzas_refused")).toBe(2);
   });
 
   it("is still refused as a presence when its own attributes are not a session's", async () => {
@@ -48,8 +48,8 @@ describe("a presence too big or too deep to read", () => {
     );
     await settle();
     expect(t.notified()).toEqual([]);
-    expect(t.pipeline.counters.get("presence_rejected")).toBe(1);
-    expect(t.pipeline.counters.get("presence_ignored")).toBe(1);
+    expect(t.service.counters.get("presence_rejected")).toBe(1);
+    expect(t.service.counters.get("presence_ignored")).toBe(1);
   });
 });
 

@@ -14,34 +14,34 @@ const users = (n: number, user = "u") =>
 
 describe("limits changed by a reload", () => {
   it("max_rate: turning the cap off sends what waited behind it at once", async () => {
-    const t = setup({ maxRate: 1 });
+    const t = setup({ notify: { maxRate: 1 } });
     t.server.connect();
     for (const jid of users(4)) t.server.deliver(available(jid));
     await settle();
     expect(t.notified()).toHaveLength(1);
-    t.rate?.setRate(0);
+    t.reload({ notify: { maxRate: 0 } });
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(users(4));
   });
 
   it("max_rate: a higher cap wakes the notifier without waiting out the old token", async () => {
-    const t = setup({ maxRate: 1 });
+    const t = setup({ notify: { maxRate: 1 } });
     t.server.connect();
     for (const jid of users(3)) t.server.deliver(available(jid));
     await settle();
     expect(t.notified()).toHaveLength(1);
-    t.rate?.setRate(100); // burst of 10: the two waiting go now
+    t.reload({ notify: { maxRate: 100 } }); // burst of 10: the two waiting go now
     await settle();
     expect(t.notified()).toHaveLength(3);
   });
 
   it("flap_window: turning damping off queues what waits, and later changes pass straight through", async () => {
-    const t = setup({ flapWindowMs: 60_000 });
+    const t = setup({ notify: { flapWindowMs: 60_000 } });
     t.server.connect();
     t.server.deliver(available("a@localhost/r"));
     await settle();
     expect(t.notified()).toEqual([]);
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 0, liveness: LIVENESS_OFF });
+    t.reload({ notify: { flapWindowMs: 0, userRate: 0 }, liveness: LIVENESS_OFF });
     await settle();
     expect(t.notified()).toEqual([{ user: "a@localhost/r", presence: "available" }]);
     t.server.deliver(available("b@localhost/r"));
@@ -52,7 +52,7 @@ describe("limits changed by a reload", () => {
   it("flap_window: turning damping on holds new changes for the window", async () => {
     const t = setup();
     t.server.connect();
-    t.pipeline.retune({ flapWindowMs: 2_000, userRate: 0, liveness: LIVENESS_OFF });
+    t.reload({ notify: { flapWindowMs: 2_000, userRate: 0 }, liveness: LIVENESS_OFF });
     t.server.deliver(available("a@localhost/r"));
     await settle();
     expect(t.notified()).toEqual([]);
@@ -64,22 +64,22 @@ describe("limits changed by a reload", () => {
   it("user_rate: turning the limit on holds a noisy user's excess; off releases it", async () => {
     const t = setup();
     t.server.connect();
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 1, liveness: LIVENESS_OFF });
+    t.reload({ notify: { flapWindowMs: 0, userRate: 1 }, liveness: LIVENESS_OFF });
     for (let i = 0; i < 3; i++) t.server.deliver(available(`noisy@localhost/${i}`));
     await settle();
     expect(t.notified()).toHaveLength(1);
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 0, liveness: LIVENESS_OFF });
+    t.reload({ notify: { flapWindowMs: 0, userRate: 0 }, liveness: LIVENESS_OFF });
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual([0, 1, 2].map((i) => `noisy@localhost/${i}`));
   });
 
   it("user_rate: a new rate applies to notifications already waiting", async () => {
-    const t = setup({ userRate: 1, liveness: LIVENESS_OFF });
+    const t = setup({ notify: { userRate: 1 }, liveness: LIVENESS_OFF });
     t.server.connect();
     for (let i = 0; i < 4; i++) t.server.deliver(available(`noisy@localhost/${i}`));
     await settle();
     expect(t.notified()).toHaveLength(1);
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 10, liveness: LIVENESS_OFF }); // buckets restart full
+    t.reload({ notify: { flapWindowMs: 0, userRate: 10 }, liveness: LIVENESS_OFF }); // buckets restart full
     await settle();
     expect(t.notified()).toHaveLength(4);
   });
@@ -87,12 +87,11 @@ describe("limits changed by a reload", () => {
 
 describe("filters changed by a reload", () => {
   it("a narrower include stops new sessions but follows tracked ones to their end", async () => {
-    let include = (_: string) => true;
-    const t = setup({ include: (l) => include(l) });
+    const t = setup();
     t.server.connect();
     t.server.deliver(available("alice@localhost/r"));
     await settle();
-    include = (l) => l.startsWith("flux.");
+    t.reload({ notify: { include: ["flux.*"] } });
     t.server.deliver(available("bob@localhost/r"));
     t.server.deliver(available("flux.1@localhost/r"));
     // alice's show change is no news; her going away is.
@@ -109,13 +108,12 @@ describe("filters changed by a reload", () => {
   });
 
   it("a wider include admits sessions at their next presence, without touching tracked ones", async () => {
-    let include = (l: string): boolean => l === "alice";
-    const t = setup({ include: (l) => include(l) });
+    const t = setup({ notify: { include: ["alice"] } });
     t.server.connect();
     t.server.deliver(available("alice@localhost/r"));
     t.server.deliver(available("bob@localhost/r"));
     await settle();
-    include = () => true;
+    t.reload({ notify: { include: ["*"] } });
     t.server.deliver(available("alice@localhost/r", "<show>dnd</show>"));
     t.server.deliver(available("bob@localhost/r", "<show>dnd</show>"));
     await settle();
@@ -140,9 +138,8 @@ describe("liveness checks changed by a reload", () => {
     t.clock.increment(60_000);
     await settle();
     expect(pingsTo(t)).toEqual([]);
-    t.pipeline.retune({
-      flapWindowMs: 0,
-      userRate: 0,
+    t.reload({
+      notify: { flapWindowMs: 0, userRate: 0 },
       liveness: { intervalMs: 30_000, timeoutMs: 1_000, maxRate: 100 },
     });
     t.clock.increment(100);
@@ -150,7 +147,7 @@ describe("liveness checks changed by a reload", () => {
     expect(pingsTo(t)).toEqual(["dead@localhost/r"]);
     expect(t.notified().at(-1)).toEqual({ user: "dead@localhost/r", presence: "unavailable" });
     t.server.deliver(available("quiet@localhost/r"));
-    t.pipeline.retune({ flapWindowMs: 0, userRate: 0, liveness: LIVENESS_OFF });
+    t.reload({ notify: { flapWindowMs: 0, userRate: 0 }, liveness: LIVENESS_OFF });
     t.clock.increment(120_000);
     await settle();
     expect(pingsTo(t)).toEqual(["dead@localhost/r"]);
@@ -162,9 +159,8 @@ describe("liveness checks changed by a reload", () => {
     t.server.deliver(available("live@localhost/r"));
     t.server.liveSessions.add("live@localhost/r");
     await settle();
-    t.pipeline.retune({
-      flapWindowMs: 0,
-      userRate: 0,
+    t.reload({
+      notify: { flapWindowMs: 0, userRate: 0 },
       liveness: { intervalMs: 5_000, timeoutMs: 1_000, maxRate: 100 },
     });
     t.clock.increment(5_100);
@@ -172,14 +168,13 @@ describe("liveness checks changed by a reload", () => {
     expect(pingsTo(t)).toEqual(["live@localhost/r"]);
   });
 
-  it("is ignored once the pipeline is closed (the daemon is stopping)", async () => {
+  it("is ignored once the service is closed (the daemon is stopping)", async () => {
     const t = setup();
     t.server.connect();
     t.server.deliver(available("a@localhost/r"));
-    t.pipeline.close();
-    t.pipeline.retune({
-      flapWindowMs: 0,
-      userRate: 0,
+    t.service.close();
+    t.reload({
+      notify: { flapWindowMs: 0, userRate: 0 },
       liveness: { intervalMs: 1_000, timeoutMs: 1_000, maxRate: 100 },
     });
     t.clock.increment(10_000);

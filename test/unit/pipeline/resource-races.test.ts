@@ -126,7 +126,7 @@ describe("many resources of one user, racing reconnects", () => {
             model.online.has(r) ? "available" : "unavailable",
           );
         }
-        real.pipeline.close();
+        real.service.close();
       }),
       { numRuns: 150 },
     );

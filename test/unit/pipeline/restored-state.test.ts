@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createActor, SimulatedClock } from "xstate";
-import { notifierLogic } from "../../../src/actors/notifier.js";
-import { createPipeline } from "../../../src/app/pipeline.js";
+import { createService } from "../../../src/app/service.js";
 import { NS_FLUX, newNotification } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
+import { testConfig } from "../../support/config.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 import { tempDir } from "../store/temp-store.js";
@@ -18,30 +18,19 @@ function daemonOn(store?: DurableStore) {
   const server = new MemoryServer();
   const clock = new SimulatedClock();
   const { logger, records } = logSink();
-  const pipeline = createPipeline({
+  const config = testConfig();
+  const service = createService({
+    config: () => config,
     link: server,
     clock,
     logger,
-    policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
-    fromUser: () => false,
-    mailboxCapacity: 100,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
-    liveness: { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
     ...(store ? { store } : {}),
   });
-  const notifier = createActor(
-    notifierLogic({
-      ...pipeline,
-      link: server,
-      from: () => "component",
-      logger,
-      now: () => clock.now(),
-    }),
-  ).start();
+  service.start();
+  const notifier = createActor(service.notifier).start();
   const notified = () =>
     server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
-  return { server, pipeline, notifier, notified, records };
+  return { server, service, notifier, notified, records };
 }
 
 describe("state restored at start", () => {
@@ -56,14 +45,16 @@ describe("state restored at start", () => {
     before.close();
     const store = openStore(path);
     const t = daemonOn(store);
-    expect([...t.pipeline.registry.entries()].map(([jid]) => jid)).toEqual(["alice@localhost/r"]);
+    expect([...t.service.intake.registry.entries()].map(([jid]) => jid)).toEqual([
+      "alice@localhost/r",
+    ]);
     expect(store.sessions.load()).toEqual(["alice@localhost/r"]);
     t.server.connect();
     t.server.deliver('<presence type="unavailable" from="alice@localhost/r"/>');
     await settle();
     expect(t.notified()).toEqual([{ user: "alice@localhost/r", presence: "unavailable" }]);
     t.notifier.stop();
-    t.pipeline.close();
+    t.service.close();
     store.close();
   });
 });
@@ -83,14 +74,14 @@ describe("a notification XML cannot carry", () => {
       "world",
       0,
     );
-    t.pipeline.mailbox.offer(bad);
-    t.pipeline.mailbox.offer(good);
-    t.pipeline.mailbox.offer(bad);
+    t.service.outbox.mailbox.offer(bad);
+    t.service.outbox.mailbox.offer(good);
+    t.service.outbox.mailbox.offer(bad);
     t.server.connect();
     await settle();
     expect(t.notified()).toEqual([{ user: "good@localhost/r", presence: "available" }]);
-    expect(t.pipeline.counters.get("notifications_unwritable")).toBe(2);
-    expect(t.pipeline.mailbox.size).toBe(0);
+    expect(t.service.counters.get("notifications_unwritable")).toBe(2);
+    expect(t.service.outbox.mailbox.size).toBe(0);
     expect(t.records.filter((r) => r.event === "presence_notify_error")).toHaveLength(2);
   });
 });

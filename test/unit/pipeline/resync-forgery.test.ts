@@ -23,7 +23,7 @@ describe("a forged replay cannot steer the resync", () => {
       await settle(2);
     }
     expect(gone(t)).toEqual(["left@localhost/x"]);
-    expect(t.pipeline.registry.counts()).toMatchObject({ available: 2, unconfirmed: 0 });
+    expect(t.service.intake.registry.counts()).toMatchObject({ available: 2, unconfirmed: 0 });
   });
 
   it("on a server that does not replay (ejabberd), a user's delayed presence does not make every unreplayed session gone", async () => {
@@ -36,7 +36,7 @@ describe("a forged replay cannot steer the resync", () => {
     t.clock.increment(1_000);
     await settle();
     expect(gone(t)).toEqual([]);
-    expect(t.pipeline.registry.counts()).toMatchObject({ available: 3, unconfirmed: 0 });
+    expect(t.service.intake.registry.counts()).toMatchObject({ available: 3, unconfirmed: 0 });
   });
 
   it("a delayed presence that reaches the component with its handshake but without an advertisement is not a replay", async () => {
@@ -61,7 +61,7 @@ describe("a forged replay cannot steer the resync", () => {
   });
 
   it("a filtered or foreign user's delayed presence never steers the resync", async () => {
-    const t = setup({ include: (l) => l !== "mallory", domains: ["localhost"] });
+    const t = setup({ notify: { exclude: ["mallory"], domains: ["localhost"] } });
     await online(t, "u@localhost/a", "v@localhost/b");
     for (const jid of ["u@localhost/a", "v@localhost/b"]) t.server.liveSessions.add(jid);
     reconnect(
@@ -73,7 +73,7 @@ describe("a forged replay cannot steer the resync", () => {
     await settle();
     expect(gone(t)).toEqual([]);
     // ...nor postpones the settle of a real replay.
-    const p = setup({ include: (l) => l !== "mallory", domains: ["localhost"] });
+    const p = setup({ notify: { exclude: ["mallory"], domains: ["localhost"] } });
     await online(p, "u@localhost/a", "left@localhost/x");
     reconnect(p, [ADVERTISEMENT, stamped("mallory@localhost/m"), stamped("u@localhost/a")]);
     for (let i = 0; i < 20; i++) {

@@ -20,7 +20,7 @@ describe("the server's real replay is still the whole truth", () => {
       stamped("u@localhost/a"),
     ]);
     await settle();
-    expect(t.pipeline.registry.counts().unconfirmed).toBe(2);
+    expect(t.service.intake.registry.counts().unconfirmed).toBe(2);
     t.clock.increment(1_000);
     await settle();
     expect(t.server.sent.filter((s) => s.name === "iq")).toEqual([]);
@@ -73,7 +73,7 @@ describe("a server that replays nothing", () => {
       .sort();
     expect(pinged).toEqual(["u@localhost/a", "u@localhost/b"]);
     expect(t.notified().slice(2)).toEqual([{ user: "u@localhost/b", presence: "unavailable" }]);
-    expect(t.pipeline.registry.counts()).toMatchObject({ available: 1, unconfirmed: 0 });
+    expect(t.service.intake.registry.counts()).toMatchObject({ available: 1, unconfirmed: 0 });
   });
 
   it("retries a ping that timed out once, then reports the session gone", async () => {
@@ -93,10 +93,10 @@ describe("a server that replays nothing", () => {
     t.clock.increment(10_000);
     await settle();
     expect(t.server.sent.filter((s) => s.name === "iq")).toHaveLength(2);
-    expect(t.pipeline.registry.stateOf("u@localhost/silent").presence).toBe("available");
+    expect(t.service.intake.registry.stateOf("u@localhost/silent").presence).toBe("available");
     t.clock.increment(10_000);
     await settle();
-    expect(t.pipeline.registry.stateOf("u@localhost/silent").presence).toBe("offline");
+    expect(t.service.intake.registry.stateOf("u@localhost/silent").presence).toBe("offline");
     expect(t.notified().at(-1)).toEqual({ user: "u@localhost/silent", presence: "unavailable" });
   });
 });

@@ -17,9 +17,9 @@ describe("served domains with notify.domains empty", () => {
     t.server.deliver(available("u@localhost/r"));
     for (let i = 0; i < 100; i++) t.server.deliver(available(`m${i}@evil.example/r`));
     await settle();
-    expect(t.pipeline.registry.size).toBe(1);
+    expect(t.service.intake.registry.size).toBe(1);
     expect(t.notified()).toEqual([{ user: "u@localhost/r", presence: "available" }]);
-    expect(t.pipeline.counters.get("presence_rejected")).toBe(100);
+    expect(t.service.counters.get("presence_rejected")).toBe(100);
     const logged = t.records.filter((r) => r.reason === "domain not served");
     expect(logged.length).toBeLessThan(10);
   });
@@ -28,8 +28,8 @@ describe("served domains with notify.domains empty", () => {
     const t = setup({ advertise: [] });
     const readiness = new Readiness({
       link: t.server,
-      privileges: t.pipeline.privileges,
-      counters: t.pipeline.counters,
+      privileges: t.service.privileges,
+      counters: t.service.counters,
     });
     t.server.connect();
     t.server.deliver(advertisement("localhost"));
@@ -39,8 +39,8 @@ describe("served domains with notify.domains empty", () => {
     t.server.deliver(available("m@evil.example/r"));
     await settle();
     expect(readiness.state().ready).toBe(true);
-    expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
-    expect(t.pipeline.registry.size).toBe(1);
+    expect(t.service.counters.get("privileges_refused")).toBe(1);
+    expect(t.service.intake.registry.size).toBe(1);
   });
 
   it("a new host advertising after the connect burst went quiet is not believed", async () => {
@@ -51,8 +51,8 @@ describe("served domains with notify.domains empty", () => {
     t.server.deliver(advertisement("evil.example"));
     t.server.deliver(available("m@evil.example/r"));
     await settle();
-    expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
-    expect(t.pipeline.registry.size).toBe(0);
+    expect(t.service.counters.get("privileges_refused")).toBe(1);
+    expect(t.service.intake.registry.size).toBe(0);
   });
 
   it("serves every host that advertises in the connect burst (Prosody: each host, then its presences)", async () => {
@@ -69,7 +69,7 @@ describe("served domains with notify.domains empty", () => {
     t.server.deliver(available("z@localhost/r"));
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["x@a.test/r", "y@b.test/r"]);
-    expect(t.pipeline.counters.get("privileges_refused")).toBe(0);
+    expect(t.service.counters.get("privileges_refused")).toBe(0);
   });
 
   it("without an advertisement (MongooseIM, the broker route) serves only the component's parent domain", async () => {
@@ -80,12 +80,12 @@ describe("served domains with notify.domains empty", () => {
       const [local = "", domain = ""] = bare.split("@");
       return { full, bare, local, domain, resource };
     };
-    t.pipeline.sink.accept(jid("u@localhost/r"), { type: "presence.available" });
-    t.pipeline.sink.accept(jid("m@evil.example/r"), { type: "presence.available" });
+    t.service.intake.sink.accept(jid("u@localhost/r"), { type: "presence.available" });
+    t.service.intake.sink.accept(jid("m@evil.example/r"), { type: "presence.available" });
     t.server.deliver(available("n@evil.example/r"));
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["u@localhost/r"]);
-    expect(t.pipeline.counters.get("presence_rejected")).toBe(2);
+    expect(t.service.counters.get("presence_rejected")).toBe(2);
   });
 
   it("forgets the last connection's hosts on a reconnect", async () => {
@@ -96,18 +96,18 @@ describe("served domains with notify.domains empty", () => {
     t.server.connect();
     t.server.deliver(available("y@b.test/r"));
     await settle();
-    expect(t.pipeline.registry.size).toBe(0);
+    expect(t.service.intake.registry.size).toBe(0);
   });
 
   it("with notify.domains set, serves exactly those and believes only their advertisements", async () => {
-    const t = setup({ domains: ["example.test"], advertise: [] });
+    const t = setup({ notify: { domains: ["example.test"] }, advertise: [] });
     t.server.connect();
     t.server.deliver(advertisement("localhost"));
     t.server.deliver(available("u@localhost/r"));
     t.server.deliver(available("v@example.test/r"));
     await settle();
     expect(t.notified().map((n) => n.user)).toEqual(["v@example.test/r"]);
-    expect(t.pipeline.counters.get("privileges_refused")).toBe(1);
+    expect(t.service.counters.get("privileges_refused")).toBe(1);
   });
 });
 
@@ -153,6 +153,6 @@ describe("Prosody's real burst with two virtual hosts", () => {
       { user: "alice@localhost/phone", presence: "available" },
       { user: "dave@example.test/home", presence: "available" },
     ]);
-    expect(t.pipeline.counters.get("privileges_refused")).toBe(0);
+    expect(t.service.counters.get("privileges_refused")).toBe(0);
   });
 });

@@ -26,14 +26,14 @@ describe("reconciliation with the server's session list", () => {
       { user: "c@localhost/r", presence: "available" },
       { user: "b@localhost/r", presence: "unavailable" },
     ]);
-    expect([...t.pipeline.registry.sessionsInState({ presence: "available" })].sort()).toEqual(
-      online,
-    );
+    expect(
+      [...t.service.intake.registry.sessionsInState({ presence: "available" })].sort(),
+    ).toEqual(online);
   });
 
   it("filters listed sessions like presences, the server user included", async () => {
     const t = setup({
-      include: (l) => l.startsWith("flux."),
+      notify: { include: ["flux.*"] },
       sessionList: async () => [
         { jid: "world@localhost/backend", show: undefined },
         { jid: "human@localhost/r", show: undefined },
@@ -45,7 +45,7 @@ describe("reconciliation with the server's session list", () => {
     t.clock.increment(1_000);
     await settle();
     expect(t.notified()).toEqual([{ user: "flux.actor.1@localhost/r", presence: "available" }]);
-    expect(t.pipeline.registry.stateOf("flux.actor.1@localhost/r").show).toBe("away");
+    expect(t.service.intake.registry.stateOf("flux.actor.1@localhost/r").show).toBe("away");
   });
 
   it("falls back to pings when the list cannot be had", async () => {

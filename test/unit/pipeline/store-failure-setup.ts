@@ -1,9 +1,9 @@
 import { createActor, SimulatedClock } from "xstate";
-import { notifierLogic } from "../../../src/actors/notifier.js";
 import { Readiness } from "../../../src/admin/readiness.js";
-import { createPipeline } from "../../../src/app/pipeline.js";
+import { createService } from "../../../src/app/service.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
+import { testConfig } from "../../support/config.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 import { advertisement } from "./setup.js";
@@ -13,7 +13,7 @@ function diskFull() {
 }
 
 /**
- * A durable pipeline and notifier against the in-memory server, on a
+ * A durable service and its notifier against the in-memory server, on a
  * simulated clock. The store is the real one at `path`; while `disk.full`
  * is set its test-only fault hook fails every commit with SQLITE_FULL (a
  * test on a really full filesystem leaves `disk.full` alone).
@@ -31,45 +31,30 @@ export function durableDaemon(
   const server = new MemoryServer();
   const clock = new SimulatedClock();
   const { logger, records } = logSink();
-  const pipeline = createPipeline({
-    link: server,
-    clock,
-    logger,
-    policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
-    fromUser: () => false,
-    mailboxCapacity: opts.capacity ?? 100,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
+  const config = testConfig({
+    notify: { flapWindowMs: opts.flapWindowMs ?? 0, userRate: opts.userRate ?? 0 },
+    mailbox: { capacity: opts.capacity ?? 100 },
     liveness: { intervalMs: 600_000, timeoutMs: 10_000, maxRate: 0 },
-    store,
-    ...(opts.flapWindowMs ? { flapWindowMs: opts.flapWindowMs } : {}),
-    ...(opts.userRate ? { userRate: opts.userRate } : {}),
   });
+  const service = createService({ config: () => config, link: server, clock, logger, store });
+  service.start();
   server.on("online", () => server.deliver(advertisement("localhost")));
-  const notifier = createActor(
-    notifierLogic({
-      ...pipeline,
-      link: server,
-      from: () => "component",
-      logger,
-      now: () => clock.now(),
-    }),
-  ).start();
+  const notifier = createActor(service.notifier).start();
   const notified = (): { user: string; presence: string }[] =>
     server.messages().map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").args);
   const readiness = new Readiness({
     link: server,
-    privileges: pipeline.privileges,
-    counters: pipeline.counters,
-    ...(pipeline.storeFault ? { store: pipeline.storeFault } : {}),
+    privileges: service.privileges,
+    counters: service.counters,
+    store: service.outbox.storeFault,
   });
   const stop = () => {
     readiness.close();
     notifier.stop();
-    pipeline.close();
+    service.close();
     store.close();
   };
-  return { disk, store, server, clock, pipeline, readiness, notified, records, stop };
+  return { disk, store, server, clock, service, readiness, notified, records, stop };
 }
 
 export type Daemon = ReturnType<typeof durableDaemon>;

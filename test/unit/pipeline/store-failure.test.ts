@@ -44,7 +44,7 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
       await say("carol@localhost/c", "unavailable");
       await say("dave@localhost/d", "available");
       const whileFull = t.readiness.state();
-      const keptWhileFull = queuesOf(t.pipeline).uncommitted?.size();
+      const keptWhileFull = queuesOf(t.service.outbox).uncommitted?.size();
       t.disk.full = false;
       await pass(t, 10_000);
       const told = truth.map(([user, presence]) => ({ user, presence }));
@@ -57,10 +57,10 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
       });
       expect(t.readiness.state().ready).toBe(true);
       expect(keptWhileFull).toBe(6);
-      expect(queuesOf(t.pipeline).uncommitted?.size()).toBe(0);
+      expect(queuesOf(t.service.outbox).uncommitted?.size()).toBe(0);
       expect(t.records.filter((r) => r.event === "store_unwritable")).toHaveLength(1);
       expect(t.records.filter((r) => r.event === "store_writable")).toHaveLength(1);
-      expect(t.pipeline.counters.get("store_commit_failures")).toBeGreaterThan(0);
+      expect(t.service.counters.get("store_commit_failures")).toBeGreaterThan(0);
       // Later changes still arrive.
       await say("erin@localhost/e", "available");
       expect(t.notified().at(-1)).toEqual({ user: "erin@localhost/e", presence: "available" });
@@ -82,7 +82,7 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
     await pass(t, 5_000);
     t.disk.full = false;
     await pass(t, 10_000);
-    const truth = [...t.pipeline.registry.sessionsInState({ presence: "available" })].sort();
+    const truth = [...t.service.intake.registry.sessionsInState({ presence: "available" })].sort();
     expect(truth).toEqual([
       "bob@localhost/b",
       "u1@localhost/r",
@@ -93,8 +93,8 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
     ]);
     expect(view(t.notified())).toEqual(truth);
     expect(t.store.sessions.load()).toEqual(truth);
-    expect(t.pipeline.counters.get("store_backlog_overflows")).toBe(1);
-    expect(t.pipeline.storeFault()).toBeUndefined();
+    expect(t.service.counters.get("store_backlog_overflows")).toBe(1);
+    expect(t.service.outbox.storeFault()).toBeUndefined();
     t.stop();
   });
 
@@ -120,20 +120,20 @@ describe("a full disk loses no transition (issue #15, item 3)", () => {
     t.disk.full = true;
     let taken: unknown;
     try {
-      taken = t.pipeline.sink.accept(jid.jid, { type: "presence.available" });
+      taken = t.service.intake.sink.accept(jid.jid, { type: "presence.available" });
     } catch {
       // The old code threw; the broker source then dropped its connection
       // and the redelivered message found the machine already advanced.
     }
     expect(taken).toBe(false);
     // Held: the broker source hands in nothing more while the file refuses.
-    expect(t.pipeline.sink.writable?.()).toBe(false);
+    expect(t.service.intake.sink.writable?.()).toBe(false);
     t.disk.full = false;
     await pass(t, 2_000);
-    expect(t.pipeline.sink.writable?.()).toBe(true);
+    expect(t.service.intake.sink.writable?.()).toBe(true);
     expect(t.notified()).toEqual([{ user: "alice@localhost/a", presence: "available" }]);
     // Redelivered after the recovery: taken, no second notification.
-    expect(t.pipeline.sink.accept(jid.jid, { type: "presence.available" })).toBe(true);
+    expect(t.service.intake.sink.accept(jid.jid, { type: "presence.available" })).toBe(true);
     await pass(t, 1_000);
     expect(t.notified()).toEqual([{ user: "alice@localhost/a", presence: "available" }]);
     t.stop();
@@ -185,7 +185,7 @@ describe("a disk that fills and frees at random (property)", () => {
               expect(view(t.notified())).toEqual([...online].sort());
               expect(t.store.sessions.load()).toEqual([...online].sort());
               expect(t.readiness.state().ready).toBe(true);
-              const overflowed = t.pipeline.counters.get("store_backlog_overflows") > 0;
+              const overflowed = t.service.counters.get("store_backlog_overflows") > 0;
               // Damping and the rate may merge what the truth lists; alone, nothing is merged.
               if (!overflowed && name === "plain") {
                 expect(perSession(t.notified())).toEqual(perSession(truth));

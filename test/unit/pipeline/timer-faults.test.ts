@@ -3,7 +3,7 @@ import { settle } from "../../support/memory-link.js";
 import { available, setup, unavailable } from "./setup.js";
 
 // Issue #15, "timers have an owner": a throw injected into one timer callback
-// of each mechanism (the pipeline's fault hook, which no configuration
+// of each mechanism (the service's `faults.timers`, which no configuration
 // reaches) is reported like a supervised crash, never reaches the event loop,
 // and the mechanism still does its job.
 
@@ -29,7 +29,7 @@ describe("timers have an owner", () => {
   it("liveness: a tick that throws is reported and the checks go on", async () => {
     const t = setup({
       liveness: { intervalMs: 10_000, timeoutMs: 5_000, maxRate: 200 },
-      timerFault: failing("liveness", 3),
+      faults: { timers: failing("liveness", 3) },
     });
     t.server.connect();
     t.server.deliver(available("dead@localhost/r"));
@@ -39,11 +39,11 @@ describe("timers have an owner", () => {
       reason: { message: "injected into liveness" },
       restarts: 1,
     });
-    expect(t.pipeline.counters.get("timer_failures")).toBe(3);
+    expect(t.service.counters.get("timer_failures")).toBe(3);
   });
 
   it("resync: a settle that throws still settles, and the departure during the outage is reported", async () => {
-    const t = setup({ timerFault: failing("resync") });
+    const t = setup({ faults: { timers: failing("resync") } });
     t.server.connect();
     t.server.deliver(available("stays@localhost/r"));
     t.server.deliver(available("leaves@localhost/r"));
@@ -60,7 +60,7 @@ describe("timers have an owner", () => {
   it("pings: a ping timeout that throws still times out, and two make the session gone", async () => {
     const t = setup({
       liveness: { intervalMs: 10_000, timeoutMs: 5_000, maxRate: 200 },
-      timerFault: failing("pings"),
+      faults: { timers: failing("pings") },
     });
     t.server.connect();
     t.server.silentSessions.add("mute@localhost/r");
@@ -71,12 +71,12 @@ describe("timers have an owner", () => {
   });
 
   it("held mail: a retry that throws runs again, and the held notification is delivered", async () => {
-    const t = setup({ timerFault: failing("held_mail") });
+    const t = setup({ faults: { timers: failing("held_mail") } });
     t.server.offline.add("world@localhost");
     t.server.connect();
     t.server.deliver(available("u@localhost/r"));
     await settle();
-    expect(t.pipeline.held.size).toBe(1);
+    expect(t.service.outbox.held.size).toBe(1);
     t.server.offline.delete("world@localhost"); // back, but says nothing: the retry timer must do it
     await advance(t, 10_000);
     expect(t.notified()).toEqual([{ user: "u@localhost/r", presence: "available" }]);
@@ -84,7 +84,10 @@ describe("timers have an owner", () => {
   });
 
   it("receipts: an expiry that throws runs again, and the unacknowledged notification is sent again", async () => {
-    const t = setup({ receiptTimeoutMs: 5_000, timerFault: failing("receipts") });
+    const t = setup({
+      notify: { receiptTimeoutMs: 5_000 },
+      faults: { timers: failing("receipts") },
+    });
     t.server.connect();
     t.server.swallow = true;
     t.server.deliver(available("u@localhost/r"));
@@ -93,12 +96,12 @@ describe("timers have an owner", () => {
     t.server.answersReceipts.add("world@localhost");
     await advance(t, 15_000);
     expect(t.notified()).toEqual([{ user: "u@localhost/r", presence: "available" }]);
-    expect(t.pipeline.awaiting?.size).toBe(0);
+    expect(t.service.outbox.awaiting?.size).toBe(0);
     expect(crashLines(t, "receipts")).toHaveLength(1);
   });
 
   it("send rate: a wake-up that throws runs again, and every queued notification goes out in order", async () => {
-    const t = setup({ maxRate: 2, timerFault: failing("send_rate") });
+    const t = setup({ notify: { maxRate: 2 }, faults: { timers: failing("send_rate") } });
     t.server.connect();
     for (const r of ["a", "b", "c", "d", "e"]) t.server.deliver(available(`u@localhost/${r}`));
     await advance(t, 10_000, 100);
@@ -109,7 +112,7 @@ describe("timers have an owner", () => {
   });
 
   it("per-user rate: a release that throws runs again; nothing lost, order kept", async () => {
-    const t = setup({ userRate: 1, timerFault: failing("user_rate") });
+    const t = setup({ notify: { userRate: 1 }, faults: { timers: failing("user_rate") } });
     t.server.connect();
     for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
     await advance(t, 10_000, 100);
@@ -118,7 +121,10 @@ describe("timers have an owner", () => {
   });
 
   it("flap damper: a window's end that throws runs again; the change that held goes out once", async () => {
-    const t = setup({ flapWindowMs: 1_000, timerFault: failing("flap_damper") });
+    const t = setup({
+      notify: { flapWindowMs: 1_000 },
+      faults: { timers: failing("flap_damper") },
+    });
     t.server.connect();
     t.server.deliver(available("u@localhost/r"));
     await advance(t, 5_000);

@@ -15,7 +15,7 @@ async function tick(t: ReturnType<typeof setup>, ms: number) {
 
 describe("per-user rate limit", () => {
   it("holds one user's excess without holding up another user", async () => {
-    const t = setup({ userRate: 2 });
+    const t = setup({ notify: { userRate: 2 } });
     t.server.connect();
     for (let i = 0; i < 6; i++) t.server.deliver(available(`noisy@localhost/${i}`));
     t.server.deliver(available("quiet@localhost/r"));
@@ -44,7 +44,7 @@ describe("per-user rate limit", () => {
           maxLength: 40,
         }),
         async (steps) => {
-          const t = setup({ userRate: 3 });
+          const t = setup({ notify: { userRate: 3 } });
           t.server.connect();
           const online = [false, false, false];
           for (const [session, gap] of steps) {

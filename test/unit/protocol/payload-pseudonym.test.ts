@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { Secret } from "../../../src/config/redacted.js";
 import { payloadPseudonym } from "../../../src/protocol/pseudonym.js";
-import { signer, verifyNotification } from "../../../src/protocol/signature.js";
+import { verifyNotification } from "../../../src/protocol/signature.js";
 import { settle } from "../../support/memory-link.js";
 import { available, setup, unavailable } from "../pipeline/setup.js";
 
@@ -11,7 +12,7 @@ const KEY = "pseudonym-key-0123456789abcdef0123";
 
 describe("payload pseudonyms", () => {
   it("replace the JID in the payload, stably, and the consumer can compute them", async () => {
-    const t = setup({ pseudonym: payloadPseudonym(KEY) });
+    const t = setup({ pseudonyms: { key: new Secret(KEY) } });
     t.server.connect();
     t.server.deliver(available("alice@localhost/phone"));
     t.server.deliver(unavailable("alice@localhost/phone"));
@@ -35,12 +36,15 @@ describe("payload pseudonyms", () => {
 
   it("keep the real JID for bounces and held mail, and sign what is shown", async () => {
     const key = { id: "k1", secret: "0123456789abcdef0123456789abcdef" };
-    const t = setup({ pseudonym: payloadPseudonym(KEY), sign: signer(key) });
+    const t = setup({
+      pseudonyms: { key: new Secret(KEY) },
+      signing: { key: new Secret(key.secret), keyId: key.id },
+    });
     t.server.offline.add("world@localhost");
     t.server.connect();
     t.server.deliver(available("alice@localhost/phone"));
     await settle();
-    expect(t.pipeline.held.size).toBe(1);
+    expect(t.service.outbox.held.size).toBe(1);
     t.server.offline.delete("world@localhost");
     t.server.deliver(available("world@localhost/game"));
     await settle();

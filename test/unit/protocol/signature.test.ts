@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Secret } from "../../../src/config/redacted.js";
 import { newNotification, payloadJson } from "../../../src/protocol/notification.js";
 import {
   canonicalNotification,
@@ -91,7 +92,10 @@ describe("notification signatures", () => {
   });
 
   it("are added by the notifier, and a batch verifies change by change", async () => {
-    const t = setup({ sign: signer(KEY), batch: 5 });
+    const t = setup({
+      signing: { key: new Secret(KEY.secret), keyId: KEY.id },
+      notify: { batch: 5 },
+    });
     for (const r of ["a", "b", "c"]) t.server.deliver(available(`u@localhost/${r}`));
     t.server.connect();
     await settle();

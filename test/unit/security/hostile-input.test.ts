@@ -128,7 +128,7 @@ describe("hostile input through the real read path", () => {
         async (stanzas, sizes) => {
           // notify.domains empty: the hosts that advertised at the connect are served.
           const t = wired();
-          const granted = t.pipeline.privileges();
+          const granted = t.service.privileges();
           const bytes = Buffer.concat(stanzas);
           for (const chunk of chunks(bytes, sizes)) t.feed(chunk);
           await settle();
@@ -145,10 +145,10 @@ describe("hostile input through the real read path", () => {
           }
           for (const n of t.notified()) expect(parseFullJid(n.user).ok).toBe(true);
           // No advertisement in the stream (a user's, a remote server's) replaced the server's.
-          expect(t.pipeline.privileges()).toBe(granted);
+          expect(t.service.privileges()).toBe(granted);
           expect(granted?.perms).toEqual({ presence: "managed_entity" });
           expect(t.wire.overflows).toEqual([]);
-          t.pipeline.close();
+          t.service.close();
         },
       ),
       { numRuns: 150 },
@@ -180,7 +180,7 @@ describe("hostile input through the real read path", () => {
             .filter((n) => n.presence === "available" && valid.includes(n.user))
             .map((n) => n.user);
           expect(notifiedAvailable).toEqual(expected);
-          t.pipeline.close();
+          t.service.close();
         },
       ),
       { numRuns: 100 },
@@ -195,11 +195,11 @@ describe("hostile input through the real read path", () => {
           const t = wired();
           for (const chunk of chunks(bytes, sizes)) t.feed(chunk);
           await settle();
-          t.pipeline.close();
+          t.service.close();
           return {
             notified: t.notified(),
-            refused: t.pipeline.counters.get("stanzas_refused"),
-            rejected: t.pipeline.counters.get("presence_rejected"),
+            refused: t.service.counters.get("stanzas_refused"),
+            rejected: t.service.counters.get("presence_rejected"),
           };
         };
         const whole = await outcome([Math.max(1, bytes.length)]);
@@ -216,7 +216,7 @@ describe("hostile input through the real read path", () => {
     const big = Buffer.from(`<presence from='u@localhost/r'>${nested(100)}</presence>`);
     for (let i = 0; i < 1_000; i++) t.feed(big);
     await settle();
-    expect(t.pipeline.counters.get("stanzas_refused")).toBe(1_000);
+    expect(t.service.counters.get("stanzas_refused")).toBe(1_000);
     const logged = t.records.filter((r) => r.msg === "stanzas refused");
     // The 1st, 2nd, 4th, ... 512th: ten lines for a thousand refusals.
     expect(logged).toHaveLength(10);
@@ -230,7 +230,7 @@ describe("hostile input through the real read path", () => {
     // Logged refusals used to be keyed by a reason that quoted the input: after
     // 1,000 distinct types every new one was logged, each line quoting the
     // whole attribute; a full mailbox logged every refused notification.
-    const t = setup({ mailboxCapacity: 1 });
+    const t = setup({ mailbox: { capacity: 1 } });
     t.server.connect();
     for (let i = 0; i < 3_000; i++) {
       t.server.deliver(`<presence type='bogus-${i}' from='u${i}@localhost/r'/>`);
@@ -240,8 +240,8 @@ describe("hostile input through the real read path", () => {
     // No turn for the notifier to drain in: all but the first are refused.
     for (let i = 0; i < 3_000; i++) t.server.deliver(available(`v${i}@localhost/r`));
     await settle();
-    expect(t.pipeline.counters.get("presence_rejected")).toBe(6_001);
-    expect(t.pipeline.counters.get("notifications_refused_full")).toBeGreaterThan(2_900);
+    expect(t.service.counters.get("presence_rejected")).toBe(6_001);
+    expect(t.service.counters.get("notifications_refused_full")).toBeGreaterThan(2_900);
     const lines = t.records.map((r) => JSON.stringify(r));
     expect(lines.length).toBeLessThan(80);
     for (const line of lines) expect(Buffer.byteLength(line)).toBeLessThan(1_500);
@@ -259,7 +259,7 @@ describe("hostile input through the real read path", () => {
       t.feed(Buffer.from(`<p${i} from='u@localhost/r'>${nested(40)}</p${i}>`));
     }
     await settle();
-    expect(t.pipeline.counters.get("stanzas_refused")).toBe(2_000);
+    expect(t.service.counters.get("stanzas_refused")).toBe(2_000);
     const logged = t.records.filter((r) => r.msg === "stanzas refused");
     expect(logged).toHaveLength(11);
     expect(logged[0]).toMatchObject({ excerpt: "p0", reason: expect.stringContaining("nested") });

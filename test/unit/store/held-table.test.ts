@@ -12,8 +12,8 @@ describe("held mail in the state file", () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
 
-  const heldMail = (store: ReturnType<typeof openStore>) =>
-    new HeldMail({
+  const heldMail = (store: ReturnType<typeof openStore>) => {
+    const held = new HeldMail({
       clock: new SimulatedClock(),
       backoff: () => 1_000,
       capacity: 100,
@@ -21,6 +21,9 @@ describe("held mail in the state file", () => {
       logger: silentLogger,
       table: store.held,
     });
+    held.restore();
+    return held;
+  };
 
   it("comes back, in order, after a reopen, and leaves the file once sent", () => {
     const path = dir.file();

@@ -1,11 +1,11 @@
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createActor, SimulatedClock } from "xstate";
-import { notifierLogic } from "../../../src/actors/notifier.js";
-import { createPipeline } from "../../../src/app/pipeline.js";
+import { createService } from "../../../src/app/service.js";
 import { NS_FLUX, NS_RECEIPTS } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
 import { silentLogger } from "../../../src/telemetry/log.js";
+import { testConfig } from "../../support/config.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 import { notification, tempDir } from "./temp-store.js";
 
@@ -15,37 +15,25 @@ import { notification, tempDir } from "./temp-store.js";
 function daemonOn(store: DurableStore) {
   const server = new MemoryServer();
   const clock = new SimulatedClock();
-  const pipeline = createPipeline({
+  const config = testConfig({ notify: { receiptTimeoutMs: 30_000 } });
+  const service = createService({
+    config: () => config,
     link: server,
     clock,
     logger: silentLogger,
-    policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
-    fromUser: () => false,
-    mailboxCapacity: 100,
-    pingTimeoutMs: 10_000,
-    resyncSettleMs: 1_000,
-    liveness: { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
-    receiptTimeoutMs: 30_000,
     store,
   });
-  const notifier = createActor(
-    notifierLogic({
-      ...pipeline,
-      link: server,
-      from: () => "component",
-      logger: silentLogger,
-      now: () => clock.now(),
-    }),
-  ).start();
+  service.start();
+  const notifier = createActor(service.notifier).start();
   const traces = () =>
     server
       .messages()
       .map((m) => JSON.parse(m.getChild("event", NS_FLUX)?.getText() ?? "{}").trace as string);
   const stop = () => {
     notifier.stop();
-    pipeline.close();
+    service.close();
   };
-  return { server, pipeline, traces, stop };
+  return { server, service, traces, stop };
 }
 
 describe("unacknowledged notifications in the state file", () => {
@@ -74,7 +62,7 @@ describe("unacknowledged notifications in the state file", () => {
     expect(after.traces()).toEqual([trace]);
     expect(second.unacked.load()).toEqual([]);
     expect(second.held.load()).toEqual([]);
-    expect(after.pipeline.counters.get("notifications_acknowledged")).toBe(1);
+    expect(after.service.counters.get("notifications_acknowledged")).toBe(1);
     after.stop();
     second.close();
   });

@@ -1,0 +1,71 @@
+import type { Notification } from "../protocol/notification.js";
+import type { NotificationQueue } from "../store/notification-queue.js";
+import type { Counters } from "../telemetry/counters.js";
+import type { Logger } from "../telemetry/log.js";
+import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
+import type { Commit } from "./durable-commits.js";
+import type { Transition } from "./outbound.js";
+
+/**
+ * The end of the way out (src/outbox/outbound.ts): a transition's
+ * notification enters the mailbox. In memory mode it is offered at once
+ * (`offer`); in durable mode it becomes a `Commit` with its session's
+ * change (`commitOf`, src/outbox/durable-commits.ts), counted once the
+ * commit is done. Either way a full mailbox refuses it, counted and
+ * logged like any refusal.
+ */
+export class Enqueue {
+  // A full mailbox refuses every notification of a storm: a few lines, with a count.
+  private readonly limiter = new LogLimiter();
+
+  constructor(
+    private readonly deps: {
+      mailbox: NotificationQueue<Notification>;
+      counters: Counters;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Memory mode: into the mailbox now. */
+  offer(t: Transition): void {
+    this.queued(t.notification, t.cause, this.deps.mailbox.offer(t.notification));
+  }
+
+  /** Durable mode: the commit of `t`, its notification offered inside the transaction. */
+  commitOf(t: Transition): Commit {
+    const n = t.notification;
+    return {
+      jid: t.full,
+      presence: n.presence,
+      offer: () => this.deps.mailbox.offer(n),
+      committed: (offered) => this.queued(n, t.cause, offered),
+    };
+  }
+
+  /** Counts and logs a notification the queue took (or, full, refused). */
+  private queued(n: Notification, cause: string, offered: boolean): void {
+    const { mailbox, counters, logger } = this.deps;
+    if (offered) {
+      counters.inc("notifications_queued");
+      logger.info(
+        { user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to },
+        "session transition",
+      );
+      return;
+    }
+    counters.inc("notifications_refused_full");
+    const hit = this.limiter.hit("notifications_refused_full");
+    if (!hit.log) return;
+    logger.error(
+      {
+        event: "presence_notify_error",
+        user: excerpt(n.user),
+        presence: n.presence,
+        trace: n.trace,
+        capacity: mailbox.capacity,
+        count: hit.count,
+      },
+      "presence_notify_error: mailbox full, notification refused",
+    );
+  }
+}
