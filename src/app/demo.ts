@@ -4,7 +4,6 @@ import { parseArgs } from "node:util";
 import { type Client, client } from "@xmpp/client";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { pino } from "pino";
 import { resolveConfig } from "../config/load.js";
 import { sleep, waitFor } from "../launcher/polling.js";
 import { freePorts } from "../launcher/ports.js";
@@ -12,6 +11,7 @@ import { startProsody } from "../launcher/prosody.js";
 import { osProcessLogic } from "../otp/os-process.js";
 import { createLogger } from "../telemetry/log.js";
 import { startDaemon } from "./daemon.js";
+import { DemoLog } from "./demo-log.js";
 
 /**
  * `presence-notify demo`: a local Prosody (Debian's package, generated
@@ -53,25 +53,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const ports = { c2s, component };
   const users = Array.from({ length: userCount }, (_, i) => `flux.actor.${i + 1}`);
   const accounts = [WORLD, ...users].map((user) => ({ user, host: DOMAIN, password: PASSWORD }));
-  const { config } = resolveConfig({
-    path: "(demo)",
-    env: {},
-    readFile: (path) => readFileSync(path, "utf8"),
-    text: [
-      "[component]",
-      `service = "xmpp://127.0.0.1:${ports.component}"`,
-      `domain = "${COMPONENT}"`,
-      `secret = "${secret}"`,
-      "[notify]",
-      `server_user = "${WORLD}"`,
-      `include = ["flux.actor.*", "flux.sim.*"]`,
-      "[reconnect]",
-      `initial = "200ms"`,
-      `max = "5s"`,
-    ].join("\n"),
-  });
-  // The daemon's own log goes to stderr at warn level; stdout is the demo's feed.
-  const logger = createLogger({ level: "warn" }, pino.destination(2));
+  const config = demoConfig(ports, secret);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  // The daemon's log, in the demo's words, on the demo's feed (src/app/demo-log.ts).
+  const logger = createLogger({ level: "info" }, new DemoLog().destination(say));
   const daemon = startDaemon({
     config,
     logger,
@@ -98,7 +83,6 @@ export async function runDemo(args: string[]): Promise<number> {
     ],
   });
 
-  const say = (line: string) => process.stdout.write(`${line}\n`);
   say("presence-notify demo");
   say(`  Prosody on 127.0.0.1:${ports.c2s} (c2s) and :${ports.component} (component ${COMPONENT})`);
   say(`  server user ${WORLD}@${DOMAIN} prints every notification it receives`);
@@ -122,13 +106,7 @@ export async function runDemo(args: string[]): Promise<number> {
     const phase = (): unknown => daemon.supervisor.whereis("prosody")?.getSnapshot()?.phase;
     await waitFor(() => phase() === "running", 20_000, "Prosody to be ready", 50);
     const world = await login(ports.c2s, WORLD, "backend", live);
-    world.on("stanza", (stanza: Element) => {
-      const event = stanza.is("message") ? stanza.getChild("event", "flux:xmpp") : undefined;
-      if (!event) return;
-      const { args: a } = JSON.parse(event.getText());
-      const time = new Date().toISOString().slice(11, 23);
-      say(`${time}  ${String(a.presence).padEnd(11)}  ${a.user}   (from ${stanza.attrs.from})`);
-    });
+    world.on("stanza", (stanza: Element) => printNotification(stanza, say));
     await world.send(xml("presence"));
     const loops = users.map((user, i) => simulate(ports.c2s, user, i, () => running, live));
     await stopped;
@@ -143,6 +121,36 @@ export async function runDemo(args: string[]): Promise<number> {
   }
   say("demo stopped");
   return 0;
+}
+
+/** The daemon's configuration for the demo's Prosody: every flux.actor.* and flux.sim.* user. */
+function demoConfig(ports: { component: number }, secret: string) {
+  return resolveConfig({
+    path: "(demo)",
+    env: {},
+    readFile: (path) => readFileSync(path, "utf8"),
+    text: [
+      "[component]",
+      `service = "xmpp://127.0.0.1:${ports.component}"`,
+      `domain = "${COMPONENT}"`,
+      `secret = "${secret}"`,
+      "[notify]",
+      `server_user = "${WORLD}"`,
+      `include = ["flux.actor.*", "flux.sim.*"]`,
+      "[reconnect]",
+      `initial = "200ms"`,
+      `max = "5s"`,
+    ].join("\n"),
+  }).config;
+}
+
+/** What the server user prints for each notification it receives. */
+function printNotification(stanza: Element, say: (line: string) => void): void {
+  const event = stanza.is("message") ? stanza.getChild("event", "flux:xmpp") : undefined;
+  if (!event) return;
+  const { args: a } = JSON.parse(event.getText());
+  const time = new Date().toISOString().slice(11, 23);
+  say(`${time}  ${String(a.presence).padEnd(11)}  ${a.user}   (from ${stanza.attrs.from})`);
 }
 
 async function login(

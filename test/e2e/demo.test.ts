@@ -29,6 +29,11 @@ describe("presence-notify demo", () => {
     );
     expect(stdout).toMatch(/unavailable\s+flux\.actor\.\d@localhost\/sim-\d/);
     expect(stdout.trimEnd().endsWith("demo stopped")).toBe(true);
+    // It reads like a demo (#16 item 9): the banner first, the daemon's
+    // connection in a sentence, never a raw JSON log line.
+    expect(stdout.split("\n")[0]).toBe("presence-notify demo");
+    expect(stdout).toMatch(/^ {2}daemon: connected to Prosody as its component$/m);
+    expect(`${stdout}\n${stderr}`).not.toMatch(/^\s*\{/m);
     // Nothing of the demo's Prosody survives it: its ports are closed.
     const port = Number(ports?.[1]);
     expect(await acceptsConnection(port)).toBe(false);
