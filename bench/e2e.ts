@@ -17,7 +17,7 @@ import {
 } from "./proc-stats.js";
 
 /**
- * End-to-end benchmark (issue #7): a real Prosody, then a real ejabberd,
+ * End-to-end benchmark: a real Prosody, then a real ejabberd,
  * each started once; a fleet of real c2s sessions and the server user in a
  * child process (bench/e2e-fleet.ts) changing presence on an open-loop
  * schedule; the component under test in a fresh process per measurement

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the end-to-end tests and the demo start: Debian's
 # Prosody with prosody-modules (mod_privilege) and, unless called with
-# "prosody", ejabberd, RabbitMQ (the MongooseIM route's broker, issue #9) and
+# "prosody", ejabberd, RabbitMQ (the MongooseIM route's broker) and
 # Debian's Chromium, which the dashboard test drives with playwright-core (a
 # browser download needs the internet; apt does not).
 # Uses sudo when not root. Tests and the demo run their own instances; a

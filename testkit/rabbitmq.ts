@@ -15,7 +15,7 @@ import { type RabbitMqLayout, rabbitMqEnv, renderRabbitMqConf } from "./rabbitmq
 
 /**
  * A throwaway RabbitMQ broker for end-to-end tests (MongooseIM's
- * mod_event_pusher route, issue #9): Debian's rabbitmq-server in the
+ * mod_event_pusher route): Debian's rabbitmq-server in the
  * foreground, its mnesia, logs and config in a fresh temp dir, AMQP and the
  * Erlang distribution on 127.0.0.1 and free ports, with a private epmd on
  * loopback. Ready when an AMQP login succeeds. `stop()` ends the node and its

@@ -48,7 +48,7 @@ export interface Admin {
 }
 
 /**
- * The admin listener of issue #6: /metrics, /healthz, /readyz, /tree,
+ * The admin listener: /metrics, /healthz, /readyz, /tree,
  * /status, /events and the dashboard at /. Binds at once (`admin.listen`);
  * `undefined` when it is "off". Throws `AdminListenError` if it cannot bind.
  */

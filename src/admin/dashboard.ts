@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { DASHBOARD_SCRIPT } from "./dashboard-client.js";
 
 /**
- * The dashboard (issue #6, part 4): one static page, its style and script
+ * The dashboard: one static page, its style and script
  * inlined, that fills itself from /events. Read top to bottom it answers, in
  * order: is the daemon ready (the banner, green or red)? how much is it
  * tracking and sending (big numbers; failures red when they grew in the

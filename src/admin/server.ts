@@ -107,7 +107,7 @@ export async function listenAdmin(options: {
       .catch((err: unknown) => failed(`route ${path}`, res, err, { path }));
   };
   // Everything input reaches runs inside this try: a throw answers 500, never
-  // reaches the process (issue #14, item 1).
+  // reaches the process.
   const server = createServer((req, res) => {
     try {
       handle(req, res);

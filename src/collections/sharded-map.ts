@@ -8,7 +8,7 @@
  * sessions stops the event loop for that copy every few hundred thousand
  * changes: 83 ms for a bare Map with that churn on this machine, and
  * event-loop stalls of 138 and 213 ms in `bench/memory.ts`'s 60-s windows
- * before the split. Split in 64, each copy is a 64th of that.
+ * with one Map. Split in 64, each copy is a 64th of that.
  *
  * Iteration goes shard by shard, each in its own insertion order: no
  * global order across shards.
