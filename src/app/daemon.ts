@@ -107,7 +107,7 @@ export function startDaemon({
     ...(store ? { store } : {}),
     brokerSource: current.source.rabbitmq.url !== undefined,
     ...(faults?.timers ? { timerFault: faults.timers } : {}),
-    ...(inspection ? { observeSessions: inspection.sessions } : {}),
+    ...(inspection ? { observeSessions: inspection.sessions, inspect: inspection.actors } : {}),
     ...(current.resync.ejabberdApi
       ? {
           sessionList: ejabberdSessionList(

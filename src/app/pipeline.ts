@@ -20,7 +20,7 @@ import {
 } from "../protocol/privilege.js";
 import { Liveness } from "../sessions/liveness.js";
 import { PresenceRouter, type RoutingPolicy } from "../sessions/presence-router.js";
-import { Resync } from "../sessions/resync.js";
+import { Resync, type ResyncDeps } from "../sessions/resync.js";
 import { SequenceNumbers } from "../sessions/sequence-numbers.js";
 import { ServedDomains } from "../sessions/served-domains.js";
 import { type SessionObserver, SessionRegistry } from "../sessions/session-registry.js";
@@ -70,6 +70,8 @@ export interface PipelineOptions {
   receiptTimeoutMs?: number;
   /** `start --inspect`: told of every event each session's machine takes. */
   observeSessions?: SessionObserver;
+  /** `start --inspect`: where the resync machine's actor reports, as the supervised ones do. */
+  inspect?: ResyncDeps["inspect"];
   /** Presences also come from a broker (MongooseIM, `src/sources/`): XEP-0356 is optional. */
   brokerSource?: boolean;
   /**
@@ -232,6 +234,7 @@ export function createPipeline(options: PipelineOptions) {
     logger,
     settleMs: options.resyncSettleMs,
     concurrency: 64,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
   });
   // Sessions available when the daemon last stopped (durable mode) are
   // known again, silently; the first connect's resync settles each of them.
@@ -276,7 +279,7 @@ export function createPipeline(options: PipelineOptions) {
   };
 
   // Every stanza but a (possible) replayed presence or an advertisement ends
-  // the server's replay, which it writes in one go (src/sessions/replay-window.ts).
+  // the server's replay, which it writes in one go (src/sessions/resync.ts).
   let partOfReplay = false;
   const dispatch = (el: Element) => {
     partOfReplay = false;
