@@ -123,7 +123,7 @@ export const resyncMachine = setup({
   context: ({ input }) => ({ ...input, failures: 0 }),
   initial: "idle",
   on: {
-    connecting: { target: ".reconnecting", reenter: true },
+    connecting: ".reconnecting",
     offline: { target: ".idle", actions: "cancelPings" },
   },
   states: {

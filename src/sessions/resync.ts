@@ -223,8 +223,11 @@ export class Resync {
         { sessions: lost.length },
         "sessions not replayed after reconnect are gone",
       );
-    this.deps.counters.inc("resync_lost", lost.length);
-    for (const jid of lost) this.deps.drive(jid, { type: "resync.lost" });
+    // Counted as each is driven: a step that threw part way is run again.
+    for (const jid of lost) {
+      this.deps.drive(jid, { type: "resync.lost" });
+      this.deps.counters.inc("resync_lost");
+    }
   }
 
   private async verify(stopped: AbortSignal): Promise<void> {
