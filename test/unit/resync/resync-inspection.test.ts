@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { type AnyActorRef, type InspectionEvent, SimulatedClock } from "xstate";
-import { createPipeline } from "../../../src/app/pipeline.js";
-import { logSink } from "../../support/log-sink.js";
-import { MemoryServer, settle } from "../../support/memory-link.js";
+import type { AnyActorRef, InspectionEvent } from "xstate";
+import { settle } from "../../support/memory-link.js";
 import { available } from "../pipeline/setup.js";
+import { resyncPipeline } from "./pipeline.js";
 
 // `start --inspect` hands XState's inspection observer to the pipeline too:
 // the resync machine's actor must report to it as the supervised actors do,
@@ -12,18 +11,7 @@ import { available } from "../pipeline/setup.js";
 describe("the resync actor in the inspector", () => {
   it("registers as `resync` and reports each state it goes through", async () => {
     const events: InspectionEvent[] = [];
-    const server = new MemoryServer();
-    const clock = new SimulatedClock();
-    const pipeline = createPipeline({
-      link: server,
-      clock,
-      logger: logSink().logger,
-      policy: () => ({ serverUser: "world", accepts: () => true, domains: [] }),
-      fromUser: () => false,
-      mailboxCapacity: 10,
-      pingTimeoutMs: 10_000,
-      resyncSettleMs: 1_000,
-      liveness: { intervalMs: 30_000, timeoutMs: 10_000, maxRate: 0 },
+    const { server, clock, pipeline } = resyncPipeline({
       inspect: { next: (e) => events.push(e) },
     });
     server.liveSessions.add("u@localhost/r");

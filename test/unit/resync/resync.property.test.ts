@@ -1,22 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SimulatedClock } from "xstate";
-import { createPipeline } from "../../../src/app/pipeline.js";
 import { REPLAY_WINDOW_FACTOR } from "../../../src/machines/resync.js";
 import type { SessionEvent } from "../../../src/machines/session.js";
 import { decode, type SessionCode } from "../../../src/machines/session-table.js";
-import { logSink } from "../../support/log-sink.js";
-import { MemoryServer, settle } from "../../support/memory-link.js";
+import { settle } from "../../support/memory-link.js";
 import { ADVERTISEMENT, gone, online, reconnect, stamped } from "../pipeline/resync-setup.js";
 import { available, setup, unavailable } from "../pipeline/setup.js";
+import { PING_TIMEOUT, resyncPipeline, SETTLE } from "./pipeline.js";
 
 // The resync machine over event sequences, run by the real pipeline against
 // the in-memory server (which answers pings from its live sessions): any
 // order of connection events, replayed, forged, live and other stanzas, and
 // time.
 
-const SETTLE = 1_000;
-const PING_TIMEOUT = 10_000;
 /** After "online", by when the settle has come and every ping has been answered or timed out. */
 const BOUND = SETTLE * (REPLAY_WINDOW_FACTOR + 1) + 2 * PING_TIMEOUT;
 const JIDS = ["a@localhost/1", "b@localhost/2", "c@localhost/3", "m@localhost/4"];
@@ -45,30 +41,17 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 /** The pipeline on the in-memory server, with every session event it takes observed. */
 function observed() {
-  const server = new MemoryServer();
-  const clock = new SimulatedClock();
-  const { logger, records } = logSink("info");
   const violations: string[] = [];
-  const check = (jid: string, event: SessionEvent, before: SessionCode) => {
-    const state = decode(before);
-    if (event.type === "resync.lost" && state.confirmed !== false)
-      violations.push(`${jid} lost while ${JSON.stringify(state)}`);
-    if (event.type === "liveness.failed" && server.liveSessions.has(jid))
-      violations.push(`${jid} reported gone by a ping while the server has it`);
-  };
-  const pipeline = createPipeline({
-    link: server,
-    clock,
-    logger,
-    policy: () => ({ serverUser: "world", accepts: (l) => l !== "m", domains: [] }),
-    fromUser: () => false,
-    mailboxCapacity: 1_000,
-    pingTimeoutMs: PING_TIMEOUT,
-    resyncSettleMs: SETTLE,
-    liveness: { intervalMs: 30_000, timeoutMs: PING_TIMEOUT, maxRate: 0 },
-    observeSessions: check,
+  const t = resyncPipeline({
+    observeSessions: (jid: string, event: SessionEvent, before: SessionCode) => {
+      const state = decode(before);
+      if (event.type === "resync.lost" && state.confirmed !== false)
+        violations.push(`${jid} lost while ${JSON.stringify(state)}`);
+      if (event.type === "liveness.failed" && t.server.liveSessions.has(jid))
+        violations.push(`${jid} reported gone by a ping while the server has it`);
+    },
   });
-  return { server, clock, pipeline, records, violations };
+  return { ...t, violations };
 }
 
 /**
