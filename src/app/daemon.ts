@@ -80,7 +80,7 @@ export function startDaemon({
     logger,
     ...(store ? { store } : {}),
     ...(sessionList ? { sessionList } : {}),
-    ...(inspection ? { observeSessions: inspection.sessions } : {}),
+    ...(inspection ? { observeSessions: inspection.sessions, inspect: inspection.actors } : {}),
     ...(onSent ? { onSent } : {}),
     ...(faults ? { faults } : {}),
   });

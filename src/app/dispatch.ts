@@ -27,7 +27,7 @@ export class StanzaDispatch {
   private granted: Privileges | undefined;
   private readonly returns: Returns;
   // Whether the stanza being handled belongs to the server's replay, which it
-  // writes in one go (src/sessions/replay-window.ts): a presence the replay
+  // writes in one go (src/sessions/resync.ts): a presence the replay
   // may hold, or an advertisement. Any other stanza ends the replay.
   private partOfReplay = false;
 

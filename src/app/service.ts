@@ -9,6 +9,7 @@ import type { Privileges } from "../protocol/privilege.js";
 import { payloadPseudonym } from "../protocol/pseudonym.js";
 import { signer } from "../protocol/signature.js";
 import { createIntake, type Intake } from "../sessions/intake.js";
+import type { ResyncDeps } from "../sessions/resync.js";
 import type { SessionObserver } from "../sessions/session-registry.js";
 import type { DurableStore } from "../store/open.js";
 import { Counters } from "../telemetry/counters.js";
@@ -29,6 +30,8 @@ export interface ServiceOptions {
   sessionList?: SessionList;
   /** `start --inspect`: told of every event each session's machine takes. */
   observeSessions?: SessionObserver;
+  /** `start --inspect`: where the resync machine's actor reports, as the supervised ones do. */
+  inspect?: ResyncDeps["inspect"];
   /** Told of every notification the link accepted (the admin listener's feed). */
   onSent?: (sent: readonly Notification[]) => void;
   /** Fault injection for tests; no configuration reaches it. */
@@ -113,6 +116,7 @@ export function createService(options: ServiceOptions): Service {
     ...(store ? { store } : {}),
     ...(options.sessionList ? { sessionList: options.sessionList } : {}),
     ...(options.observeSessions ? { observeSessions: options.observeSessions } : {}),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
     outbound,
     outbox,
   });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { AnyStateMachine } from "xstate";
 import { connectionMachine } from "../machines/connection.js";
 import { notifierMachine } from "../machines/notifier.js";
+import { resyncMachine } from "../machines/resync.js";
 import { sessionMachine } from "../machines/session.js";
 
 /**
@@ -21,6 +22,11 @@ export const MACHINES: readonly { file: string; machine: AnyStateMachine; about:
   },
   { file: "connection", machine: connectionMachine, about: "the XEP-0114 link and its backoff" },
   { file: "notifier", machine: notifierMachine, about: "drains the mailbox to the server users" },
+  {
+    file: "resync",
+    machine: resyncMachine,
+    about: "reconciles the sessions after a reconnect (the replay, then a list, drops or pings)",
+  },
 ];
 
 /**

@@ -7,7 +7,6 @@ import {
   type Exit,
   findChild,
   markSupervisionLogic,
-  type NodeStatus,
   newChild,
   type Outcome,
   registerView,
@@ -43,6 +42,7 @@ import {
   type Strategy,
   type SupervisorFlags,
 } from "./supervisor-spec.js";
+import { nodeStatusOf, outcomeOf, type SupervisorStatus } from "./supervisor-status.js";
 import { createTimers, type TimerFired } from "./supervisor-timers.js";
 
 /**
@@ -85,9 +85,11 @@ export interface SupervisorOptions extends SupervisionOptions {
   unsafeRestartScopeForTests?: RestartScope;
 }
 
-/** A run of ordered stops, then a continuation: a group restart, a shutdown or a give-up. */
+/**
+ * A run of ordered stops, then a continuation: a group restart while
+ * running; the shutdown or give-up while stopping.
+ */
 interface Operation {
-  purpose: "restart" | "shutdown" | "give_up";
   queue: SupervisedChild[];
   current: SupervisedChild | undefined;
   afterwards: () => void;
@@ -134,8 +136,7 @@ function createRuntime(
   let history: readonly number[] = [];
   let op: Operation | undefined;
   let deferred: { child: SupervisedChild; exit: Exit }[] = [];
-  let outcome: Outcome | undefined;
-  let halted = false;
+  let status: SupervisorStatus = { kind: "starting" };
 
   const start = (child: SupervisedChild) => spawn(child, self, context);
 
@@ -168,7 +169,7 @@ function createRuntime(
       // Asked to stop (or about to be): whatever the reason, it is not restarted for it.
       const unclean = stopError(child, exit);
       if (unclean !== undefined) reportShutdownError(context.logger, reportOf(child, unclean));
-      child.status = op.purpose === "restart" ? "restarting" : "stopped";
+      child.status = status.kind === "stopping" ? "stopped" : "restarting";
       op.queue = op.queue.filter((c) => c !== child);
       if (op.current === child) {
         op.current = undefined;
@@ -253,7 +254,6 @@ function createRuntime(
     }
     const toStop = scope.filter((c) => c !== failed && c.ref !== undefined).reverse();
     op = {
-      purpose: "restart",
       queue: toStop,
       current: undefined,
       afterwards: () => {
@@ -262,7 +262,7 @@ function createRuntime(
         const survivors = scope.filter((c) => c.spec.restart !== "temporary");
         for (const c of scope) if (c.spec.restart === "temporary") remove(c);
         deferred = deferred.filter((d) => !scope.includes(d.child));
-        op = { purpose: "restart", queue: [], current: undefined, afterwards: () => {} };
+        op = { queue: [], current: undefined, afterwards: () => {} };
         const waiting = op;
         later(
           delay,
@@ -304,7 +304,7 @@ function createRuntime(
   }
 
   function drainDeferred(): void {
-    while (op === undefined && outcome === undefined) {
+    while (op === undefined && status.kind === "running") {
       const next = deferred.shift();
       if (next === undefined) return;
       decide(next.child, next.exit);
@@ -321,13 +321,12 @@ function createRuntime(
 
   function giveUp(failure: SupervisorGaveUp): void {
     reportGiveUp(context.logger, failure);
-    stopAll("give_up", () => {
-      outcome = { status: "error", error: failure };
-    });
+    stopAll(failure);
   }
 
-  /** Stops every child in reverse start order, pending restarts included, then runs `afterwards`. */
-  function stopAll(purpose: "shutdown" | "give_up", afterwards: () => void): void {
+  /** Stops every child in reverse start order, pending restarts included, then ends. */
+  function stopAll(cause: "shutdown" | SupervisorGaveUp): void {
+    status = { kind: "stopping", cause };
     timers.cancel(op?.timer);
     for (const child of children) {
       if (child.ref === undefined && child.status === "restarting") {
@@ -339,12 +338,15 @@ function createRuntime(
     deferred = [];
     const current = op?.current;
     const queue = children.filter((c) => c.ref !== undefined && c !== current).reverse();
-    op = { purpose, queue, current, afterwards };
+    const afterwards = () => {
+      status = cause === "shutdown" ? { kind: "stopped" } : { kind: "failed", error: cause };
+    };
+    op = { queue, current, afterwards };
     advance();
   }
 
   function handle(event: SupervisorEvent): Outcome | undefined {
-    if (outcome !== undefined || halted) return outcome;
+    if (status.kind === "stopped" || status.kind === "failed") return outcomeOf(status);
     switch (event.type) {
       case "supervisor.child.exited":
         onExit(event);
@@ -353,19 +355,15 @@ function createRuntime(
         timers.fire(event.token);
         break;
       case "shutdown":
-        if (op?.purpose !== "shutdown" && op?.purpose !== "give_up") {
-          stopAll("shutdown", () => {
-            outcome = { status: "done" };
-          });
-        }
+        if (status.kind === "running") stopAll("shutdown");
         break;
     }
-    return outcome;
+    return outcomeOf(status);
   }
 
   /** XState's stop: no grace, children are stopped at once, youngest first. */
   function halt(): void {
-    halted = true;
+    status = { kind: "stopped" };
     timers.cancelAll();
     op = undefined;
     deferred = [];
@@ -378,11 +376,7 @@ function createRuntime(
   }
 
   const view: SupervisionView = {
-    status: (): NodeStatus => {
-      if (halted || outcome?.status === "done") return "stopped";
-      if (outcome?.status === "error") return "failed";
-      return op?.purpose === "restart" ? "restarting" : "running";
-    },
+    status: () => nodeStatusOf(status, op !== undefined),
     children: () => children.map(treeNode),
     whereis: (id) => findChild(children, id),
   };
@@ -395,10 +389,11 @@ function createRuntime(
         reportStartError(context.logger, reportOf(child, failure.reason));
         for (const started of children.slice(0, at).reverse()) stopAtOnce(started);
         const error = new FailedToStartChild(context.name, child.spec.id, failure.reason);
-        outcome = { status: "error", error };
+        status = { kind: "failed", error };
         // XState puts an actor whose logic throws in `start` in error, with this reason.
         throw error;
       }
+      status = { kind: "running" };
     },
     handle,
     halt,

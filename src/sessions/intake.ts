@@ -15,7 +15,7 @@ import { Pinger } from "../xmpp/ping.js";
 import type { SessionList } from "../xmpp/session-list.js";
 import { Liveness } from "./liveness.js";
 import { PresenceRouter, type RoutingPolicy } from "./presence-router.js";
-import { Resync } from "./resync.js";
+import { Resync, type ResyncDeps } from "./resync.js";
 import { SequenceNumbers } from "./sequence-numbers.js";
 import { ServedDomains } from "./served-domains.js";
 import { type SessionObserver, SessionRegistry } from "./session-registry.js";
@@ -44,6 +44,8 @@ export interface IntakeOptions {
   sessionList?: SessionList;
   /** `start --inspect`: told of every event each session's machine takes. */
   observeSessions?: SessionObserver;
+  /** `start --inspect`: where the resync machine's actor reports. */
+  inspect?: ResyncDeps["inspect"];
   /** Where every notifying transition goes, in order (src/outbox/outbound.ts). */
   outbound: { offer(t: Transition): void };
   /** The outbox, as the server user's own sessions and the presence sources need it. */
@@ -212,6 +214,7 @@ function sessionChecks(
     counters,
     logger,
     settleMs: RESYNC_SETTLE_MS,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
     concurrency: RESYNC_CONCURRENCY,
   });
   let closed = false;

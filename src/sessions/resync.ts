@@ -1,15 +1,19 @@
+import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
+import { type ReconcileResult, resyncMachine } from "../machines/resync.js";
 import type { SessionEvent } from "../machines/session.js";
 import type { Clock } from "../otp/clock.js";
+import { describeReason } from "../otp/supervisor-reports.js";
 import type { Counters } from "../telemetry/counters.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Pinger } from "../xmpp/ping.js";
 import type { ListedSession, SessionList } from "../xmpp/session-list.js";
 import type { Liveness } from "./liveness.js";
-import { ReplayWindow } from "./replay-window.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 /**
- * Reconciles sessions after the component's connection comes back.
+ * Reconciles sessions after the component's connection comes back: the
+ * owner of one actor of the resync machine (src/machines/resync.ts, which
+ * decides when), doing what it decides.
  *
  * While we were away, sessions may have ended without us hearing (Prosody
  * bounces presences to a missing component; ejabberd drops them). So when a
@@ -17,11 +21,23 @@ import type { SessionRegistry } from "./session-registry.js";
  *
  * Prosody then replays one presence (with a XEP-0203 delay) per available
  * session; each confirms its session silently. Which delayed presences are
- * that replay is decided by where they arrive, never by the delay alone
- * (`ReplayWindow`, src/sessions/replay-window.ts): a user can stamp its own. The
- * replay is over once no replayed presence has come for `settleMs`, and the
- * window closes `REPLAY_WINDOW_FACTOR` times that after the link is online,
- * so the settle comes at the latest that plus `settleMs`. Then:
+ * that replay is decided by where they arrive, never by the delay alone: a
+ * client can put a `<delay/>` in its own presence, even `from="localhost"`,
+ * and both servers forward it unchanged (SERVERS.md). What a user cannot
+ * produce is where the replay sits in the stream. Prosody's mod_privilege,
+ * on `component-authenticated`, writes its `<message><privilege/></message>`
+ * advertisement and then the stored presence of every available session, in
+ * the same synchronous handler as `<handshake/>`: nothing else can come
+ * between them, and they reach us in the read that carries the handshake, so
+ * before xmpp.js reports "online" (it does so in a microtask after that
+ * read). Each replayed presence is the session's last presence with a delay
+ * appended by mod_presence, `from` = the user's own host. ejabberd replays
+ * nothing; its advertisement goes through a hook and a gen_server cast, and
+ * users' presences are forwarded only once it is sent. The machine's
+ * `replay` region keeps that rule.
+ *
+ * The replay is over once no replayed presence has come for `settleMs`
+ * (at the latest `REPLAY_WINDOW_FACTOR + 1` times that after "online"). Then:
  * - if the server replayed anything, its replay is the whole truth: a
  *   session it did not replay is not available (it may even still be
  *   connected, having sent unavailable while we were away), so it is lost;
@@ -33,56 +49,69 @@ import type { SessionRegistry } from "./session-registry.js";
  * came online during the outage is announced at once), the rest are gone.
  * Either way a departure is notified like any other.
  */
-/** How long after "online" (in settle windows) a replay may still run. */
-export const REPLAY_WINDOW_FACTOR = 5;
+export interface ResyncDeps {
+  registry: SessionRegistry;
+  drive: (jid: string, event: SessionEvent) => void;
+  /** Feeds a session the server lists as online (filtered like a presence). */
+  admit: (session: ListedSession) => void;
+  /** The server's own list of live sessions, where it has one (ejabberd's API). */
+  sessionList?: SessionList;
+  pinger: Pinger;
+  /** The rate-limited pinger of quiet sessions; used when it is enabled. */
+  liveness: Pick<Liveness, "enabled" | "checkSoon">;
+  /** The machine's timers run on it (XState's `clock`). */
+  clock: Clock;
+  counters: Counters;
+  logger: Logger;
+  settleMs: number;
+  concurrency: number;
+  /** `start --inspect`: the machine's actor reports here, as the supervised ones do. */
+  inspect?: Observer<InspectionEvent>;
+}
+
+/** What this attempt's replay counted (the machine's guards read it). */
+interface Tally {
+  /** Served sessions counted, over all the attempt's advertisements. */
+  counted: number;
+  /** Sessions counted since the last advertisement. */
+  seen: Set<string>;
+  /** Since when the replay is quiet: "online", or the last presence counted. */
+  quietSince: number;
+}
 
 export class Resync {
-  private timer: unknown;
-  private generation = 0;
-  private window: ReplayWindow | undefined;
-  private settling = false;
+  private readonly actor: Actor<typeof resyncMachine>;
+  private tally: Tally = { counted: 0, seen: new Set(), quietSince: 0 };
 
-  constructor(
-    private readonly deps: {
-      registry: SessionRegistry;
-      drive: (jid: string, event: SessionEvent) => void;
-      /** Feeds a session the server lists as online (filtered like a presence). */
-      admit: (session: ListedSession) => void;
-      /** The server's own list of live sessions, where it has one (ejabberd's API). */
-      sessionList?: SessionList;
-      pinger: Pinger;
-      /** The rate-limited pinger of quiet sessions; used when it is enabled. */
-      liveness: Pick<Liveness, "enabled" | "checkSoon">;
-      clock: Clock;
-      counters: Counters;
-      logger: Logger;
-      settleMs: number;
-      concurrency: number;
-    },
-  ) {}
+  constructor(private readonly deps: ResyncDeps) {
+    this.actor = createActor(this.logic(), {
+      id: "resync",
+      clock: deps.clock,
+      input: { settleMs: deps.settleMs, sessionList: deps.sessionList !== undefined },
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    });
+    this.actor.start();
+  }
 
   /** A connection attempt starts: nothing we believe is confirmed any more. */
   connecting(): void {
-    this.cancel();
-    this.window = new ReplayWindow(this.deps.settleMs * REPLAY_WINDOW_FACTOR);
-    this.settling = true;
-    this.deps.registry.beginResync();
+    this.actor.send({ type: "connecting" });
   }
 
   /** The link is up: wait for the replay to go quiet, then settle the rest. */
   online(): void {
-    this.window?.take({ type: "online", at: this.deps.clock.now() }, this.deps.clock.now());
-    this.armTimer();
+    this.tally.quietSince = this.deps.clock.now();
+    this.actor.send({ type: "online" });
   }
 
   /** This connection's privilege advertisement (XEP-0356 section 4.2) arrived. */
   advertised(): void {
-    this.window?.take({ type: "advertisement" }, this.deps.clock.now());
+    this.actor.send({ type: "advertisement" });
   }
 
   /** Whether a presence stamped by its server may still be part of the replay. */
   replayOpen(): boolean {
-    return this.settling && this.window?.phase(this.deps.clock.now()) === "open";
+    return this.actor.getSnapshot().hasTag("open");
   }
 
   /**
@@ -90,60 +119,99 @@ export class Resync {
    * `served`: it passed the routing filters.
    */
   replayed(session: string, served: boolean): void {
-    if (!this.settling || !this.window) return;
-    const counted = this.window.take({ type: "stamped", session, served }, this.deps.clock.now());
-    if (counted && this.timer !== undefined) this.armTimer();
+    // Outside the window a stamped presence is a live one: it ends the replay.
+    if (!this.replayOpen()) this.interrupted();
+    // One not served (filtered, foreign) neither counts nor closes the window.
+    else if (served) {
+      if (this.tally.seen.has(session)) this.actor.send({ type: "replay.repeated" });
+      else this.count(session);
+    }
+  }
+
+  private count(session: string): void {
+    const { tally } = this;
+    tally.seen.add(session);
+    tally.counted++;
+    tally.quietSince = this.deps.clock.now();
   }
 
   /** Any other stanza: the server's replay, written in one go, is over. */
   interrupted(): void {
-    this.window?.take({ type: "other" }, this.deps.clock.now());
+    // Every stanza comes here: the machine hears of it only while it matters.
+    if (this.actor.getSnapshot().hasTag("listening")) this.actor.send({ type: "other" });
   }
 
-  private armTimer(): void {
-    if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
-    const generation = this.generation;
-    // Read once: a settle that fails is run again by the timer's guard
-    // (src/otp/timer-guard.ts), after the window is gone.
-    let replayed: boolean | undefined;
-    this.timer = this.deps.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.settling = false;
-      replayed ??= (this.window?.counted ?? 0) > 0;
-      this.window = undefined;
-      return this.settle(generation, replayed);
-    }, this.deps.settleMs);
+  /** The link is down: stop verifying; the next connection starts over. */
+  offline(): void {
+    this.actor.send({ type: "offline" });
   }
 
-  private async settle(generation: number, replayed: boolean): Promise<void> {
-    if (this.deps.sessionList && (await this.reconcile(this.deps.sessionList, generation))) return;
-    if (generation !== this.generation) return;
-    if (replayed) this.dropUnreplayed();
-    else await this.verify(generation);
+  private logic() {
+    const { registry, pinger, counters, logger, clock, settleMs } = this.deps;
+    const quietUntil = () => this.tally.quietSince + settleMs;
+    return resyncMachine.provide({
+      guards: {
+        replayed: () => this.tally.counted > 0,
+        quiet: () => clock.now() >= quietUntil(),
+      },
+      delays: {
+        settle: () => Math.max(0, quietUntil() - clock.now()),
+      },
+      actions: {
+        beginResync: () => registry.beginResync(),
+        newTally: () => {
+          this.tally = { counted: 0, seen: new Set(), quietSince: clock.now() };
+        },
+        forgetSeen: () => {
+          this.tally.seen = new Set();
+        },
+        cancelPings: () => pinger.cancelAll(),
+        reportFailure: ({ context: { error, failures } }) => {
+          counters.inc("resync_failures");
+          // The 1st, 2nd, 4th, 8th... failure in a row is logged (a power of two).
+          if ((failures & (failures - 1)) === 0)
+            logger.error(
+              {
+                supervisor: "resync",
+                child: "settle",
+                reason: describeReason(error),
+                restarts: failures,
+              },
+              "resync settle crashed; it runs again after a backoff",
+            );
+        },
+      },
+      actors: {
+        reconcile: fromPromise<ReconcileResult>(({ signal }) => this.reconcile(signal)),
+        dropUnreplayed: fromPromise<void>(async () => this.dropUnreplayed()),
+        verify: fromPromise<void>(({ signal }) => this.verify(signal)),
+      },
+    });
   }
 
   /**
    * Makes our view equal the server's list: listed sessions are admitted (a
    * new one is announced, a known one confirmed), unconfirmed ones not
-   * listed are gone. Returns false when the list could not be had.
+   * listed are gone. "unavailable" when the list could not be had.
    */
-  private async reconcile(list: SessionList, generation: number): Promise<boolean> {
+  private async reconcile(stopped: AbortSignal): Promise<ReconcileResult> {
     let listed: ListedSession[];
     try {
-      listed = await list();
+      if (this.deps.sessionList === undefined) throw new Error("no session list is configured");
+      listed = await this.deps.sessionList();
     } catch (err) {
       this.deps.counters.inc("resync_session_list_failed");
       this.deps.logger.warn(
         { err: (err as Error).message },
         "the server's session list failed; falling back",
       );
-      return false;
+      return "unavailable";
     }
-    if (generation !== this.generation) return true;
+    if (stopped.aborted) return "reconciled";
     for (const session of listed) this.deps.admit(session);
     this.deps.logger.info({ sessions: listed.length }, "reconciled with the server's session list");
     this.dropUnreplayed();
-    return true;
+    return "reconciled";
   }
 
   private dropUnreplayed(): void {
@@ -155,25 +223,14 @@ export class Resync {
         { sessions: lost.length },
         "sessions not replayed after reconnect are gone",
       );
-    this.deps.counters.inc("resync_lost", lost.length);
-    for (const jid of lost) this.deps.drive(jid, { type: "resync.lost" });
+    // Counted as each is driven: a step that threw part way is run again.
+    for (const jid of lost) {
+      this.deps.drive(jid, { type: "resync.lost" });
+      this.deps.counters.inc("resync_lost");
+    }
   }
 
-  /** The link is down: stop verifying; the next connection starts over. */
-  offline(): void {
-    this.cancel();
-    this.deps.pinger.cancelAll();
-  }
-
-  private cancel(): void {
-    this.generation++;
-    this.settling = false;
-    this.window = undefined;
-    if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private async verify(generation: number): Promise<void> {
+  private async verify(stopped: AbortSignal): Promise<void> {
     const { registry, logger, liveness } = this.deps;
     const pending = [...registry.sessionsInState({ presence: "available", confirmed: false })];
     if (pending.length === 0) return;
@@ -182,9 +239,9 @@ export class Resync {
     if (liveness.enabled) return liveness.checkSoon(pending);
     let next = 0;
     const worker = async () => {
-      while (next < pending.length && generation === this.generation) {
+      while (next < pending.length && !stopped.aborted) {
         const jid = pending[next++] as string;
-        await this.check(jid, generation);
+        await this.check(jid, stopped);
       }
     };
     await Promise.all(
@@ -192,13 +249,13 @@ export class Resync {
     );
   }
 
-  private async check(full: string, generation: number): Promise<void> {
+  private async check(full: string, stopped: AbortSignal): Promise<void> {
     const { registry, pinger, counters } = this.deps;
     if (registry.stateOf(full).confirmed !== false) return; // confirmed meanwhile
     let outcome = await pinger.ping(full);
-    if (outcome === "timeout" && generation === this.generation) outcome = await pinger.ping(full);
+    if (outcome === "timeout" && !stopped.aborted) outcome = await pinger.ping(full);
     this.deps.logger.debug({ session: full, outcome }, "resync ping");
-    if (generation !== this.generation || outcome === "error") return;
+    if (stopped.aborted || outcome === "error") return;
     counters.inc(`resync_ping_${outcome}`);
     this.deps.drive(full, { type: outcome === "alive" ? "liveness.ok" : "liveness.failed" });
   }

@@ -30,9 +30,10 @@ describe("presence-notify export-machines", () => {
       "README.md",
       "connection.json",
       "notifier.json",
+      "resync.json",
       "session.json",
     ]);
-    expect(stdout.trim().split("\n")).toHaveLength(4);
+    expect(stdout.trim().split("\n")).toHaveLength(5);
     const session = createMachine(JSON.parse(readFileSync(join(out, "session.json"), "utf8")));
     expect(Object.keys(session.states)).toEqual(["offline", "available", "unavailable"]);
     expect(readFileSync(join(out, "README.md"), "utf8")).toMatch(/Without access to stately\.ai/);

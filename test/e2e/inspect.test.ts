@@ -138,6 +138,15 @@ describe("start --inspect on prosody", () => {
     await client.waitForSnapshot(connection?.sessionId ?? "", "online");
   });
 
+  it("registers the resync machine's actor, which settles after the link came up", async () => {
+    await waitFor(() => client.actor("resync"), 10_000, "the resync actor's registration");
+    const resync = client.actor("resync");
+    expect(JSON.parse(resync?.definition ?? "{}")).toMatchObject({ id: "resync", initial: "idle" });
+    // The first connect's resync settled (nothing to ping yet) and is idle again.
+    await client.waitForSnapshot(resync?.sessionId ?? "", "idle");
+    expect(client.snapshots(resync?.sessionId ?? "")).toContainEqual({ settling: "pinging" });
+  });
+
   it("shows a real user's session as a session actor moving through the session machine", async () => {
     const jid = "alice@localhost/phone";
     const sessionId = `session:${jid}`;
