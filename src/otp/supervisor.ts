@@ -128,164 +128,211 @@ function createRuntime(
   context: SupervisionContext,
   self: AnyActorRef,
   options: SupervisorOptions,
-) {
-  const scopeOf = options.unsafeRestartScopeForTests ?? restartScope;
-  const random = options.random ?? Math.random;
-  const children = specs.map(newChild);
-  const timers = createTimers(context.clock, self);
-  let history: readonly number[] = [];
-  let op: Operation | undefined;
-  let deferred: { child: SupervisedChild; exit: Exit }[] = [];
-  let status: SupervisorStatus = { kind: "starting" };
+): SupervisorRuntime {
+  return new SupervisorRuntime(flags, specs, context, self, options);
+}
 
-  const start = (child: SupervisedChild) => spawn(child, self, context);
+/** One supervisor actor's state and decisions; every method runs inside its transition. */
+class SupervisorRuntime {
+  readonly #scopeOf: RestartScope;
+  readonly #random: () => number;
+  readonly #children: SupervisedChild[];
+  readonly #timers: ReturnType<typeof createTimers>;
+  #history: readonly number[] = [];
+  #op: Operation | undefined;
+  #deferred: { child: SupervisedChild; exit: Exit }[] = [];
+  #status: SupervisorStatus = { kind: "starting" };
+  readonly view: SupervisionView;
+
+  constructor(
+    private readonly flags: ResolvedFlags,
+    specs: readonly ResolvedChildSpec[],
+    private readonly context: SupervisionContext,
+    private readonly self: AnyActorRef,
+    options: SupervisorOptions,
+  ) {
+    this.#scopeOf = options.unsafeRestartScopeForTests ?? restartScope;
+    this.#random = options.random ?? Math.random;
+    this.#children = specs.map(newChild);
+    this.#timers = createTimers(context.clock, self);
+    this.view = {
+      status: () => nodeStatusOf(this.#status, this.#op !== undefined),
+      children: () => this.#children.map(treeNode),
+      whereis: (id) => findChild(this.#children, id),
+    };
+  }
+
+  start(): void {
+    const { context } = this;
+    for (const [at, child] of this.#children.entries()) {
+      const failure = spawn(child, this.self, context, "return");
+      if (failure === undefined) continue;
+      reportStartError(context.logger, this.#reportOf(child, failure.reason));
+      for (const started of this.#children.slice(0, at).reverse()) stopAtOnce(started);
+      const error = new FailedToStartChild(context.name, child.spec.id, failure.reason);
+      this.#status = { kind: "failed", error };
+      // XState puts an actor whose logic throws in \`start\` in error, with this reason.
+      throw error;
+    }
+    this.#status = { kind: "running" };
+  }
+
+  #spawnChild(child: SupervisedChild) {
+    return spawn(child, this.self, this.context);
+  }
 
   /** Stops the next child of the current operation, or runs its continuation once all are gone. */
-  function advance(): void {
-    while (op !== undefined && op.current === undefined) {
-      const next = op.queue.shift();
+  #advance(): void {
+    while (this.#op !== undefined && this.#op.current === undefined) {
+      const next = this.#op.queue.shift();
       if (next === undefined) {
-        const { afterwards } = op;
-        op = undefined;
+        const { afterwards } = this.#op;
+        this.#op = undefined;
         afterwards();
         return;
       }
       if (next.ref === undefined) continue;
-      op.current = next;
-      requestStop(next, timers.schedule);
+      this.#op.current = next;
+      requestStop(next, this.#timers.schedule);
     }
   }
 
-  function onExit(event: ChildExited): void {
-    const child = children.find((c) => c.spec.id === event.id);
+  #onExit(event: ChildExited): void {
+    const child = this.#children.find((c) => c.spec.id === event.id);
     if (child === undefined || child.generation !== event.generation || child.ref === undefined) {
       return;
     }
     detach(child);
-    timers.cancel(child.timer);
+    this.#timers.cancel(child.timer);
     child.timer = undefined;
     const { exit } = event;
-    if (op !== undefined && (op.current === child || op.queue.includes(child))) {
+    if (this.#op !== undefined && (this.#op.current === child || this.#op.queue.includes(child))) {
       // Asked to stop (or about to be): whatever the reason, it is not restarted for it.
       const unclean = stopError(child, exit);
-      if (unclean !== undefined) reportShutdownError(context.logger, reportOf(child, unclean));
-      child.status = status.kind === "stopping" ? "stopped" : "restarting";
-      op.queue = op.queue.filter((c) => c !== child);
-      if (op.current === child) {
-        op.current = undefined;
-        advance();
+      if (unclean !== undefined)
+        reportShutdownError(this.context.logger, this.#reportOf(child, unclean));
+      child.status = this.#status.kind === "stopping" ? "stopped" : "restarting";
+      this.#op.queue = this.#op.queue.filter((c) => c !== child);
+      if (this.#op.current === child) {
+        this.#op.current = undefined;
+        this.#advance();
       }
       return;
     }
-    if (op !== undefined) {
+    if (this.#op !== undefined) {
       // Busy restarting a group: like OTP's mailbox, the exit waits its turn.
       child.status = "stopped";
-      deferred.push({ child, exit });
+      this.#deferred.push({ child, exit });
       return;
     }
-    decide(child, exit);
+    this.#decide(child, exit);
   }
 
-  const reportOf = (child: SupervisedChild, reason: unknown) =>
-    crashReport(context.name, child, reason);
-  const report = (child: SupervisedChild, reason: unknown) =>
-    reportCrash(context.logger, reportOf(child, reason));
+  #reportOf(child: SupervisedChild, reason: unknown) {
+    return crashReport(this.context.name, child, reason);
+  }
 
-  function decide(child: SupervisedChild, exit: Exit): void {
+  #report(child: SupervisedChild, reason: unknown): void {
+    reportCrash(this.context.logger, this.#reportOf(child, reason));
+  }
+
+  #decide(child: SupervisedChild, exit: Exit): void {
     const restarts = shouldRestart(child.spec.restart, exit);
     if (exit.kind === "crash" && exit.atStart)
-      reportStartError(context.logger, reportOf(child, exit.reason));
-    else if (exit.kind === "crash") report(child, exit.reason);
+      reportStartError(this.context.logger, this.#reportOf(child, exit.reason));
+    else if (exit.kind === "crash") this.#report(child, exit.reason);
     else if (restarts)
       reportTerminated(
-        context.logger,
-        reportOf(child, exit.kind === "shutdown" ? exit.reason : "normal"),
+        this.context.logger,
+        this.#reportOf(child, exit.kind === "shutdown" ? exit.reason : "normal"),
       );
     else
-      context.logger.debug(
-        { supervisor: context.name, child: child.spec.id, exit: exit.kind },
+      this.context.logger.debug(
+        { supervisor: this.context.name, child: child.spec.id, exit: exit.kind },
         "child exited",
       );
     if (!restarts) {
       child.status = "stopped";
-      if (child.spec.restart === "temporary") remove(child);
+      if (child.spec.restart === "temporary") this.#remove(child);
       return;
     }
-    const decision = recordRestart(history, context.clock.now(), flags);
-    history = decision.history;
+    const decision = recordRestart(this.#history, this.context.clock.now(), this.flags);
+    this.#history = decision.history;
     if (decision.exceeded) {
       child.status = "failed";
       const reason = exit.kind === "normal" ? undefined : exit.reason;
-      const { intensity, period } = flags;
-      giveUp(
+      const { intensity, period } = this.flags;
+      this.#giveUp(
         new SupervisorGaveUp(
-          context.name,
+          this.context.name,
           child.spec.id,
           reason,
-          history.length,
+          this.#history.length,
           intensity,
           period,
         ),
       );
       return;
     }
-    restartFrom(child);
+    this.#restartFrom(child);
   }
 
-  function restartFrom(failed: SupervisedChild): void {
-    const delay = nextDelay(failed);
-    const scope = scopeOf(flags.strategy, children.length, children.indexOf(failed)).flatMap(
-      (i) => children[i] ?? [],
-    );
+  #restartFrom(failed: SupervisedChild): void {
+    const delay = this.#nextDelay(failed);
+    const scope = this.#scopeOf(
+      this.flags.strategy,
+      this.#children.length,
+      this.#children.indexOf(failed),
+    ).flatMap((i) => this.#children[i] ?? []);
     for (const c of scope) {
       if (c.ref !== undefined) continue;
       // A group restart overtakes a child's own pending backoff restart.
-      timers.cancel(c.timer);
+      this.#timers.cancel(c.timer);
       c.timer = undefined;
       c.status = "restarting";
     }
     if (scope.length <= 1) {
-      later(
+      this.#later(
         delay,
         (token) => (failed.timer = token),
-        () => restart([failed]),
+        () => this.#restart([failed]),
       );
       return;
     }
     const toStop = scope.filter((c) => c !== failed && c.ref !== undefined).reverse();
-    op = {
+    this.#op = {
       queue: toStop,
       current: undefined,
       afterwards: () => {
         // As OTP, temporary children stopped for a group restart are not started
         // again, and exits still queued from the group's old actors are moot.
         const survivors = scope.filter((c) => c.spec.restart !== "temporary");
-        for (const c of scope) if (c.spec.restart === "temporary") remove(c);
-        deferred = deferred.filter((d) => !scope.includes(d.child));
-        op = { queue: [], current: undefined, afterwards: () => {} };
-        const waiting = op;
-        later(
+        for (const c of scope) if (c.spec.restart === "temporary") this.#remove(c);
+        this.#deferred = this.#deferred.filter((d) => !scope.includes(d.child));
+        this.#op = { queue: [], current: undefined, afterwards: () => {} };
+        const waiting = this.#op;
+        this.#later(
           delay,
           (token) => (waiting.timer = token),
           () => {
-            op = undefined;
-            restart(survivors);
-            drainDeferred();
+            this.#op = undefined;
+            this.#restart(survivors);
+            this.#drainDeferred();
           },
         );
       },
     };
-    advance();
+    this.#advance();
   }
 
-  function later(delay: number, keep: (token: number) => void, fn: () => void): void {
-    if (delay > 0) keep(timers.schedule(delay, fn));
+  #later(delay: number, keep: (token: number) => void, fn: () => void): void {
+    if (delay > 0) keep(this.#timers.schedule(delay, fn));
     else fn();
   }
 
-  function remove(child: SupervisedChild): void {
-    const at = children.indexOf(child);
-    if (at >= 0) children.splice(at, 1);
+  #remove(child: SupervisedChild): void {
+    const at = this.#children.indexOf(child);
+    if (at >= 0) this.#children.splice(at, 1);
   }
 
   /**
@@ -293,110 +340,86 @@ function createRuntime(
    * fails in its init ends the run: the later ones wait, "restarting", until
    * its exit (already on its way) is decided and restarts the scope from it.
    */
-  function restart(group: SupervisedChild[]): void {
-    deferred = deferred.filter((d) => !group.includes(d.child));
+  #restart(group: SupervisedChild[]): void {
+    this.#deferred = this.#deferred.filter((d) => !group.includes(d.child));
     for (const child of group) {
       if (child.ref !== undefined) continue;
       child.timer = undefined;
       child.restarts += 1;
-      if (start(child) !== undefined) return;
+      if (this.#spawnChild(child) !== undefined) return;
     }
   }
 
-  function drainDeferred(): void {
-    while (op === undefined && status.kind === "running") {
-      const next = deferred.shift();
+  #drainDeferred(): void {
+    while (this.#op === undefined && this.#status.kind === "running") {
+      const next = this.#deferred.shift();
       if (next === undefined) return;
-      decide(next.child, next.exit);
+      this.#decide(next.child, next.exit);
     }
   }
 
-  function nextDelay(child: SupervisedChild): number {
-    const backoff = flags.backoff;
+  #nextDelay(child: SupervisedChild): number {
+    const backoff = this.flags.backoff;
     if (backoff === undefined) return 0;
-    const ranFor = context.clock.now() - child.startedAt;
+    const ranFor = this.context.clock.now() - child.startedAt;
     child.attempts = backoffAttempt(child.attempts, ranFor, backoff.resetAfter);
-    return backoffDelay(child.attempts, backoff, random);
+    return backoffDelay(child.attempts, backoff, this.#random);
   }
 
-  function giveUp(failure: SupervisorGaveUp): void {
-    reportGiveUp(context.logger, failure);
-    stopAll(failure);
+  #giveUp(failure: SupervisorGaveUp): void {
+    reportGiveUp(this.context.logger, failure);
+    this.#stopAll(failure);
   }
 
   /** Stops every child in reverse start order, pending restarts included, then ends. */
-  function stopAll(cause: "shutdown" | SupervisorGaveUp): void {
-    status = { kind: "stopping", cause };
-    timers.cancel(op?.timer);
-    for (const child of children) {
+  #stopAll(cause: "shutdown" | SupervisorGaveUp): void {
+    this.#status = { kind: "stopping", cause };
+    this.#timers.cancel(this.#op?.timer);
+    for (const child of this.#children) {
       if (child.ref === undefined && child.status === "restarting") {
-        timers.cancel(child.timer);
+        this.#timers.cancel(child.timer);
         child.timer = undefined;
         child.status = "stopped";
       }
     }
-    deferred = [];
-    const current = op?.current;
-    const queue = children.filter((c) => c.ref !== undefined && c !== current).reverse();
+    this.#deferred = [];
+    const current = this.#op?.current;
+    const queue = this.#children.filter((c) => c.ref !== undefined && c !== current).reverse();
     const afterwards = () => {
-      status = cause === "shutdown" ? { kind: "stopped" } : { kind: "failed", error: cause };
+      this.#status = cause === "shutdown" ? { kind: "stopped" } : { kind: "failed", error: cause };
     };
-    op = { queue, current, afterwards };
-    advance();
+    this.#op = { queue, current, afterwards };
+    this.#advance();
   }
 
-  function handle(event: SupervisorEvent): Outcome | undefined {
-    if (status.kind === "stopped" || status.kind === "failed") return outcomeOf(status);
+  handle(event: SupervisorEvent): Outcome | undefined {
+    if (this.#status.kind === "stopped" || this.#status.kind === "failed")
+      return outcomeOf(this.#status);
     switch (event.type) {
       case "supervisor.child.exited":
-        onExit(event);
+        this.#onExit(event);
         break;
       case "supervisor.timer":
-        timers.fire(event.token);
+        this.#timers.fire(event.token);
         break;
       case "shutdown":
-        if (status.kind === "running") stopAll("shutdown");
+        if (this.#status.kind === "running") this.#stopAll("shutdown");
         break;
     }
-    return outcomeOf(status);
+    return outcomeOf(this.#status);
   }
 
   /** XState's stop: no grace, children are stopped at once, youngest first. */
-  function halt(): void {
-    status = { kind: "stopped" };
-    timers.cancelAll();
-    op = undefined;
-    deferred = [];
-    for (const child of [...children].reverse()) {
+  halt(): void {
+    this.#status = { kind: "stopped" };
+    this.#timers.cancelAll();
+    this.#op = undefined;
+    this.#deferred = [];
+    for (const child of [...this.#children].reverse()) {
       const ref = child.ref;
       detach(child);
       child.status = "stopped";
       ref?.stop();
     }
   }
-
-  const view: SupervisionView = {
-    status: () => nodeStatusOf(status, op !== undefined),
-    children: () => children.map(treeNode),
-    whereis: (id) => findChild(children, id),
-  };
-
-  return {
-    start: () => {
-      for (const [at, child] of children.entries()) {
-        const failure = spawn(child, self, context, "return");
-        if (failure === undefined) continue;
-        reportStartError(context.logger, reportOf(child, failure.reason));
-        for (const started of children.slice(0, at).reverse()) stopAtOnce(started);
-        const error = new FailedToStartChild(context.name, child.spec.id, failure.reason);
-        status = { kind: "failed", error };
-        // XState puts an actor whose logic throws in `start` in error, with this reason.
-        throw error;
-      }
-      status = { kind: "running" };
-    },
-    handle,
-    halt,
-    view,
-  };
 }
