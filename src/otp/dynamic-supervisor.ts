@@ -7,7 +7,6 @@ import {
   type Exit,
   findChild,
   markSupervisionLogic,
-  type NodeStatus,
   newChild,
   type Outcome,
   registerView,
@@ -43,6 +42,7 @@ import {
   resolveChildSpec,
   resolveFlags,
 } from "./supervisor-spec.js";
+import { nodeStatusOf, outcomeOf, type SupervisorStatus } from "./supervisor-status.js";
 import { createTimers, type TimerFired } from "./supervisor-timers.js";
 
 /**
@@ -139,57 +139,139 @@ function createPool(
   context: SupervisionContext,
   self: AnyActorRef,
   random: () => number,
-) {
-  const children = new Map<string, SupervisedChild>();
-  const terminating = new Set<SupervisedChild>();
-  const timers = createTimers(context.clock, self);
-  let history: readonly number[] = [];
-  let stopping: (() => void) | undefined;
-  let outcome: Outcome | undefined;
-  let halted = false;
+): PoolRuntime {
+  return new PoolRuntime(flags, template, context, self, random);
+}
 
-  const forget = (child: SupervisedChild) => {
-    timers.cancel(child.timer);
-    terminating.delete(child);
-    children.delete(child.spec.id);
-  };
-  const reportOf = (child: SupervisedChild, reason: unknown) =>
-    crashReport(context.name, child, reason);
+/**
+ * One dynamic supervisor actor's children and decisions; every method but
+ * `pool.startChild` (called from outside, synchronously) runs inside its
+ * transition. Its own lifecycle is one `SupervisorStatus`: running from the
+ * start (a pool starts empty), stopping, then stopped or failed.
+ */
+class PoolRuntime {
+  readonly #children = new Map<string, SupervisedChild>();
+  readonly #terminating = new Set<SupervisedChild>();
+  readonly #timers: ReturnType<typeof createTimers>;
+  #history: readonly number[] = [];
+  #status: SupervisorStatus = { kind: "running" };
+  readonly pool: DynamicPool;
+  readonly view: SupervisionView;
 
-  function onExit(event: ChildExited): void {
-    const child = children.get(event.id);
+  constructor(
+    private readonly flags: ResolvedFlags,
+    private readonly template: ResolvedChildSpec,
+    private readonly context: SupervisionContext,
+    private readonly self: AnyActorRef,
+    private readonly random: () => number,
+  ) {
+    this.#timers = createTimers(context.clock, self);
+    this.pool = {
+      startChild: (id, input) => this.#startChild(id, input),
+      terminateChild: (id) => {
+        if (!this.#children.has(id)) return false;
+        self.send({ type: "supervisor.terminate", id } satisfies TerminateChild);
+        return true;
+      },
+      count: () => this.#children.size,
+      whereis: (id) => this.#children.get(id)?.ref,
+    };
+    this.view = {
+      status: () => nodeStatusOf(this.#status, false),
+      children: () => [...this.#children.values()].map(treeNode),
+      whereis: (id) => findChild(this.#children.values(), id),
+    };
+  }
+
+  handle(event: DynamicSupervisorEvent): Outcome | undefined {
+    const ended = outcomeOf(this.#status);
+    if (ended !== undefined) return ended;
+    if (event.type === "supervisor.child.exited") this.#onExit(event);
+    else if (event.type === "supervisor.timer") this.#timers.fire(event.token);
+    else if (event.type === "supervisor.terminate") this.#terminate(event.id);
+    else if (event.type === "shutdown" && this.#status.kind === "running")
+      this.#stopAll("shutdown");
+    return outcomeOf(this.#status);
+  }
+
+  /** XState's stop: no grace, children are stopped at once, youngest first. */
+  halt(): void {
+    this.#status = { kind: "stopped" };
+    this.#timers.cancelAll();
+    for (const child of [...this.#children.values()].reverse()) {
+      const ref = child.ref;
+      detach(child);
+      child.status = "stopped";
+      ref?.stop();
+    }
+    this.#children.clear();
+  }
+
+  #startChild(id: string, input: unknown): AnyActorRef | undefined {
+    const { context } = this;
+    if (this.#status.kind !== "running") throw new SupervisorNotRunning(context.name);
+    if (typeof id !== "string" || id === "") {
+      throw new InvalidChildSpec(context.name, String(id), "id", "must be a non-empty string");
+    }
+    if (this.#children.has(id)) throw new DuplicateChildId(context.name, id);
+    const child = newChild({ ...this.template, id, input });
+    this.#children.set(id, child);
+    const failure = spawn(child, this.self, context, "return");
+    if (failure !== undefined) {
+      this.#children.delete(id);
+      reportStartError(context.logger, this.#reportOf(child, failure.reason));
+      throw new FailedToStartChild(context.name, id, failure.reason);
+    }
+    return child.ref;
+  }
+
+  #forget(child: SupervisedChild): void {
+    this.#timers.cancel(child.timer);
+    this.#terminating.delete(child);
+    this.#children.delete(child.spec.id);
+  }
+
+  #reportOf(child: SupervisedChild, reason: unknown) {
+    return crashReport(this.context.name, child, reason);
+  }
+
+  #onExit(event: ChildExited): void {
+    const child = this.#children.get(event.id);
     if (child === undefined || child.generation !== event.generation || child.ref === undefined) {
       return;
     }
     detach(child);
-    timers.cancel(child.timer);
+    this.#timers.cancel(child.timer);
     child.timer = undefined;
     const { exit } = event;
-    if (stopping !== undefined || terminating.has(child)) {
+    if (this.#status.kind === "stopping" || this.#terminating.has(child)) {
       const unclean = stopError(child, exit);
-      if (unclean !== undefined) reportShutdownError(context.logger, reportOf(child, unclean));
-      forget(child);
-      if (stopping !== undefined && children.size === 0) stopping();
+      if (unclean !== undefined) {
+        reportShutdownError(this.context.logger, this.#reportOf(child, unclean));
+      }
+      this.#forget(child);
+      if (this.#status.kind === "stopping" && this.#children.size === 0) this.#stopped();
       return;
     }
-    decide(child, exit);
+    this.#decide(child, exit);
   }
 
-  function decide(child: SupervisedChild, exit: Exit): void {
+  #decide(child: SupervisedChild, exit: Exit): void {
+    const { context, flags } = this;
     const restarts = shouldRestart(child.spec.restart, exit);
     if (exit.kind === "crash" && exit.atStart)
-      reportStartError(context.logger, reportOf(child, exit.reason));
-    else if (exit.kind === "crash") reportCrash(context.logger, reportOf(child, exit.reason));
+      reportStartError(context.logger, this.#reportOf(child, exit.reason));
+    else if (exit.kind === "crash") reportCrash(context.logger, this.#reportOf(child, exit.reason));
     else if (restarts) {
       const reason = exit.kind === "shutdown" ? exit.reason : "normal";
-      reportTerminated(context.logger, reportOf(child, reason));
+      reportTerminated(context.logger, this.#reportOf(child, reason));
     }
     if (!restarts) {
-      forget(child);
+      this.#forget(child);
       return;
     }
-    const decision = recordRestart(history, context.clock.now(), flags);
-    history = decision.history;
+    const decision = recordRestart(this.#history, context.clock.now(), flags);
+    this.#history = decision.history;
     if (decision.exceeded) {
       child.status = "failed";
       const reason = exit.kind === "normal" ? undefined : exit.reason;
@@ -198,116 +280,61 @@ function createPool(
         context.name,
         child.spec.id,
         reason,
-        history.length,
+        this.#history.length,
         intensity,
         period,
       );
       reportGiveUp(context.logger, failure);
-      stopAll(() => {
-        outcome = { status: "error", error: failure };
-      });
+      this.#stopAll(failure);
       return;
     }
+    this.#restartLater(child);
+  }
+
+  /** Restarts `child` now, or after its backoff delay. */
+  #restartLater(child: SupervisedChild): void {
     child.status = "restarting";
     const restart = () => {
       child.timer = undefined;
       child.restarts += 1;
-      spawn(child, self, context);
+      spawn(child, this.self, this.context);
     };
-    const backoff = flags.backoff;
+    const backoff = this.flags.backoff;
     if (backoff === undefined) {
       restart();
       return;
     }
-    const ranFor = context.clock.now() - child.startedAt;
+    const ranFor = this.context.clock.now() - child.startedAt;
     child.attempts = backoffAttempt(child.attempts, ranFor, backoff.resetAfter);
-    const delay = backoffDelay(child.attempts, backoff, random);
-    if (delay > 0) child.timer = timers.schedule(delay, restart);
+    const delay = backoffDelay(child.attempts, backoff, this.random);
+    if (delay > 0) child.timer = this.#timers.schedule(delay, restart);
     else restart();
   }
 
-  function terminate(id: string): void {
-    const child = children.get(id);
+  #terminate(id: string): void {
+    const child = this.#children.get(id);
     if (child === undefined) return;
     if (child.ref === undefined) {
-      forget(child);
-    } else if (!terminating.has(child)) {
-      terminating.add(child);
-      requestStop(child, timers.schedule);
+      this.#forget(child);
+    } else if (!this.#terminating.has(child)) {
+      this.#terminating.add(child);
+      requestStop(child, this.#timers.schedule);
     }
   }
 
-  function stopAll(then: () => void): void {
-    stopping = then;
-    for (const child of [...children.values()].reverse()) {
-      if (child.ref === undefined) forget(child);
-      else if (!terminating.has(child)) requestStop(child, timers.schedule);
+  /** Stops every child youngest first; the pool ends once the last is gone. */
+  #stopAll(cause: "shutdown" | SupervisorGaveUp): void {
+    this.#status = { kind: "stopping", cause };
+    for (const child of [...this.#children.values()].reverse()) {
+      if (child.ref === undefined) this.#forget(child);
+      else if (!this.#terminating.has(child)) requestStop(child, this.#timers.schedule);
     }
-    if (children.size === 0) then();
+    if (this.#children.size === 0) this.#stopped();
   }
 
-  const pool: DynamicPool = {
-    startChild(id, input) {
-      if (stopping !== undefined || outcome !== undefined || halted) {
-        throw new SupervisorNotRunning(context.name);
-      }
-      if (typeof id !== "string" || id === "") {
-        throw new InvalidChildSpec(context.name, String(id), "id", "must be a non-empty string");
-      }
-      if (children.has(id)) throw new DuplicateChildId(context.name, id);
-      const child = newChild({ ...template, id, input });
-      children.set(id, child);
-      const failure = spawn(child, self, context, "return");
-      if (failure !== undefined) {
-        children.delete(id);
-        reportStartError(context.logger, reportOf(child, failure.reason));
-        throw new FailedToStartChild(context.name, id, failure.reason);
-      }
-      return child.ref;
-    },
-    terminateChild(id) {
-      if (!children.has(id)) return false;
-      self.send({ type: "supervisor.terminate", id } satisfies TerminateChild);
-      return true;
-    },
-    count: () => children.size,
-    whereis: (id) => children.get(id)?.ref,
-  };
-
-  const view: SupervisionView = {
-    status: (): NodeStatus => {
-      if (halted || outcome?.status === "done") return "stopped";
-      return outcome?.status === "error" ? "failed" : "running";
-    },
-    children: () => [...children.values()].map(treeNode),
-    whereis: (id) => findChild(children.values(), id),
-  };
-
-  return {
-    pool,
-    view,
-    handle(event: DynamicSupervisorEvent): Outcome | undefined {
-      if (outcome !== undefined || halted) return outcome;
-      if (event.type === "supervisor.child.exited") onExit(event);
-      else if (event.type === "supervisor.timer") timers.fire(event.token);
-      else if (event.type === "supervisor.terminate") terminate(event.id);
-      else if (event.type === "shutdown" && stopping === undefined) {
-        stopAll(() => {
-          outcome = { status: "done" };
-        });
-      }
-      return outcome;
-    },
-    halt(): void {
-      halted = true;
-      timers.cancelAll();
-      for (const child of [...children.values()].reverse()) {
-        const ref = child.ref;
-        detach(child);
-        child.status = "stopped";
-        ref?.stop();
-      }
-      children.clear();
-    },
-  };
+  #stopped(): void {
+    if (this.#status.kind !== "stopping") return;
+    const { cause } = this.#status;
+    this.#status = cause === "shutdown" ? { kind: "stopped" } : { kind: "failed", error: cause };
+  }
 }

@@ -1,6 +1,7 @@
 import type { ActorLogic, AnyActorRef, Snapshot } from "xstate";
 import { backoffAttempt, backoffDelay } from "./backoff.js";
 import { recordRestart } from "./restart-intensity.js";
+import { type RestartScope, restartScope } from "./restart-scope.js";
 import {
   type ChildExited,
   detach,
@@ -39,7 +40,6 @@ import {
   type ResolvedFlags,
   resolveChildSpecs,
   resolveFlags,
-  type Strategy,
   type SupervisorFlags,
 } from "./supervisor-spec.js";
 import { nodeStatusOf, outcomeOf, type SupervisorStatus } from "./supervisor-status.js";
@@ -64,16 +64,6 @@ export type SupervisorLogic = ActorLogic<
   SupervisorEvent,
   Partial<SupervisionContext> | undefined
 >;
-
-/** Positions of the children to restart when child `failed` (of `count`) must be restarted. */
-export type RestartScope = (strategy: Strategy, count: number, failed: number) => number[];
-
-/** OTP supervisor.erl `restart/3`: one_for_one, one_for_all, rest_for_one. */
-export const restartScope: RestartScope = (strategy, count, failed) => {
-  const from = strategy === "one_for_all" ? 0 : failed;
-  const to = strategy === "one_for_one" ? failed + 1 : count;
-  return Array.from({ length: to - from }, (_, i) => from + i);
-};
 
 export interface SupervisorOptions extends SupervisionOptions {
   /** Source of backoff jitter, 0 <= n < 1. Default Math.random. */

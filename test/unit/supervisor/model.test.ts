@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "xstate";
-import { type RestartScope, restartScope } from "../../../src/otp/supervisor.js";
+import { type RestartScope, restartScope } from "../../../src/otp/restart-scope.js";
 import { type SupervisorHandle, startSupervisor } from "../../../src/otp/supervisor-root.js";
 import type { RestartType, Strategy } from "../../../src/otp/supervisor-spec.js";
 import { workers } from "./children.js";
