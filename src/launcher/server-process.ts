@@ -105,148 +105,175 @@ const allGone = (procs: readonly ProcStat[], ms: number): Promise<boolean> =>
   );
 
 export function serverProcess(spec: ServerProcessSpec): ServerProcess {
-  const log = spec.logger;
-  const decode = spec.decodeExit ?? ((code, sig) => ({ code, signal: sig }));
-  let child: ChildProcess | undefined;
-  let alive = false;
-  let exited: Promise<ProcessExit> = Promise.resolve({ code: null, signal: null });
-  let stderr = "";
-  // Seen at readiness: when a launcher shell dies alone, /proc no longer
-  // ties its orphans to it.
-  let tree: ProcStat[] = [];
-  let guarding = false;
-
-  const redact = (text: string) =>
-    (spec.secrets ?? []).reduce((t, s) => (s === "" ? t : t.replaceAll(s, "[redacted]")), text);
-  const logTail = (lines = 40): string => {
-    const own = spec.logPath ? readTail(spec.logPath, 0, 64 * 1024) : "";
-    const text = own + (stderr ? `\n[stderr] ${stderr}` : "");
-    return redact(text.split("\n").slice(-lines).join("\n"));
+  const run: Run = {
+    child: undefined,
+    alive: false,
+    exited: Promise.resolve({ code: null, signal: null }),
+    stderr: "",
+    tree: [],
+    guarding: false,
+    killAll: () => {
+      for (const p of everything(run)) if (isRunning(p)) signal(p.pid, "SIGKILL");
+      run.child?.kill("SIGKILL");
+    },
   };
-  const everything = (): ProcStat[] => {
-    const fresh = alive && child?.pid ? descendants(child.pid) : [];
-    return [...fresh, ...tree.filter((k) => !fresh.some((f) => f.pid === k.pid))];
-  };
-  const killAll = () => {
-    for (const p of everything()) if (isRunning(p)) signal(p.pid, "SIGKILL");
-    child?.kill("SIGKILL");
-  };
-  const guardExit = (on: boolean) => {
-    if (on && !guarding) process.once("exit", killAll);
-    if (!on) process.removeListener("exit", killAll);
-    guarding = on;
-  };
-  const fail = (sentence: string) =>
-    spec.startError(redact(spec.context ? `${sentence}; ${spec.context}` : sentence), logTail());
-
-  const spawnChild = (): ChildProcess => {
-    stderr = "";
-    tree = [];
-    const proc = spawn(spec.command, [...spec.args], {
-      cwd: spec.cwd,
-      env: spec.env ?? process.env,
-      // Servers repeat their log on the console; stderr explains early failures.
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    child = proc;
-    alive = true;
-    guardExit(true);
-    proc.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-4096);
-    });
-    exited = new Promise<ProcessExit>((resolve) => {
-      const gone = (exit: ProcessExit) => {
-        alive = false;
-        if (!tree.some(isRunning)) guardExit(false);
-        resolve(exit);
-      };
-      proc.once("exit", (code, sig) => gone(decode(code, sig)));
-      proc.once("error", (err) => {
-        stderr += `\n${err.message}`;
-        gone({ code: null, signal: null });
-      });
-    });
-    return proc;
-  };
-
-  const awaitReady = async (logOffset: number): Promise<void> => {
-    const { readiness } = spec;
-    const probe = async () => {
-      const text = spec.logPath ? readTail(spec.logPath, logOffset, 1 << 20) : "";
-      const failure = readiness.failure?.(text);
-      if (failure !== undefined) throw fail(failure);
-      if (!alive) {
-        const exit = await exited;
-        throw fail(
-          `${spec.label} exited during startup (code ${exit.code}, signal ${exit.signal})`,
-        );
-      }
-      return readiness.ready(text);
-    };
-    try {
-      await waitFor(probe, readiness.timeoutMs, `${spec.label} to start`, readiness.intervalMs);
-    } catch (err) {
-      if (!(err instanceof WaitTimeout)) throw err;
-      throw fail(`${spec.label} did not ${readiness.what} within ${readiness.timeoutMs} ms`);
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    const proc = child;
-    if (!proc) return;
-    const all = everything();
-    if (alive || all.some(isRunning)) {
-      const running = all.filter(isRunning);
-      const defaults = alive && proc.pid ? [proc.pid] : running.map((p) => p.pid);
-      const targets = proc.pid && spec.terminate ? spec.terminate(proc.pid, running) : defaults;
-      for (const pid of targets) signal(pid, "SIGTERM");
-      const done = Promise.all([exited, allGone(all, spec.stopTimeoutMs)]);
-      if ((await Promise.race([done, timeout(spec.stopTimeoutMs)])) === "timeout") {
-        const { stopTimeoutMs } = spec;
-        log.warn(
-          { pid: proc.pid, stopTimeoutMs },
-          `${spec.label} ignored SIGTERM; sending SIGKILL`,
-        );
-        for (const p of all) if (isRunning(p)) signal(p.pid, "SIGKILL");
-        proc.kill("SIGKILL");
-        await exited;
-      }
-    }
-    // A VM's port programs normally go with it; whatever stays is killed.
-    if (!(await allGone(all, 2_000))) {
-      for (const p of all) if (isRunning(p)) signal(p.pid, "SIGKILL");
-      await allGone(all, 2_000);
-    }
-    guardExit(false);
-  };
-
+  const stop = () => stopRun(spec, run);
   return {
     get pid() {
-      return child?.pid ?? -1;
+      return run.child?.pid ?? -1;
     },
     get exited() {
-      return exited;
+      return run.exited;
     },
     get tree() {
-      return tree;
+      return run.tree;
     },
     async start() {
       const logOffset = spec.logPath ? fileSize(spec.logPath) : 0;
       const started = Date.now();
-      const proc = spawnChild();
+      const proc = spawnRun(spec, run);
       try {
-        await awaitReady(logOffset);
+        await awaitReady(spec, run, logOffset);
       } catch (err) {
         await stop();
         throw err;
       }
-      tree = descendants(proc.pid ?? -1);
+      run.tree = descendants(proc.pid ?? -1);
       const fields = { pid: proc.pid, ...spec.readyFields, startupMs: Date.now() - started };
-      log.info(fields, `${spec.label} ready`);
+      spec.logger.info(fields, `${spec.label} ready`);
     },
     stop,
-    logTail,
+    logTail: (lines = 40) => logTailOf(spec, run, lines),
   };
+}
+
+/** What one server process's lifecycle keeps between its steps. */
+interface Run {
+  child: ChildProcess | undefined;
+  alive: boolean;
+  exited: Promise<ProcessExit>;
+  stderr: string;
+  /** Seen at readiness: when a launcher shell dies alone, /proc no longer ties its orphans to it. */
+  tree: ProcStat[];
+  /** Whether `killAll` is installed on Node's exit. */
+  guarding: boolean;
+  /** SIGKILL to all of it (one function: the same listener to add and remove). */
+  killAll: () => void;
+}
+
+const redact = (spec: ServerProcessSpec, text: string) =>
+  (spec.secrets ?? []).reduce((t, s) => (s === "" ? t : t.replaceAll(s, "[redacted]")), text);
+
+function logTailOf(spec: ServerProcessSpec, run: Run, lines: number): string {
+  const own = spec.logPath ? readTail(spec.logPath, 0, 64 * 1024) : "";
+  const text = own + (run.stderr ? `\n[stderr] ${run.stderr}` : "");
+  return redact(spec, text.split("\n").slice(-lines).join("\n"));
+}
+
+/** The child's descendants now, and those seen at readiness that still count. */
+function everything(run: Run): ProcStat[] {
+  const fresh = run.alive && run.child?.pid ? descendants(run.child.pid) : [];
+  return [...fresh, ...run.tree.filter((k) => !fresh.some((f) => f.pid === k.pid))];
+}
+
+function guardExit(run: Run, on: boolean): void {
+  if (on && !run.guarding) process.once("exit", run.killAll);
+  if (!on) process.removeListener("exit", run.killAll);
+  run.guarding = on;
+}
+
+function failure(spec: ServerProcessSpec, run: Run, sentence: string): Error {
+  const text = redact(spec, spec.context ? `${sentence}; ${spec.context}` : sentence);
+  return spec.startError(text, logTailOf(spec, run, 40));
+}
+
+function spawnRun(spec: ServerProcessSpec, run: Run): ChildProcess {
+  const decode = spec.decodeExit ?? ((code, sig) => ({ code, signal: sig }));
+  run.stderr = "";
+  run.tree = [];
+  const proc = spawn(spec.command, [...spec.args], {
+    cwd: spec.cwd,
+    env: spec.env ?? process.env,
+    // Servers repeat their log on the console; stderr explains early failures.
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  run.child = proc;
+  run.alive = true;
+  guardExit(run, true);
+  proc.stderr?.on("data", (chunk: Buffer) => {
+    run.stderr = (run.stderr + chunk.toString("utf8")).slice(-4096);
+  });
+  run.exited = new Promise<ProcessExit>((resolve) => {
+    const gone = (exit: ProcessExit) => {
+      run.alive = false;
+      if (!run.tree.some(isRunning)) guardExit(run, false);
+      resolve(exit);
+    };
+    proc.once("exit", (code, sig) => gone(decode(code, sig)));
+    proc.once("error", (err) => {
+      run.stderr += `\n${err.message}`;
+      gone({ code: null, signal: null });
+    });
+  });
+  return proc;
+}
+
+async function awaitReady(spec: ServerProcessSpec, run: Run, logOffset: number): Promise<void> {
+  const { readiness } = spec;
+  const probe = async () => {
+    const text = spec.logPath ? readTail(spec.logPath, logOffset, 1 << 20) : "";
+    const failed = readiness.failure?.(text);
+    if (failed !== undefined) throw failure(spec, run, failed);
+    if (!run.alive) {
+      const exit = await run.exited;
+      throw failure(
+        spec,
+        run,
+        `${spec.label} exited during startup (code ${exit.code}, signal ${exit.signal})`,
+      );
+    }
+    return readiness.ready(text);
+  };
+  try {
+    await waitFor(probe, readiness.timeoutMs, `${spec.label} to start`, readiness.intervalMs);
+  } catch (err) {
+    if (!(err instanceof WaitTimeout)) throw err;
+    throw failure(
+      spec,
+      run,
+      `${spec.label} did not ${readiness.what} within ${readiness.timeoutMs} ms`,
+    );
+  }
+}
+
+/** SIGTERM to the child (or `spec.terminate`'s pids), SIGKILL to all of it past the timeout. */
+async function stopRun(spec: ServerProcessSpec, run: Run): Promise<void> {
+  const proc = run.child;
+  if (!proc) return;
+  const all = everything(run);
+  if (run.alive || all.some(isRunning)) {
+    const running = all.filter(isRunning);
+    const defaults = run.alive && proc.pid ? [proc.pid] : running.map((p) => p.pid);
+    const targets = proc.pid && spec.terminate ? spec.terminate(proc.pid, running) : defaults;
+    for (const pid of targets) signal(pid, "SIGTERM");
+    const done = Promise.all([run.exited, allGone(all, spec.stopTimeoutMs)]);
+    if ((await Promise.race([done, timeout(spec.stopTimeoutMs)])) === "timeout") {
+      const { stopTimeoutMs } = spec;
+      spec.logger.warn(
+        { pid: proc.pid, stopTimeoutMs },
+        `${spec.label} ignored SIGTERM; sending SIGKILL`,
+      );
+      for (const p of all) if (isRunning(p)) signal(p.pid, "SIGKILL");
+      proc.kill("SIGKILL");
+      await run.exited;
+    }
+  }
+  // A VM's port programs normally go with it; whatever stays is killed.
+  if (!(await allGone(all, 2_000))) {
+    for (const p of all) if (isRunning(p)) signal(p.pid, "SIGKILL");
+    await allGone(all, 2_000);
+  }
+  guardExit(run, false);
 }
 
 /**

@@ -149,7 +149,7 @@ describe("serverProcess", () => {
       parent,
       [
         `import { serverProcess } from ${JSON.stringify(join(src, "launcher/server-process.ts"))};`,
-        `import { silentLogger } from ${JSON.stringify(join(src, "log.ts"))};`,
+        `import { silentLogger } from ${JSON.stringify(join(src, "telemetry/log.ts"))};`,
         "const proc = serverProcess({",
         '  label: "toy", command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"],',
         `  cwd: ${JSON.stringify(dir)}, stopTimeoutMs: 1000, logger: silentLogger,`,
