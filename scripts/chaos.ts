@@ -89,6 +89,10 @@ if (only?.includes("disk-full")) {
 const sessions = count("sessions", values.sessions);
 const accounts = count("accounts", values.accounts);
 
+// Ctrl-C: exit through process.exit, so the exit hooks run (a tmpfs under
+// the state file is unmounted; the servers get the same signal from the terminal).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
 const echo = values.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
 let failed = false;
 for (const route of routes) {

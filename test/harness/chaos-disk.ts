@@ -86,7 +86,7 @@ export interface DiskFullRun {
 
 const READY_AGAIN_MS = 20_000;
 /** How many user actions a full disk gets to make the daemon fail a write. */
-const MAX_ACTIONS_TO_BITE = 400;
+const MAX_ACTIONS_TO_BITE = 600;
 
 /**
  * The `disk-full` fault: the tmpfs under the state file is filled, users
