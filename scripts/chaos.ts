@@ -1,20 +1,30 @@
-/**
- * `npm run chaos -- [--route prosody|ejabberd|broker|all] [--mode durable|memory]
- *   [--minutes N] [--seed S] [--sessions N] [--accounts N] [--faults a,b] [--unparsable] [--quiet]`
- *
- * A longer chaos run than the suite's (test/e2e/chaos.test.ts): the same
- * seeded schedule of faults and user actions, the same truth oracle, for N
- * minutes per route (default 2). Prints the fault log as it goes (stderr),
- * one line of figures per route (stdout), and on a mismatch the seed and the
- * whole log; exits 1 if any route found one. The full log of every run is
- * kept in test-results/chaos-<route>-<mode>-<seed>.log.
- */
+/** The longer chaos run: see HELP (`npm run chaos -- --help`). */
 import { parseArgs } from "node:util";
-import { runBrokerChaos } from "../test/harness/chaos-broker.js";
+import { BROKER_FAULTS, runBrokerChaos } from "../test/harness/chaos-broker.js";
+import { STATE_FS_KIB } from "../test/harness/chaos-disk.js";
 import type { ChaosLog } from "../test/harness/chaos-log.js";
 import type { Mode } from "../test/harness/chaos-oracle.js";
 import { freshSeed } from "../test/harness/chaos-rng.js";
-import { runXmppChaos } from "../test/harness/chaos-xmpp.js";
+import { runXmppChaos, XMPP_FAULTS } from "../test/harness/chaos-xmpp.js";
+import { smallFsUnavailable } from "../test/harness/small-fs.js";
+
+const HELP = `npm run chaos -- [--route prosody|ejabberd|broker|all] [--mode durable|memory]
+  [--minutes N] [--seed S] [--sessions N] [--accounts N] [--faults a,b] [--unparsable] [--quiet]
+
+A longer chaos run than the suite's (test/e2e/chaos.test.ts): the same
+seeded schedule of faults and user actions, the same truth oracle, for N
+minutes per route (default 2). Prints the fault log as it goes (stderr),
+one line of figures per route (stdout), and on a mismatch the seed and the
+whole log; exits 1 if any route found one. The full log of every run is
+kept in test-results/chaos-<route>-<mode>-<seed>.log.
+
+Fault kinds (--faults picks some, each as likely; default: all the mode has):
+  prosody, ejabberd: ${XMPP_FAULTS.join(", ")}
+  broker:            ${BROKER_FAULTS.join(", ")}
+Memory mode leaves out daemon-kill and daemon-term (a restarted memory-mode
+daemon forgets by design; --faults puts them back) and has no disk-full.
+disk-full (durable mode) needs root on Linux: the state file is then on a
+${STATE_FS_KIB / 1024} MiB tmpfs for the whole run, filled, churned on, and freed.`;
 
 const ROUTES = ["prosody", "ejabberd", "broker"] as const;
 
@@ -34,8 +44,13 @@ const { values } = parseArgs({
     accounts: { type: "string" },
     quiet: { type: "boolean", default: false },
     unparsable: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
 
 const routes =
   values.route === "all"
@@ -59,8 +74,24 @@ const count = (name: string, value: string | undefined): number | undefined => {
     ? n
     : fail(`--${name} must be a positive integer, not "${value}"`);
 };
+const only = values.faults?.split(",").map((f) => f.trim());
+for (const route of routes) {
+  const known: readonly string[] = route === "broker" ? BROKER_FAULTS : XMPP_FAULTS;
+  const unknown = only?.filter((f) => !known.includes(f)) ?? [];
+  if (unknown.length > 0) {
+    fail(`--faults: the ${route} route has no ${unknown.join(", ")} (it has ${known.join(", ")})`);
+  }
+}
+if (only?.includes("disk-full")) {
+  const why = mode === "durable" ? smallFsUnavailable() : "it is a durable-mode fault";
+  if (why !== undefined) fail(`--faults disk-full cannot run here: ${why}`);
+}
 const sessions = count("sessions", values.sessions);
 const accounts = count("accounts", values.accounts);
+
+// Ctrl-C: exit through process.exit, so the exit hooks run (a tmpfs under
+// the state file is unmounted; the servers get the same signal from the terminal).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
 const echo = values.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
 let failed = false;
@@ -73,7 +104,7 @@ for (const route of routes) {
     ...(sessions === undefined ? {} : { sessions }),
     ...(accounts === undefined ? {} : { accounts }),
     ...(values.unparsable ? { unparsable: true } : {}),
-    ...(values.faults === undefined ? {} : { only: values.faults.split(",") }),
+    ...(only === undefined ? {} : { only }),
   };
   process.stderr.write(`chaos: ${route}, ${mode} mode, seed ${seed}, ${minutes} min\n`);
   const log: ChaosLog =

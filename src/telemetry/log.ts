@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
 import type { JidView } from "../protocol/pseudonym.js";
 
@@ -39,30 +40,55 @@ export function createLogger(
 /**
  * The daemon's default destination (fd 1, stdout): the lines logged during
  * one turn of the event loop, written at its end in one synchronous write
- * (pino's sonic-boom, which finishes partial writes and retries a full
- * pipe), and at once past 8 KiB. pino's own default writes each line
- * asynchronously through libuv's thread pool whenever no write is in
- * flight: at 2,000 transitions a second, one write per line, about a fifth
- * of the daemon's busy time (bench/e2e.ts, profiled). A line is out by the end of
- * the turn that logged it; the 'exit' handler writes what an exit
- * interrupts; a kill -9 loses at most the lines of its turn.
+ * (partial writes finished, a full pipe waited out), and at once past
+ * 8 KiB. pino's own default writes each line asynchronously through
+ * libuv's thread pool whenever no write is in flight: at 2,000 transitions
+ * a second, one write per line, about a fifth of the daemon's busy time
+ * (bench/e2e.ts, profiled). A line is out by the end of the turn that logged
+ * it; the 'exit' handler writes what an exit interrupts; a kill -9 loses at
+ * most the lines of its turn.
+ *
+ * A write the descriptor refuses (EPIPE: nobody reads stdout any more;
+ * ENOSPC: a log file on a full disk) drops those lines and the daemon goes
+ * on; the next turn's lines are tried again. (pino.destination's flushSync
+ * retried such a write forever, every 100 ms: the daemon froze, even to
+ * SIGTERM.)
  */
 export function turnDestination(fd: number): DestinationStream {
-  const out = pino.destination({ dest: fd, sync: true, minLength: 8 * 1024 });
+  let pending = "";
   let scheduled = false;
   const flush = () => {
     scheduled = false;
-    out.flushSync();
+    const text = pending;
+    pending = "";
+    if (text !== "") writeAll(fd, Buffer.from(text, "utf8"));
   };
   process.on("exit", flush);
   return {
     write(line: string) {
-      out.write(line);
-      if (scheduled) return;
-      scheduled = true;
-      setImmediate(flush);
+      pending += line;
+      if (pending.length >= 8 * 1024) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
   };
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `buf`, waiting out a full non-blocking pipe (EAGAIN); gives up on any other error. */
+function writeAll(fd: number, buf: Buffer): void {
+  for (let done = 0; done < buf.length; ) {
+    try {
+      done += writeSync(fd, buf, done);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EAGAIN" && code !== "EBUSY") return;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
 }
 
 /**

@@ -6,7 +6,8 @@ import { runXmppChaos } from "../harness/chaos-xmpp.js";
 // Issue #15 item 7: faults never lose or fork the truth. A seeded schedule
 // of faults (kill -9 and SIGTERM of the daemon, kill -9 of the XMPP server,
 // the component link cut, the server user away, hostile users; on the
-// broker route a broker restart) while dozens of real sessions come, go,
+// broker route a broker restart; in durable mode, as root, a full disk
+// under the state file, then freed) while dozens of real sessions come, go,
 // drop their sockets and change <show>. After each fault a quiet point
 // compares the server user's view, rebuilt from its notifications, with
 // the truth the harness holds (test/harness/chaos-oracle.ts). A failure

@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DaemonProcess } from "../harness/daemon.js";
 import { Scenario } from "../harness/scenario.js";
@@ -75,5 +79,50 @@ describe("stop signals on prosody", () => {
     expect(Date.now() - signalled).toBeLessThan(5_000);
     const lost = daemon.logs.find((l) => l.event === "presence_notify_error");
     expect(lost?.undelivered).toBeGreaterThan(0);
+  });
+
+  // Found with `npm run chaos` cut short by Ctrl-C: the harness gone, the
+  // daemon's stdout had no reader, every log write failed with EPIPE, and
+  // sonic-boom's flushSync retried it forever (it gives up only on EAGAIN
+  // it was told not to retry): the daemon froze, SIGTERM did nothing, only
+  // kill -9 ended it.
+  it("goes on notifying and stops on SIGTERM when nobody reads its stdout any more", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pn-stdout-"));
+    const configPath = join(dir, "presence-notify.toml");
+    writeFileSync(configPath, scene.config(['server_user = "world"', 'include = ["flux.*"]']));
+    const bin = join(import.meta.dirname, "../../bin/presence-notify");
+    const child = spawn(process.execPath, [bin, "start", "--config", configPath], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString("utf8");
+      });
+      await waitFor(
+        () => out.includes("privileges granted by the server"),
+        15_000,
+        "the daemon up",
+      );
+      child.stdout.destroy(); // the reader is gone: the daemon's next write meets EPIPE
+      await scene.online(USERS[0] as string, "noreader");
+      await waitFor(
+        () => world.about(`${USERS[0]}/noreader`).length === 1,
+        10_000,
+        "the notification, from a daemon that cannot log",
+      );
+      child.kill("SIGTERM");
+      const code = await Promise.race([
+        exited,
+        new Promise((resolve) =>
+          setTimeout(() => resolve("still running 10 s after SIGTERM"), 10_000),
+        ),
+      ]);
+      expect(code).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

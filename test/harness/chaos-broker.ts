@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import { type RabbitMqServer, startRabbitMq } from "../../testkit/rabbitmq.js";
+import { AdminClient } from "./admin-client.js";
+import { ChaosState, injectDiskFull } from "./chaos-disk.js";
 import { ChaosLog } from "./chaos-log.js";
 import { converge, type Truth } from "./chaos-oracle.js";
 import { deck, Rng } from "./chaos-rng.js";
@@ -114,13 +113,16 @@ class Publisher implements Truth {
   }
 }
 
-export type BrokerFault =
-  | "daemon-kill"
-  | "daemon-term"
-  | "broker-restart"
-  | "link-cut"
-  | "world-away"
-  | "hostile";
+export const BROKER_FAULTS = [
+  "daemon-kill",
+  "daemon-term",
+  "broker-restart",
+  "link-cut",
+  "world-away",
+  "hostile",
+  "disk-full",
+] as const;
+export type BrokerFault = (typeof BROKER_FAULTS)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -135,7 +137,7 @@ export async function runBrokerChaos(options: ChaosOptions): Promise<ChaosLog> {
   }
   const rng = new Rng(options.seed);
   const scene = new Scenario("prosody");
-  const dir = mkdtempSync(join(tmpdir(), "pn-chaos-broker-"));
+  const state = ChaosState.open("durable", "pn-chaos-broker-");
   const publisher = new Publisher(rng, options.accounts ?? 16, options.sessions ?? 24);
   let broker: RabbitMqServer | undefined;
   let proxy: TcpProxy | undefined;
@@ -156,16 +158,18 @@ export async function runBrokerChaos(options: ChaosOptions): Promise<ChaosLog> {
         "max_rate = 0",
         "[durability]",
         'mode = "sqlite"',
-        `path = "${join(dir, "state.db")}"`,
+        `path = "${state.path}"`,
         "[source.rabbitmq]",
         `url = "${rabbit.url}"`,
         'queue = "presence-notify-chaos"',
       ],
       proxy.port,
     );
+    let admin: AdminClient | undefined;
     const startDaemon = async () => {
       const d = await scene.daemon(config);
       await d.waitForLog({ msg: "rabbitmq source connected" });
+      admin = await AdminClient.of(d);
       return d;
     };
     let daemon = await startDaemon();
@@ -228,6 +232,16 @@ export async function runBrokerChaos(options: ChaosOptions): Promise<ChaosLog> {
           for (let i = 0; i < n; i++) log.action(publisher.hostile());
           break;
         }
+        case "disk-full":
+          return injectDiskFull({
+            fs: state.fs as NonNullable<typeof state.fs>,
+            log,
+            rng,
+            churn,
+            daemon: () => daemon,
+            admin: () => admin as AdminClient,
+            settle: () => publisher.flush(),
+          });
       }
       return true;
     };
@@ -239,6 +253,7 @@ export async function runBrokerChaos(options: ChaosOptions): Promise<ChaosLog> {
         await sleep(1_000);
         verdict = await converge(world, publisher, "durable", async () => 0, 0);
       }
+      state.sample();
       return log.check(label, verdict);
     };
 
@@ -253,26 +268,34 @@ export async function runBrokerChaos(options: ChaosOptions): Promise<ChaosLog> {
         "link-cut": 2,
         "world-away": 2,
         hostile: 2,
+        "disk-full": 1,
       },
       options.only,
+      { "disk-full": state.diskFullUnavailable },
     );
     const nextFault = deck(rng, weights);
-    for (let round = 1; Date.now() < stopAt; round++) {
+    // Past the time only to deal each fault kind once.
+    for (let round = 1; Date.now() < stopAt || nextFault.pending() > 0; round++) {
       await churn(rng.int(4, 16));
       const fault = nextFault();
       if (!(await inject(fault))) return log;
       await churn(rng.int(0, 6));
       if (!(await quiet(`after ${fault} #${round}`))) return log;
     }
+    log.note(state.describePeak());
     return log;
   } catch (err) {
     log.failure = `the run itself failed: ${(err as Error).stack ?? err}`;
     return log;
   } finally {
-    await publisher.close();
-    await scene.stop().catch(() => undefined);
-    await proxy?.stop();
-    await broker?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await publisher.close();
+      await scene.stop().catch(() => undefined);
+      await proxy?.stop();
+      await broker?.stop();
+    } finally {
+      // After the daemons are gone (their state file is on it), whatever failed.
+      state.close();
+    }
   }
 }

@@ -17,6 +17,8 @@ export class ChaosLog {
   /** The daemon's own log lines at a failure (kept in the saved file, not printed). */
   daemonLogs: string[] = [];
   readonly faults: Record<string, number> = {};
+  /** What faults made the daemon do, counted from its log (`store_unwritable`...). */
+  readonly counts: Record<string, number> = {};
   checks = 0;
   sessionsChecked = 0;
   actions = 0;
@@ -40,6 +42,10 @@ export class ChaosLog {
   fault(kind: string): void {
     this.faults[kind] = (this.faults[kind] ?? 0) + 1;
     this.note(`FAULT ${kind}`);
+  }
+
+  count(name: string, n = 1): void {
+    this.counts[name] = (this.counts[name] ?? 0) + n;
   }
 
   action(what: string): void {
@@ -73,11 +79,13 @@ export class ChaosLog {
 
   /** One line of figures. */
   summary(): string {
-    const faults = Object.entries(this.faults)
-      .sort()
-      .map(([k, n]) => `${k}=${n}`)
-      .join(" ");
-    return `chaos ${this.route} seed=${this.seed} mode=${this.mode} ${this.elapsedS().toFixed(0)}s: faults {${faults}} actions=${this.actions} checks=${this.checks} sessions_checked=${this.sessionsChecked} excused=${this.excused} mismatches=${this.mismatches}`;
+    const list = (counts: Record<string, number>) =>
+      Object.entries(counts)
+        .sort()
+        .map(([k, n]) => `${k}=${n}`)
+        .join(" ");
+    const seen = Object.keys(this.counts).length === 0 ? "" : ` daemon {${list(this.counts)}}`;
+    return `chaos ${this.route} seed=${this.seed} mode=${this.mode} ${this.elapsedS().toFixed(0)}s: faults {${list(this.faults)}}${seen} actions=${this.actions} checks=${this.checks} sessions_checked=${this.sessionsChecked} excused=${this.excused} mismatches=${this.mismatches}`;
   }
 
   /**

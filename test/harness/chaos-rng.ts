@@ -45,15 +45,21 @@ export class Rng {
 
 /**
  * A fault schedule: every kind with a weight once, in a seeded order (so a
- * short run meets each of them), then weighted draws.
+ * short run meets each of them: `pending()` says how many are still to be
+ * dealt), then weighted draws.
  */
-export function deck<K extends string>(rng: Rng, weights: Readonly<Record<K, number>>): () => K {
+export function deck<K extends string>(
+  rng: Rng,
+  weights: Readonly<Record<K, number>>,
+): (() => K) & { pending: () => number } {
   const first = (Object.keys(weights) as K[]).filter((k) => weights[k] > 0);
   for (let i = first.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
     [first[i], first[j]] = [first[j] as K, first[i] as K];
   }
-  return () => first.shift() ?? rng.weighted(weights);
+  return Object.assign(() => first.shift() ?? rng.weighted(weights), {
+    pending: () => first.length,
+  });
 }
 
 /** A seed from the clock, for runs that were not given one (it is printed). */

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { AdminClient, sample } from "./admin-client.js";
 import { XmppCrowd } from "./chaos-crowd.js";
+import { ChaosState, injectDiskFull } from "./chaos-disk.js";
 import { ChaosLog } from "./chaos-log.js";
 import { converge, type Mode } from "./chaos-oracle.js";
 import { deck, Rng } from "./chaos-rng.js";
@@ -43,41 +41,58 @@ export function replayArgs(options: ChaosOptions): string[] {
   ];
 }
 
-/** The weights of `defaults` restricted to `only`, refusing a fault this route does not have. */
+/**
+ * The weights of `defaults` restricted to `only`, refusing a fault this
+ * route does not have, or one that cannot run here (`unavailable`: why).
+ */
 export function faultWeights<K extends string>(
   defaults: Record<K, number>,
   only: readonly string[] | undefined,
+  unavailable: Partial<Record<K, string>> = {},
 ): Record<K, number> {
-  if (only === undefined) return defaults;
+  const off = (Object.keys(unavailable) as K[]).filter((k) => unavailable[k] !== undefined);
+  if (only === undefined) {
+    const usable = { ...defaults };
+    for (const k of off) usable[k] = 0;
+    return usable;
+  }
   const unknown = only.filter((f) => !(f in defaults));
   if (unknown.length > 0) {
     throw new Error(
       `unknown fault ${unknown.join(", ")}: this route has ${Object.keys(defaults).join(", ")}`,
     );
   }
+  const refused = off.filter((k) => only.includes(k));
+  if (refused.length > 0) {
+    throw new Error(refused.map((k) => `fault ${k} cannot run here: ${unavailable[k]}`).join("; "));
+  }
   const chosen = {} as Record<K, number>;
   for (const key of Object.keys(defaults) as K[]) chosen[key] = only.includes(key) ? 1 : 0;
   return chosen;
 }
 
-export type XmppFault =
-  | "daemon-kill"
-  | "daemon-term"
-  | "server-kill"
-  | "link-cut"
-  | "world-away"
-  | "hostile";
+export const XMPP_FAULTS = [
+  "daemon-kill",
+  "daemon-term",
+  "server-kill",
+  "link-cut",
+  "world-away",
+  "hostile",
+  "disk-full",
+] as const;
+export type XmppFault = (typeof XMPP_FAULTS)[number];
 
 /**
  * In memory mode a restarted daemon has forgotten its sessions, and the
  * README says so (sessions that ended while it was down are not reported):
- * the daemon's own restarts are durable mode's faults only.
+ * the daemon's own restarts are durable mode's faults only. A full disk is
+ * too (there is no state file otherwise), and needs a tmpfs mount (root).
  */
 function weights(mode: Mode): Record<XmppFault, number> {
   const always = { "server-kill": 1, "link-cut": 2, "world-away": 2, hostile: 2 };
   return mode === "durable"
-    ? { "daemon-kill": 2, "daemon-term": 1, ...always }
-    : { ...always, "daemon-kill": 0, "daemon-term": 0 };
+    ? { "daemon-kill": 2, "daemon-term": 1, ...always, "disk-full": 1 }
+    : { ...always, "daemon-kill": 0, "daemon-term": 0, "disk-full": 0 };
 }
 
 const LOSSES = ["expired", "refused_full", "dropped_held_full", "dead_lettered", "unwritable"];
@@ -90,7 +105,7 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
   const rng = new Rng(options.seed);
   const accounts = Array.from({ length: options.accounts ?? 20 }, (_, i) => `chaos${i}@localhost`);
   const scene = new Scenario(kind);
-  const dir = mkdtempSync(join(tmpdir(), "pn-chaos-"));
+  const state = ChaosState.open(options.mode, "pn-chaos-");
   let proxy: TcpProxy | undefined;
   let crowd: XmppCrowd | undefined;
   try {
@@ -105,7 +120,7 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
         'sequence = "session"',
       ],
       options.mode === "durable"
-        ? ["[durability]", 'mode = "sqlite"', `path = "${join(dir, "state.db")}"`]
+        ? ["[durability]", 'mode = "sqlite"', `path = "${state.path}"`]
         : [],
       proxy.port,
     );
@@ -201,7 +216,13 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
           for (let i = 0; i < n; i++) log.action(await c2s.hostile());
           break;
         }
+        case "disk-full": {
+          const fs = state.fs as NonNullable<typeof state.fs>;
+          const ctx = { fs, log, rng, churn, daemon: () => daemon, admin: () => admin };
+          return injectDiskFull(ctx);
+        }
       }
+      return true;
     };
 
     const bound = kind === "ejabberd" ? 40_000 : 25_000;
@@ -246,39 +267,51 @@ export async function runXmppChaos(kind: ServerKind, options: ChaosOptions): Pro
         await sleep(1_000);
         verdict = await converge(world, c2s, options.mode, losses, 0);
       }
+      state.sample();
       return log.check(label, verdict);
     };
 
     await churn(options.sessions ?? 30);
     if (!(await quiet("warm-up"))) return log;
     const stopAt = Date.now() + options.durationMs;
-    const nextFault = deck(rng, faultWeights(weights(options.mode), options.only));
-    for (let round = 1; Date.now() < stopAt; round++) {
+    const nextFault = deck(
+      rng,
+      faultWeights(weights(options.mode), options.only, {
+        "disk-full": state.diskFullUnavailable,
+      }),
+    );
+    // Past the time only to deal each fault kind once.
+    for (let round = 1; Date.now() < stopAt || nextFault.pending() > 0; round++) {
       await churn(rng.int(4, 16));
       const fault = nextFault();
-      await inject(fault);
+      if (!(await inject(fault))) return log;
       await churn(rng.int(0, 6));
       if (!(await quiet(`after ${fault} #${round}`))) return log;
     }
     if (daemon.logs.some((l) => l.msg === "supervisor gave up")) {
       log.failure = "the daemon's supervisor gave up";
     }
+    log.note(state.describePeak());
     return log;
   } catch (err) {
     log.failure = `the run itself failed: ${(err as Error).stack ?? err}`;
     return log;
   } finally {
-    if (log.failure !== undefined) {
-      // Every daemon of the run, debug lines left out: enough to tell a
-      // daemon's fault from the harness's.
-      for (const d of scene.daemons) {
-        log.daemonLogs.push("--- daemon ---");
-        for (const l of d.logs) if (l.level !== 20) log.daemonLogs.push(JSON.stringify(l));
+    try {
+      if (log.failure !== undefined) {
+        // Every daemon of the run, debug lines left out: enough to tell a
+        // daemon's fault from the harness's.
+        for (const d of scene.daemons) {
+          log.daemonLogs.push("--- daemon ---");
+          for (const l of d.logs) if (l.level !== 20) log.daemonLogs.push(JSON.stringify(l));
+        }
       }
+      await crowd?.stop();
+      await scene.stop().catch(() => undefined);
+      await proxy?.stop();
+    } finally {
+      // After the daemons are gone (their state file is on it), whatever failed.
+      state.close();
     }
-    await crowd?.stop();
-    await scene.stop().catch(() => undefined);
-    await proxy?.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

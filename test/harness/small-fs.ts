@@ -10,6 +10,28 @@ export function smallFsUnavailable(): string | undefined {
   return undefined;
 }
 
+export type SmallFs = ReturnType<typeof mountSmallFs>;
+
+/**
+ * Mounts still up when the process exits (a run cut short, a test that
+ * timed out before its finally): unmounted lazily on the way out, so no
+ * tmpfs outlives the process that mounted it.
+ */
+const mounted = new Set<string>();
+let exitHook = false;
+
+function unmount(dir: string): void {
+  try {
+    execFileSync("umount", [dir]);
+  } catch {
+    // Busy (a daemon still has its state file open): detached now, freed
+    // once the last file on it is closed.
+    execFileSync("umount", ["-l", dir]);
+  }
+  mounted.delete(dir);
+  rmdirSync(dir);
+}
+
 /**
  * A real, small filesystem (tmpfs of `sizeKiB`) in a temporary directory,
  * for a state file that runs out of room. `fill()` takes every free block
@@ -19,9 +41,23 @@ export function smallFsUnavailable(): string | undefined {
 export function mountSmallFs(sizeKiB: number) {
   const dir = mkdtempSync(join(tmpdir(), "presence-notify-smallfs-"));
   execFileSync("mount", ["-t", "tmpfs", "-o", `size=${sizeKiB}k,mode=0755`, "tmpfs", dir]);
+  mounted.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const d of [...mounted]) {
+        try {
+          unmount(d);
+        } catch {
+          // Nothing more can be done on the way out.
+        }
+      }
+    });
+  }
   const filler = join(dir, "filler");
   return {
     dir,
+    sizeKiB,
     /** Writes the filler until the filesystem refuses (ENOSPC). */
     fill() {
       const fd = openSync(filler, "a");
@@ -43,12 +79,7 @@ export function mountSmallFs(sizeKiB: number) {
       rmSync(filler, { force: true });
     },
     unmount() {
-      try {
-        execFileSync("umount", [dir]);
-      } catch {
-        execFileSync("umount", ["-l", dir]);
-      }
-      rmdirSync(dir);
+      if (mounted.has(dir)) unmount(dir);
     },
   };
 }

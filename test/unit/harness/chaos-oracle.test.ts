@@ -107,8 +107,14 @@ describe("the chaos RNG", () => {
     fc.assert(
       fc.property(fc.nat(), (seed) => {
         const next = deck(new Rng(seed), { a: 1, b: 5, c: 1, off: 0 });
+        const pending = next.pending();
         const first = [next(), next(), next()];
-        return [...first].sort().join() === "a,b,c" && next() !== "off";
+        return (
+          pending === 3 &&
+          [...first].sort().join() === "a,b,c" &&
+          next.pending() === 0 &&
+          next() !== "off"
+        );
       }),
     );
   });
