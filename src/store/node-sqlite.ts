@@ -2,9 +2,9 @@
  * Node's built-in SQLite (`node:sqlite`), loaded on first use rather than by
  * an import, for two reasons:
  *
- * - Node 22 prints "ExperimentalWarning: SQLite is an experimental feature
- *   and might change at any time" when the module first loads (Node 24 does
- *   not). An operator would read that line at every start of a durable
+ * - Node 22 (and 24 before 24.15) prints "ExperimentalWarning: SQLite is an
+ *   experimental feature and might change at any time" when the module first
+ *   loads. An operator would read that line at every start of a durable
  *   daemon and wonder; the store relies only on what 22.16 and 24 share and
  *   both lines' tests cover. So exactly that warning, and only while this
  *   module loads it, is not printed; every other warning is.
@@ -47,7 +47,7 @@ export function unsupportedRuntime(
   );
 }
 
-/** True for the one warning Node 22 emits when node:sqlite first loads. */
+/** True for the one warning Node 22 (24 before 24.15) emits when node:sqlite first loads. */
 export function isSqliteExperimentalWarning(warning: unknown, type: unknown): boolean {
   const text = warning instanceof Error ? warning.message : warning;
   const name = warning instanceof Error ? warning.name : type;
