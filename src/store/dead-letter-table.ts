@@ -1,5 +1,5 @@
-import type Database from "better-sqlite3";
 import type { Notification } from "../protocol/notification.js";
+import type { Database, Statement } from "./database.js";
 import {
   NOTIFICATION_COLUMNS,
   type NotificationRow,
@@ -25,10 +25,10 @@ type Row = NotificationRow & { reason: string; failures: number; set_aside_at: n
  * stopped). Nothing resends them: they failed every time they were tried.
  */
 export class DeadLetterTable {
-  private readonly insertRow: Database.Statement;
-  private readonly selectAll: Database.Statement<[], Row>;
+  private readonly insertRow: Statement;
+  private readonly selectAll: Statement<[], Row>;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database) {
     this.insertRow = db.prepare(
       `INSERT OR REPLACE INTO dead_letters (${NOTIFICATION_COLUMNS}, reason, failures, set_aside_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

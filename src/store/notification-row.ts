@@ -1,3 +1,4 @@
+import type { SQLInputValue } from "node:sqlite";
 import type { Notification, PresenceValue } from "../protocol/notification.js";
 
 /**
@@ -18,7 +19,7 @@ export const NOTIFICATION_COLUMNS =
   "trace, user, presence, to_jid, user_bare, queued_at, session_seq";
 
 /** The values for `NOTIFICATION_COLUMNS`, in order. */
-export function rowValues(n: Notification): unknown[] {
+export function rowValues(n: Notification): SQLInputValue[] {
   return [n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null];
 }
 

@@ -1,5 +1,5 @@
-import type Database from "better-sqlite3";
 import type { Notification } from "../protocol/notification.js";
+import type { Database, Statement } from "./database.js";
 import {
   NOTIFICATION_COLUMNS,
   type NotificationRow,
@@ -18,11 +18,11 @@ import {
 export type NotificationTableName = "held" | "unacked";
 
 export class NotificationTable {
-  private readonly insertRow: Database.Statement;
-  private readonly deleteRow: Database.Statement<[string]>;
-  private readonly selectAll: Database.Statement<[], NotificationRow>;
+  private readonly insertRow: Statement;
+  private readonly deleteRow: Statement<[string]>;
+  private readonly selectAll: Statement<[], NotificationRow>;
 
-  constructor(db: Database.Database, name: NotificationTableName) {
+  constructor(db: Database, name: NotificationTableName) {
     this.insertRow = db.prepare(
       `INSERT OR REPLACE INTO ${name} (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );

@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import { Database } from "./database.js";
 import { DeadLetterTable } from "./dead-letter-table.js";
 import { StoreError, sqliteCode } from "./errors.js";
+import { nodeSqlite } from "./node-sqlite.js";
 import { NotificationTable } from "./notification-table.js";
+import { primaryCodeName } from "./result-codes.js";
 import { migrate } from "./schema.js";
 import { SequenceTable } from "./sequence-table.js";
 import { SessionTable } from "./session-table.js";
@@ -86,6 +88,11 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
   }
+  try {
+    nodeSqlite();
+  } catch (err) {
+    throw new StoreError({ reason: "unsupported_node", path, message: (err as Error).message });
+  }
   const dir = dirname(path);
   try {
     mkdirSync(dir, { recursive: true });
@@ -98,7 +105,7 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
         `${(err as Error).message}; create it, writable by the daemon's user, or choose another path.`,
     });
   }
-  let db: Database.Database;
+  let db: Database;
   try {
     db = new Database(path, { timeout: options.lockTimeoutMs ?? 2000 });
   } catch (err) {
@@ -122,7 +129,7 @@ export function openStore(path: string, options: StoreOptions = {}): DurableStor
 }
 
 function storeOn(
-  db: Database.Database,
+  db: Database,
   path: string,
   capacity: number,
   fault: (() => void) | undefined,
@@ -175,7 +182,7 @@ function storeOn(
 
 function asStoreError(err: unknown, path: string): StoreError {
   if (err instanceof StoreError) return err;
-  const code = sqliteCode(err);
+  const code = primaryCodeName(sqliteCode(err) ?? "");
   const detail = (err as Error).message;
   if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
     return new StoreError({

@@ -1,4 +1,4 @@
-import type Database from "better-sqlite3";
+import type { Database } from "./database.js";
 import { StoreError } from "./errors.js";
 
 /**
@@ -77,7 +77,7 @@ const MIGRATIONS: Record<number, string> = {
 };
 
 /** Brings the file to SCHEMA_VERSION in one transaction, or throws a StoreError. */
-export function migrate(db: Database.Database, path: string): void {
+export function migrate(db: Database, path: string): void {
   db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
@@ -101,7 +101,7 @@ export function migrate(db: Database.Database, path: string): void {
 }
 
 /** Version 0 must mean "new": a foreign database is not ours to add tables to. */
-function assertEmpty(db: Database.Database, path: string): void {
+function assertEmpty(db: Database, path: string): void {
   const row = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
   if (row.n > 0) {
     throw new StoreError({

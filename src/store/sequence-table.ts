@@ -1,4 +1,4 @@
-import type Database from "better-sqlite3";
+import type { Database, Statement } from "./database.js";
 
 /**
  * The last sequence number of each session (`notify.sequence = "session"`),
@@ -12,15 +12,15 @@ import type Database from "better-sqlite3";
  * number starts at 1, which a consumer reads as a restart).
  */
 export class SequenceTable {
-  private readonly upsert: Database.Statement<[string, number, number]>;
-  private readonly selectOne: Database.Statement<[string], { seq: number }>;
-  private readonly prune: Database.Statement<[number]>;
-  private readonly maxTouched: Database.Statement<[], { t: number | null }>;
+  private readonly upsert: Statement<[string, number, number]>;
+  private readonly selectOne: Statement<[string], { seq: number }>;
+  private readonly prune: Statement<[number]>;
+  private readonly maxTouched: Statement<[], { t: number | null }>;
   private touched: number;
   private writes = 0;
 
   constructor(
-    db: Database.Database,
+    db: Database,
     readonly limit = 100_000,
   ) {
     this.upsert = db.prepare<[string, number, number]>(

@@ -1,4 +1,4 @@
-import type Database from "better-sqlite3";
+import type { Database, Statement } from "./database.js";
 
 /**
  * The full JIDs of the sessions that were available, on disk, so a restarted
@@ -12,12 +12,12 @@ import type Database from "better-sqlite3";
  * same presence.
  */
 export class SessionTable {
-  private readonly insertJid: Database.Statement<[string]>;
-  private readonly deleteJid: Database.Statement<[string]>;
-  private readonly selectAll: Database.Statement<[], { jid: string }>;
-  private readonly countAll: Database.Statement<[], { n: number }>;
+  private readonly insertJid: Statement<[string]>;
+  private readonly deleteJid: Statement<[string]>;
+  private readonly selectAll: Statement<[], { jid: string }>;
+  private readonly countAll: Statement<[], { n: number }>;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database) {
     this.insertJid = db.prepare<[string]>("INSERT OR IGNORE INTO sessions (jid) VALUES (?)");
     this.deleteJid = db.prepare<[string]>("DELETE FROM sessions WHERE jid = ?");
     this.selectAll = db.prepare<[], { jid: string }>("SELECT jid FROM sessions ORDER BY jid");

@@ -1,5 +1,5 @@
-import type Database from "better-sqlite3";
 import type { Notification } from "../protocol/notification.js";
+import type { Database, Statement } from "./database.js";
 import type { NotificationQueue } from "./notification-queue.js";
 import {
   NOTIFICATION_COLUMNS,
@@ -42,16 +42,16 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
   private head: { seq: number; n: Notification } | undefined;
   private readonly listeners = new Set<() => void>();
   private wakeAfterCommit = false;
-  private readonly insertRow: Database.Statement;
-  private readonly selectHead: Database.Statement<[number], Row>;
-  private readonly deleteRow: Database.Statement;
-  private readonly selectFirst: Database.Statement<[number, number], Row>;
-  private readonly countRows: Database.Statement<[number], { n: number }>;
+  private readonly insertRow: Statement;
+  private readonly selectHead: Statement<[number], Row>;
+  private readonly deleteRow: Statement;
+  private readonly selectFirst: Statement<[number, number], Row>;
+  private readonly countRows: Statement<[number], { n: number }>;
 
   private readonly insert: (n: Notification) => number;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Database,
     readonly capacity: number,
     sequences?: SequenceTable,
   ) {

@@ -1,11 +1,10 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { isStoreError, type StoreError } from "../../../src/store/errors.js";
 import { openStore } from "../../../src/store/open.js";
 import { SCHEMA_VERSION } from "../../../src/store/schema.js";
-import { tempDir } from "./temp-store.js";
+import { rawDatabase, tempDir } from "./temp-store.js";
 
 function openError(path: string, options = {}): StoreError {
   try {
@@ -26,9 +25,9 @@ describe("openStore", () => {
     const store = openStore(path);
     expect(existsSync(path)).toBe(true);
     store.close();
-    const db = new Database(path, { readonly: true });
-    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    const db = rawDatabase(path, { readOnly: true });
+    expect(db.prepare("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    expect(db.prepare("PRAGMA user_version").get()).toEqual({ user_version: SCHEMA_VERSION });
     db.close();
   });
 
@@ -54,8 +53,8 @@ describe("openStore", () => {
   it("refuses a file written by a newer schema, naming both versions", () => {
     const path = tmp.file();
     openStore(path).close();
-    const db = new Database(path);
-    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    const db = rawDatabase(path);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     const err = openError(path);
     expect(err._tag).toBe("StoreError");
@@ -66,7 +65,7 @@ describe("openStore", () => {
 
   it("refuses an SQLite database it did not create", () => {
     const path = tmp.file();
-    const db = new Database(path);
+    const db = rawDatabase(path);
     db.exec("CREATE TABLE something_else (x)");
     db.close();
     expect(openError(path).reason).toBe("not_a_database");

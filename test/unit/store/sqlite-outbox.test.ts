@@ -1,8 +1,7 @@
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { Mailbox } from "../../../src/outbox/mailbox.js";
 import { openStore } from "../../../src/store/open.js";
-import { notification, tempDir } from "./temp-store.js";
+import { notification, rawDatabase, tempDir } from "./temp-store.js";
 
 describe("SqliteOutbox", () => {
   const tmp = tempDir();
@@ -117,7 +116,7 @@ describe("SqliteOutbox", () => {
     const store = openStore(path);
     for (let i = 0; i < 3; i++) store.outbox.offer(notification(i));
     store.close();
-    const db = new Database(path, { readonly: true });
+    const db = rawDatabase(path, { readOnly: true });
     const rows = db.prepare("SELECT seq, trace FROM outbox ORDER BY seq").all();
     expect(rows).toEqual([
       { seq: 1, trace: "trace-0" },

@@ -1,4 +1,3 @@
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createActor, SimulatedClock } from "xstate";
 import { createService } from "../../../src/app/service.js";
@@ -7,7 +6,7 @@ import { type DurableStore, openStore } from "../../../src/store/open.js";
 import { silentLogger } from "../../../src/telemetry/log.js";
 import { testConfig } from "../../support/config.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
-import { notification, tempDir } from "./temp-store.js";
+import { notification, rawDatabase, tempDir } from "./temp-store.js";
 
 // Durable mode with receipts: a notification sent but never acknowledged is
 // in the state file, and a restarted daemon sends it again (same trace).
@@ -94,9 +93,9 @@ describe("schema version 1 files", () => {
     store.outbox.offer(notification(1));
     store.close();
     // What a version 1 file looks like: no unacked table.
-    const db = new Database(path);
+    const db = rawDatabase(path);
     db.exec("DROP TABLE unacked; DROP TABLE dead_letters; DROP TABLE session_seq");
-    db.pragma("user_version = 1");
+    db.exec("PRAGMA user_version = 1");
     db.close();
 
     const reopened = openStore(path);
