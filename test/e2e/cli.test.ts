@@ -180,9 +180,14 @@ function runUntilLogged(args: string[], pattern: RegExp) {
       child.kill("SIGKILL");
       reject(new Error(`no ${pattern} in:\n${stdout}`));
     }, 15_000);
+    let signalled = false;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString("utf8");
-      if (pattern.test(stdout)) child.kill("SIGTERM");
+      // Once: a second SIGTERM can land while the process is already exiting,
+      // after Node closed its signal handlers, and kill it (exit code null).
+      if (signalled || !pattern.test(stdout)) return;
+      signalled = true;
+      child.kill("SIGTERM");
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
