@@ -93,7 +93,7 @@ export function createIntake(options: IntakeOptions): Intake {
   // session's machine, and every event a machine takes tells liveness.
   const checks = sessionChecks(options, registry, {
     drive: (jid, event) => router.driveTracked(jid, event),
-    accept: (jid, event) => router.accept(jid, event),
+    accept: (jid, event, origin) => router.accept(jid, event, origin),
   });
   const { liveness, resync } = checks;
   // With presences from a broker (MongooseIM), a component link outage loses
