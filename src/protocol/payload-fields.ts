@@ -26,10 +26,12 @@ export type PayloadField = (typeof PAYLOAD_FIELDS)[number];
  * - `listed`: the server's session list after a reconnect (ejabberd's
  *   API, MongooseIM's GraphQL) named a session the daemon did not know.
  * unavailable:
- * - `unavailable`: the client said goodbye (`<presence type="unavailable"/>`);
- * - `server`: the server reported the session gone (Prosody's presence
- *   for a lost socket, MongooseIM's offline event, which does not tell
- *   the two apart);
+ * - `unavailable`: the server relayed an unavailable presence: the client's
+ *   goodbye, or on Prosody also a socket that closed (Prosody relays the
+ *   two alike);
+ * - `server`: the server said it ended the session (Prosody's
+ *   "Disconnected: <condition>" after a stream error; MongooseIM's offline
+ *   event, which does not tell a goodbye from a lost socket);
  * - `liveness`: the session stopped answering XEP-0199 pings (what tells
  *   the daemon of a lost socket on ejabberd), periodic or after a reconnect;
  * - `reconciliation`: after a reconnect, the server's replay or session

@@ -89,9 +89,12 @@ export function parsePresence(stanza: Element): ParsedPresence {
 }
 
 /**
- * Whether an unavailable presence is the server's word that the session's
- * connection was lost: Prosody's mod_presence, on `resource-unbind` with an
- * error, sends it with `<status>Disconnected: <error></status>`. A client can
+ * Whether an unavailable presence is the server's word that it ended the
+ * session: Prosody's mod_presence, on `resource-unbind` with an error (a
+ * stream error such as not-well-formed), sends it with `<status>Disconnected:
+ * <condition></status>`. A socket that merely closes (FIN or RST) gets a
+ * bare `type="unavailable"`, the same as a goodbye (seen on Prosody 0.12:
+ * test/e2e/user-level.test.ts). A client can
  * write that status too; it then only changes the reported cause (the
  * opt-in `args.reason`, the log), never whether the session is gone.
  */

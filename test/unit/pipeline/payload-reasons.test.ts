@@ -38,13 +38,13 @@ describe("args.reason and args.ts", () => {
     ]);
   });
 
-  it("a socket Prosody reports lost: server", async () => {
+  it("a session Prosody ended on a stream error: server", async () => {
     const t = setup({ notify: FIELDS });
     t.server.connect();
     t.server.deliver(available("carol@localhost/laptop"));
-    // mod_presence's presence on resource-unbind with an error (SERVERS.md).
+    // mod_presence's presence on resource-unbind with an error (a stream error).
     t.server.deliver(
-      `<presence type="unavailable" from="carol@localhost/laptop" to="presence.localhost"><status>Disconnected: connection closed</status></presence>`,
+      `<presence type="unavailable" from="carol@localhost/laptop" to="presence.localhost"><status>Disconnected: not-well-formed</status></presence>`,
     );
     await settle();
     expect(about(t, "carol@localhost/laptop").map((a) => a.reason)).toEqual(["login", "server"]);
