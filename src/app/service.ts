@@ -4,12 +4,14 @@ import type { Clock } from "../otp/clock.js";
 import { TimerGuard } from "../otp/timer-guard.js";
 import { flapDamping, Outbound, perUserRate } from "../outbox/outbound.js";
 import { createOutbox, type Outbox } from "../outbox/outbox.js";
+import { UserLevel, userLevel } from "../outbox/user-level.js";
 import type { Notification } from "../protocol/notification.js";
 import type { Privileges } from "../protocol/privilege.js";
 import { payloadPseudonym } from "../protocol/pseudonym.js";
 import { signer } from "../protocol/signature.js";
 import { createIntake, type Intake } from "../sessions/intake.js";
 import type { ResyncDeps } from "../sessions/resync.js";
+import { SequenceNumbers } from "../sessions/sequence-numbers.js";
 import type { SessionObserver } from "../sessions/session-registry.js";
 import type { DurableStore } from "../store/open.js";
 import { Counters } from "../telemetry/counters.js";
@@ -84,8 +86,10 @@ export function createService(options: ServiceOptions): Service {
     logger,
     ...(faults?.timers ? { fault: faults.timers } : {}),
   });
+  const level = userLevelOf(config(), store);
   // The one loop in the composition: a reconcile (durable mode, after the
-  // state file refused commits) reads intake's sessions and announces them.
+  // state file refused commits) reads intake's sessions and announces them,
+  // told at the configured level.
   const outbox = createOutbox({
     config,
     timers,
@@ -94,7 +98,11 @@ export function createService(options: ServiceOptions): Service {
     ...(store ? { store } : {}),
     truth: {
       available: () => intake.available(),
-      announce: (full, presence) => intake.announce(full, presence),
+      announce: (full, presence) => {
+        const t = intake.announce(full, presence);
+        return level && t ? level.apply(t) : t;
+      },
+      ...(level ? { reconciling: (told: readonly string[]) => level.restore(told) } : {}),
     },
   });
   // The way out, in order: every notifying transition intake hands over.
@@ -102,6 +110,8 @@ export function createService(options: ServiceOptions): Service {
     [
       flapDamping(outbox.damper), // notify.flap_window, per session
       perUserRate(outbox.userRate), // notify.user_rate, per user
+      // notify.level = "user": last, so it counts what each session's changes tell.
+      ...(level ? [userLevel(level)] : []),
     ],
     // Into the mailbox; durable mode: committed with the session's change.
     (t) => outbox.enter(t),
@@ -143,6 +153,7 @@ export function createService(options: ServiceOptions): Service {
       started = true;
       outbox.restore();
       const sessions = intake.restore();
+      level?.restore(intake.available());
       const restored = { sessions, queued: outbox.mailbox.size };
       if (store && restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
       dispatch.attach();
@@ -161,6 +172,17 @@ export function createService(options: ServiceOptions): Service {
       outbox.close();
     },
   };
+}
+
+/**
+ * `notify.level = "user"`'s stage, read once: a new level needs a restart
+ * (a consumer cannot take per-session and per-user notifications mixed).
+ * With `notify.sequence`, its numbers are per bare JID.
+ */
+function userLevelOf(c: DaemonConfig, store: DurableStore | undefined): UserLevel | undefined {
+  if (c.notify.level !== "user") return undefined;
+  if (c.notify.sequence !== "session") return new UserLevel();
+  return new UserLevel({ sequence: new SequenceNumbers(undefined, store?.sequences) });
 }
 
 /** The notifier's logic over the outbox, its options read from the live configuration. */

@@ -1,4 +1,5 @@
 import { Schema } from "effect";
+import { PAYLOAD_FIELDS } from "../protocol/payload-fields.js";
 import {
   AmqpName,
   AmqpUrlText,
@@ -54,9 +55,20 @@ import {
 
 export const NOTIFY_FROM = ["component", "user"] as const;
 export const SEQUENCES = ["off", "session"] as const;
+export const NOTIFY_LEVELS = ["session", "user"] as const;
 export const DURABILITY_MODES = ["memory", "sqlite"] as const;
 /** pino's levels. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** `[notify] fields`: opt-in payload fields (src/protocol/payload-fields.ts), each named once. */
+const PayloadFields = Schema.Array(oneOf(PAYLOAD_FIELDS)).check(
+  Schema.makeFilter((fields: readonly string[]) => {
+    const twice = fields.find((field, i) => fields.indexOf(field) !== i);
+    return twice === undefined
+      ? undefined
+      : `names ${JSON.stringify(twice)} twice; name each field once`;
+  }),
+);
 
 export const ConfigSchema = Schema.Struct({
   // The link's identity: changing it means a new connection.
@@ -131,6 +143,21 @@ export const ConfigSchema = Schema.Struct({
       env: "PRESENCE_NOTIFY_NOTIFY_SEQUENCE",
       default: "off",
       description: 'Opt-in payload extension: "session" adds args.seq.',
+    }),
+    // Read at each transition: what is queued keeps the fields it was made with.
+    fields: setting(PayloadFields, {
+      env: "PRESENCE_NOTIFY_NOTIFY_FIELDS",
+      default: [],
+      live: true,
+      description:
+        'Opt-in payload fields: "ts" adds args.ts (ms since the epoch), "reason" args.reason.',
+    }),
+    // A consumer cannot take per-session and per-user notifications mixed.
+    level: setting(oneOf(NOTIFY_LEVELS), {
+      env: "PRESENCE_NOTIFY_NOTIFY_LEVEL",
+      default: "session",
+      description:
+        '"user": one notification per user (bare JID), its first resource online and its last offline.',
     }),
     batch: setting(BatchSize, {
       env: "PRESENCE_NOTIFY_NOTIFY_BATCH",

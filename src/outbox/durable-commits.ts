@@ -64,6 +64,8 @@ export class DurableCommits {
       announce: (jid: string, presence: "available" | "unavailable") => Commit | undefined;
       /** Told when the file takes commits again, so other kept writes can follow. */
       writable?: () => void;
+      /** Told, before a reconcile announces anything, the sessions the server user was told of. */
+      reconciling?: (told: readonly string[]) => void;
     },
   ) {}
 
@@ -191,7 +193,9 @@ export class DurableCommits {
 
   /** Tells the server user every session whose announced presence differs from its machine's. */
   #reconcile(): void {
-    const told = new Set(this.deps.sessions.load());
+    const stored = this.deps.sessions.load();
+    this.deps.reconciling?.(stored);
+    const told = new Set(stored);
     const changes: Commit[] = [];
     const tell = (jid: string, presence: "available" | "unavailable") => {
       const c = this.deps.announce(jid, presence);

@@ -26,17 +26,21 @@ export class Enqueue {
     },
   ) {}
 
-  /** Memory mode: into the mailbox now. */
+  /** Memory mode: into the mailbox now (a change the server user is not told of: nothing). */
   offer(t: Transition): void {
-    this.queued(t.notification, t.cause, this.deps.mailbox.offer(t.notification));
+    const n = t.notification;
+    if (n) this.queued(n, t.cause, this.deps.mailbox.offer(n));
   }
 
   /** Durable mode: the commit of `t`, its notification offered inside the transaction. */
   commitOf(t: Transition): Commit {
     const n = t.notification;
+    // Not told (user level): only the session's row changes.
+    if (n === undefined)
+      return { jid: t.full, presence: t.presence, offer: () => true, committed: () => {} };
     return {
       jid: t.full,
-      presence: n.presence,
+      presence: t.presence,
       offer: () => this.deps.mailbox.offer(n),
       committed: (offered) => this.queued(n, t.cause, offered),
     };

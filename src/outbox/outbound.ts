@@ -1,4 +1,4 @@
-import type { Notification } from "../protocol/notification.js";
+import type { Notification, PresenceValue } from "../protocol/notification.js";
 import type { FlapDamper } from "./flap-damper.js";
 import type { UserRateLimiter } from "./user-rate.js";
 
@@ -8,18 +8,28 @@ export interface Transition {
   readonly full: string;
   /** Its user's bare JID. */
   readonly bare: string;
-  readonly notification: Notification;
+  /** What the session became (durable mode: its row in the sessions table). */
+  readonly presence: PresenceValue;
+  /**
+   * What the server user is told of it; undefined when a stage decided it
+   * hears nothing of this change (`notify.level = "user"`: a resource that
+   * is neither the user's first nor its last). The change is still the
+   * session's: durable mode commits it to the sessions table all the same.
+   */
+  readonly notification: Notification | undefined;
   /** What the session machine says caused it ("presence", "liveness", ...), for the log. */
   readonly cause: string;
 }
 
 /**
  * A stage between a session's machine and the mailbox: it passes a
- * transition on (`next`, now or later) or drops it, e.g. together with its
- * reversal. A stage that is off calls `next` at once.
+ * transition on (`next`, now or later), or another in its place
+ * (`next(other)`: the same session's change, told differently), or drops
+ * it, e.g. together with its reversal. A stage that is off calls `next` at
+ * once.
  */
 export interface OutboundStage {
-  offer(t: Transition, next: () => void): void;
+  offer(t: Transition, next: (instead?: Transition) => void): void;
   /** Passes on everything it still holds back (the daemon is stopping). */
   flush(): void;
 }
@@ -48,7 +58,7 @@ export class Outbound {
   private from(index: number, t: Transition): void {
     const stage = this.stages[index];
     if (stage === undefined) this.terminal(t);
-    else stage.offer(t, () => this.from(index + 1, t));
+    else stage.offer(t, (instead = t) => this.from(index + 1, instead));
   }
 }
 

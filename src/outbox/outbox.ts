@@ -25,6 +25,8 @@ export interface SessionTruth {
   available(): Iterable<string>;
   /** The transition telling the server user that `full` is now `presence` (a reconcile's). */
   announce(full: string, presence: "available" | "unavailable"): Transition | undefined;
+  /** Told, before a reconcile announces anything, which sessions the server user was told of. */
+  reconciling?(told: readonly string[]): void;
 }
 
 export interface OutboxOptions {
@@ -127,6 +129,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
           return t && enqueue.commitOf(t);
         },
         writable: () => sideWrites?.flush(),
+        reconciling: (told) => truth.reconciling?.(told),
       })
     : undefined;
   const rate = new SendRate(timers.clock("send_rate"), notify.maxRate);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import xmlModule from "@xmpp/xml";
+import { type PayloadExtras, withExtras } from "./payload-fields.js";
 import type { Signer } from "./signature.js";
 import { nonXmlChar, UnwritableXml, xmlChars } from "./xml-char.js";
 
@@ -16,17 +17,24 @@ export const NS_RECEIPTS = "urn:xmpp:receipts";
 
 export type PresenceValue = "available" | "unavailable";
 
-export interface Notification {
+/** Opt-in `ts`, `reason` and (user level) `resources`: src/protocol/payload-fields.ts. */
+export interface Notification extends PayloadExtras {
   /** Correlates the message `id` and the JSON `trace`; random from a CSPRNG. */
   readonly trace: string;
-  /** The session's full JID, exactly as the server gave it. */
+  /**
+   * The session's full JID, exactly as the server gave it; with
+   * `notify.level = "user"`, the user's bare JID.
+   */
   readonly user: string;
   readonly presence: PresenceValue;
   /** The server user's bare JID on the user's own domain. */
   readonly to: string;
   /** The user's bare JID, used as sender when `from = "user"`. */
   readonly userBare: string;
-  /** When it was queued (ms on the daemon's clock), to bound how long it may wait. */
+  /**
+   * When it was queued: when its session's machine took the transition (ms
+   * on the daemon's clock), to bound how long it may wait.
+   */
   readonly queuedAt: number;
   /** Opt-in extension: the session's sequence number (args.seq). */
   readonly seq?: number;
@@ -38,9 +46,11 @@ export function newNotification(
   serverUser: string,
   queuedAt: number,
   seq?: number,
+  extras: PayloadExtras = {},
 ): Notification {
   return {
     ...(seq === undefined ? {} : { seq }),
+    ...extras,
     queuedAt,
     trace: randomUUID(),
     user: session.full,
@@ -53,15 +63,19 @@ export function newNotification(
 /**
  * The JSON text of `<event>`; built by JSON.stringify, never by
  * concatenation. The default bytes are the original module's; extensions
- * (`seq`, `sig`) only when opted in.
+ * (`seq`, the payload fields, `sig`) only when opted in.
  */
 export function payloadJson(n: Notification, sign?: Signer): string {
-  const args =
-    n.seq === undefined
-      ? { user: n.user, presence: n.presence }
-      : { user: n.user, presence: n.presence, seq: n.seq };
+  const args = changeArgs(n);
   const payload = { trace: n.trace, type: "PRESENCE_DID_CHANGE", args };
   return JSON.stringify(sign ? { ...payload, sig: sign(n) } : payload);
+}
+
+/** One change's keys, in their fixed order: user, presence, then each extension present. */
+function changeArgs(n: Notification): Record<string, unknown> {
+  const args: Record<string, unknown> = { user: n.user, presence: n.presence };
+  if (n.seq !== undefined) args.seq = n.seq;
+  return withExtras(args, n);
 }
 
 /**
@@ -158,7 +172,7 @@ export function privilegedNotificationStanza(
 /**
  * Opt-in extension (`notify.batch` > 1): several notifications for one server
  * user in one message. Same envelope; the JSON says PRESENCE_DID_CHANGE_BATCH
- * and lists each change with its own trace, in order:
+ * and lists each change with its own trace (and its own opt-in keys), in order:
  * `{"trace":T,"type":"PRESENCE_DID_CHANGE_BATCH","args":{"changes":[{"trace","user","presence"}, ...]}}`.
  */
 export function batchStanza(
@@ -168,10 +182,7 @@ export function batchStanza(
   sign?: Signer,
 ): Element {
   const changes = batch.map((n) => {
-    const change =
-      n.seq === undefined
-        ? { trace: n.trace, user: n.user, presence: n.presence }
-        : { trace: n.trace, user: n.user, presence: n.presence, seq: n.seq };
+    const change = { trace: n.trace, ...changeArgs(n) };
     return sign ? { ...change, sig: sign(n) } : change;
   });
   const json = JSON.stringify({ trace, type: "PRESENCE_DID_CHANGE_BATCH", args: { changes } });

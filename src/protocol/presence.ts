@@ -82,10 +82,24 @@ export function parsePresence(stanza: Element): ParsedPresence {
     return {
       kind: "session",
       jid: parsed.jid,
-      event: { type: "presence.unavailable", cause: "client" },
+      event: { type: "presence.unavailable", cause: lostSocket(stanza) ? "server" : "client" },
     };
   }
   return { kind: "session", jid: parsed.jid, event: availableEvent(stanza, parsed.jid.domain) };
+}
+
+/**
+ * Whether an unavailable presence is the server's word that it ended the
+ * session: Prosody's mod_presence, on `resource-unbind` with an error (a
+ * stream error such as not-well-formed), sends it with `<status>Disconnected:
+ * <condition></status>`. A socket that merely closes (FIN or RST) gets a
+ * bare `type="unavailable"`, the same as a goodbye (seen on Prosody 0.12:
+ * test/e2e/user-level.test.ts). A client can
+ * write that status too; it then only changes the reported cause (the
+ * opt-in `args.reason`, the log), never whether the session is gone.
+ */
+function lostSocket(stanza: Element): boolean {
+  return stanza.getChildText("status")?.startsWith("Disconnected: ") === true;
 }
 
 function availableEvent(stanza: Element, domain: string): SessionPresence {

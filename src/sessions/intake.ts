@@ -93,7 +93,7 @@ export function createIntake(options: IntakeOptions): Intake {
   // session's machine, and every event a machine takes tells liveness.
   const checks = sessionChecks(options, registry, {
     drive: (jid, event) => router.driveTracked(jid, event),
-    accept: (jid, event) => router.accept(jid, event),
+    accept: (jid, event, origin) => router.accept(jid, event, origin),
   });
   const { liveness, resync } = checks;
   // With presences from a broker (MongooseIM), a component link outage loses
@@ -111,9 +111,11 @@ export function createIntake(options: IntakeOptions): Intake {
     counters,
     logger,
     now: () => clock.now(),
-    ...(config().notify.sequence === "session"
+    // At notify.level = "user" the user-level stage numbers per bare JID (src/app/service.ts).
+    ...(config().notify.sequence === "session" && config().notify.level === "session"
       ? { sequence: new SequenceNumbers(undefined, store?.sequences) }
       : {}),
+    fields: () => config().notify.fields,
     replayOpen: () => resyncOnConnect && resync.replayOpen(),
     onReplay: (jid, served) => resync.replayed(jid, served),
     onServerUserOnline: (bare) => outbox.held.release(bare, "online"),
@@ -205,7 +207,7 @@ function sessionChecks(
         type: "presence.available" as const,
         delay: new Date(clock.now()).toISOString(),
       };
-      router.accept(parsed.jid, show === undefined ? event : { ...event, show });
+      router.accept(parsed.jid, show === undefined ? event : { ...event, show }, "listed");
     },
     ...(options.sessionList ? { sessionList: options.sessionList } : {}),
     pinger,

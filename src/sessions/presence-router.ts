@@ -1,8 +1,9 @@
 import type { Element } from "@xmpp/xml";
-import type { SessionEvent } from "../machines/session.js";
+import type { SessionEvent, TransitionCause } from "../machines/session.js";
 import type { Transition } from "../outbox/outbound.js";
 import { type FullJid, parseFullJid } from "../protocol/jid.js";
 import { newNotification } from "../protocol/notification.js";
+import { fieldsFor, type PayloadField, reasonOf } from "../protocol/payload-fields.js";
 import { parsePresence } from "../protocol/presence.js";
 import type { Counters } from "../telemetry/counters.js";
 import type { Logger } from "../telemetry/log.js";
@@ -49,6 +50,8 @@ export class PresenceRouter {
       now: () => number;
       /** Opt-in per-session sequence numbers in the payload. */
       sequence?: SequenceNumbers;
+      /** Opt-in `notify.fields` (`ts`, `reason`), read at each transition. */
+      fields?: () => readonly PayloadField[];
       /** Whether a presence stamped by its server (XEP-0203) may still be the server's replay. */
       replayOpen?: () => boolean;
       /** Told of each stamped presence while the replay may run, and whether it was served. */
@@ -89,10 +92,11 @@ export class PresenceRouter {
 
   /**
    * A session presence of known shape, from the wire or from the server's
-   * session list: filtered by the routing policy, then fed to its machine.
-   * Returns whether it was fed (served).
+   * session list (`origin` "listed": its reason says so): filtered by the
+   * routing policy, then fed to its machine. Returns whether it was fed
+   * (served).
    */
-  accept(jid: FullJid, event: SessionEvent): boolean {
+  accept(jid: FullJid, event: SessionEvent, origin?: "listed"): boolean {
     const policy = this.deps.policy();
     // A session already tracked is followed to its end even if a reload
     // (SIGHUP) has since narrowed the filters: the server user was told it
@@ -111,18 +115,18 @@ export class PresenceRouter {
       return false;
     }
     this.deps.counters.inc("presence_accepted");
-    this.drive(jid, event);
+    this.drive(jid, event, origin === "listed");
     return true;
   }
 
   /** Feeds one event to a session's machine; a transition that notifies goes outbound. */
-  drive(jid: Pick<FullJid, "full" | "bare" | "domain">, event: SessionEvent): void {
+  drive(jid: Pick<FullJid, "full" | "bare" | "domain">, event: SessionEvent, listed = false): void {
     const { registry, onSession } = this.deps;
     const applied = registry.apply(jid.full, event);
     onSession?.(jid.full, registry.stateOf(jid.full).presence === "available");
     if (!applied?.session.notify) return;
     const presence = applied.session.to === "available" ? "available" : "unavailable";
-    this.deps.outbound.offer(this.transition(jid, presence, applied.session.cause));
+    this.deps.outbound.offer(this.transition(jid, presence, applied.session.cause, listed));
   }
 
   /** The same, for a session known only by the full JID it is tracked under. */
@@ -142,19 +146,24 @@ export class PresenceRouter {
     return this.transition(parsed.jid, presence, "store_recovered");
   }
 
+  /** The transition's notification, made now: `ts` is the moment its machine took it. */
   private transition(
     jid: Pick<FullJid, "full" | "bare" | "domain">,
     presence: "available" | "unavailable",
-    cause: string,
+    cause: TransitionCause | "store_recovered",
+    listed = false,
   ): Transition {
+    const now = this.deps.now();
+    const fields = this.deps.fields?.() ?? [];
     const notification = newNotification(
       jid,
       presence,
       this.deps.policy().serverUser,
-      this.deps.now(),
+      now,
       this.deps.sequence?.next(jid.full),
+      fieldsFor(fields, now, reasonOf(cause, listed)),
     );
-    return { full: jid.full, bare: jid.bare, notification, cause };
+    return { full: jid.full, bare: jid.bare, presence, notification, cause };
   }
 
   /**

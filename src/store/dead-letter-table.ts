@@ -2,6 +2,7 @@ import type { Notification } from "../protocol/notification.js";
 import type { Database, Statement } from "./database.js";
 import {
   NOTIFICATION_COLUMNS,
+  NOTIFICATION_PLACEHOLDERS,
   type NotificationRow,
   rowValues,
   toNotification,
@@ -31,7 +32,7 @@ export class DeadLetterTable {
   constructor(db: Database) {
     this.insertRow = db.prepare(
       `INSERT OR REPLACE INTO dead_letters (${NOTIFICATION_COLUMNS}, reason, failures, set_aside_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (${NOTIFICATION_PLACEHOLDERS}, ?, ?, ?)`,
     );
     this.selectAll = db.prepare<[], Row>("SELECT * FROM dead_letters ORDER BY rowid");
   }

@@ -1,5 +1,6 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { Notification, PresenceValue } from "../protocol/notification.js";
+import { extrasText, parseExtras } from "../protocol/payload-fields.js";
 
 /**
  * A notification as a row: the columns the `outbox` and `held` tables share
@@ -13,14 +14,21 @@ export interface NotificationRow {
   user_bare: string;
   queued_at: number;
   session_seq: number | null;
+  /** The opt-in payload fields as JSON (src/protocol/payload-fields.ts), or null. */
+  extra: string | null;
 }
 
 export const NOTIFICATION_COLUMNS =
-  "trace, user, presence, to_jid, user_bare, queued_at, session_seq";
+  "trace, user, presence, to_jid, user_bare, queued_at, session_seq, extra";
+
+/** One `?` per column of `NOTIFICATION_COLUMNS`. */
+export const NOTIFICATION_PLACEHOLDERS = NOTIFICATION_COLUMNS.split(",")
+  .map(() => "?")
+  .join(", ");
 
 /** The values for `NOTIFICATION_COLUMNS`, in order. */
 export function rowValues(n: Notification): SQLInputValue[] {
-  return [n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null];
+  return [n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null, extrasText(n)];
 }
 
 export function toNotification(row: NotificationRow): Notification {
@@ -32,5 +40,6 @@ export function toNotification(row: NotificationRow): Notification {
     userBare: row.user_bare,
     queuedAt: row.queued_at,
     ...(row.session_seq === null ? {} : { seq: row.session_seq }),
+    ...parseExtras(row.extra),
   };
 }

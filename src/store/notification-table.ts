@@ -2,6 +2,7 @@ import type { Notification } from "../protocol/notification.js";
 import type { Database, Statement } from "./database.js";
 import {
   NOTIFICATION_COLUMNS,
+  NOTIFICATION_PLACEHOLDERS,
   type NotificationRow,
   rowValues,
   toNotification,
@@ -24,7 +25,7 @@ export class NotificationTable {
 
   constructor(db: Database, name: NotificationTableName) {
     this.insertRow = db.prepare(
-      `INSERT OR REPLACE INTO ${name} (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO ${name} (${NOTIFICATION_COLUMNS}) VALUES (${NOTIFICATION_PLACEHOLDERS})`,
     );
     this.deleteRow = db.prepare<[string]>(`DELETE FROM ${name} WHERE trace = ?`);
     this.selectAll = db.prepare<[], NotificationRow>(`SELECT * FROM ${name} ORDER BY rowid`);

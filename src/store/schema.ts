@@ -10,7 +10,7 @@ import { StoreError } from "./errors.js";
  * To change the schema: bump SCHEMA_VERSION and add the step from the
  * previous version to MIGRATIONS; never edit a step that has shipped.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   // 0 -> 1. AUTOINCREMENT: a sequence number is never reused, even after the
@@ -73,6 +73,15 @@ const MIGRATIONS: Record<number, string> = {
       touched INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX session_seq_touched ON session_seq (touched);
+  `,
+  // 3 -> 4. The opt-in payload fields a notification carries beyond the
+  // columns above (`ts`, `reason`, `resources`), as a JSON object; NULL when
+  // none. One column for every such field, so the next one needs no step.
+  4: `
+    ALTER TABLE outbox ADD COLUMN extra TEXT;
+    ALTER TABLE held ADD COLUMN extra TEXT;
+    ALTER TABLE unacked ADD COLUMN extra TEXT;
+    ALTER TABLE dead_letters ADD COLUMN extra TEXT;
   `,
 };
 

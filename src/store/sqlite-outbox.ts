@@ -3,6 +3,7 @@ import type { Database, Statement } from "./database.js";
 import type { NotificationQueue } from "./notification-queue.js";
 import {
   NOTIFICATION_COLUMNS,
+  NOTIFICATION_PLACEHOLDERS,
   type NotificationRow,
   rowValues,
   toNotification,
@@ -59,7 +60,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
       throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
     }
     this.insertRow = db.prepare(
-      `INSERT INTO outbox (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO outbox (${NOTIFICATION_COLUMNS}) VALUES (${NOTIFICATION_PLACEHOLDERS})`,
     );
     this.selectHead = db.prepare<[number], Row>(
       "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1",

@@ -55,6 +55,8 @@ describe("the example file", () => {
       maxRate: 0,
       flapWindowMs: 0,
       sequence: "off",
+      fields: [],
+      level: "session",
       batch: 1,
       userRate: 0,
       receiptTimeoutMs: 0,
@@ -115,6 +117,8 @@ domains = ["example.com"]
 max_rate = 500
 flap_window = "2s"
 sequence = "session"
+fields = ["reason", "ts"]
+level = "user"
 batch = 20
 user_rate = 5
 receipt_timeout = "off"
@@ -164,6 +168,8 @@ prefetch = 10
       maxRate: 500,
       flapWindowMs: 2_000,
       sequence: "session",
+      fields: ["reason", "ts"],
+      level: "user",
       batch: 20,
       userRate: 5,
       receiptTimeoutMs: 0,

@@ -142,6 +142,8 @@ describe("planReload", () => {
       "max_rate = 9",
       'flap_window = "3s"',
       'sequence = "session"',
+      'fields = ["ts", "reason"]',
+      'level = "user"',
       "batch = 4",
       "user_rate = 2",
       "[reconnect]",

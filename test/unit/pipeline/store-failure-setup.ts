@@ -3,7 +3,7 @@ import { Readiness } from "../../../src/admin/readiness.js";
 import { createService } from "../../../src/app/service.js";
 import { NS_FLUX } from "../../../src/protocol/notification.js";
 import { type DurableStore, openStore } from "../../../src/store/open.js";
-import { testConfig } from "../../support/config.js";
+import { type ConfigPatch, testConfig } from "../../support/config.js";
 import { logSink } from "../../support/log-sink.js";
 import { MemoryServer, settle } from "../../support/memory-link.js";
 import { advertisement } from "./setup.js";
@@ -20,7 +20,13 @@ function diskFull() {
  */
 export function durableDaemon(
   path: string,
-  opts: { flapWindowMs?: number; userRate?: number; capacity?: number } = {},
+  opts: {
+    flapWindowMs?: number;
+    userRate?: number;
+    capacity?: number;
+    /** Any other `[notify]` keys (payload fields, level). */
+    notify?: ConfigPatch["notify"];
+  } = {},
 ) {
   const disk = { full: false };
   const store: DurableStore = openStore(path, {
@@ -32,7 +38,11 @@ export function durableDaemon(
   const clock = new SimulatedClock();
   const { logger, records } = logSink();
   const config = testConfig({
-    notify: { flapWindowMs: opts.flapWindowMs ?? 0, userRate: opts.userRate ?? 0 },
+    notify: {
+      flapWindowMs: opts.flapWindowMs ?? 0,
+      userRate: opts.userRate ?? 0,
+      ...opts.notify,
+    },
     mailbox: { capacity: opts.capacity ?? 100 },
     liveness: { intervalMs: 600_000, timeoutMs: 10_000, maxRate: 0 },
   });
