@@ -64,7 +64,7 @@ export const clientMachine = setup({
   actions: {
     beginPaging: () => undefined,
     completed: (_, _params: { outcome: SnapshotOutcome; why: SnapshotTrigger }) => undefined,
-    abandon: (_, _params: { why: string }) => undefined,
+    abandon: () => undefined,
     dropSession: () => undefined,
     warn: (_, _params: { message: string }) => undefined,
   },
@@ -121,7 +121,7 @@ export const clientMachine = setup({
             src: "probe",
             onDone: [
               { guard: { type: "supported", params: ({ event }) => event }, target: "paging" },
-              { target: "unspliced", actions: { type: "abandon", params: { why: "unsupported" } } },
+              { target: "unspliced", actions: "abandon" },
             ],
             // No answer is not "no feature": ask again after a while.
             onError: {
@@ -163,12 +163,15 @@ export const clientMachine = setup({
               {
                 guard: { type: "fruitless", params: ({ event }) => ({ outcome: event.output }) },
                 target: "unspliced",
-                actions: {
-                  type: "abandon",
-                  params: ({ event }) => ({
-                    why: (event.output as { condition: string }).condition,
-                  }),
-                },
+                actions: [
+                  {
+                    type: "warn",
+                    params: ({ event }) => ({
+                      message: `the daemon answered the snapshot request with ${(event.output as { condition: string }).condition}: notifications only on this connection`,
+                    }),
+                  },
+                  "abandon",
+                ],
               },
               {
                 target: "retrying",

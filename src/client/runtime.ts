@@ -39,6 +39,8 @@ export class ClientRuntime implements PresenceClient {
   private lastWarning: string | undefined;
   private phaseSeen = "";
   private connectedBefore = false;
+  /** The reason of a resync signal that came while paging (reported with the snapshot it leads to). */
+  private laterReason: string | undefined;
 
   constructor(
     private readonly s: ClientSettings,
@@ -141,6 +143,7 @@ export class ClientRuntime implements PresenceClient {
         this.stats.resyncs++;
         if (this.splice.resync(position) === "snapshot")
           this.actor.send({ type: "resync", reason });
+        else this.laterReason = reason;
       },
       refused: (why, fromDaemon) => {
         this.stats.refused++;
@@ -201,7 +204,8 @@ export class ClientRuntime implements PresenceClient {
     this.emit("snapshot", event);
     this.emitAll(differences);
     this.emitAll(applied);
-    if (again) this.actor.send({ type: "resync", reason: "signal-during-paging" });
+    if (again) this.actor.send({ type: "resync", reason: this.laterReason ?? "resync" });
+    this.laterReason = undefined;
   }
 
   private dropSession(): void {

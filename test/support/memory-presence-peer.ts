@@ -55,6 +55,8 @@ export interface PeerOptions {
   /** The daemon's cap on RSM `<max>`. */
   maxPage?: number;
   firstPosition?: number;
+  /** Answer every snapshot request with this error condition (`forbidden`: not a server user). */
+  snapshotError?: string;
 }
 
 export class MemoryPresencePeer {
@@ -78,7 +80,8 @@ export class MemoryPresencePeer {
   private handlers: ConnectionHandlers | undefined;
   private readonly frozen = new Map<string, { position: number; sessions: string[] }>();
   private readonly seqs = new Map<string, number>();
-  readonly options: Required<Omit<PeerOptions, "sign">> & { sign?: SigningKey };
+  readonly options: Required<Omit<PeerOptions, "sign" | "snapshotError">> &
+    Pick<PeerOptions, "sign" | "snapshotError">;
 
   constructor(options: PeerOptions = {}) {
     const disco = options.disco ?? "snapshot";
@@ -90,6 +93,7 @@ export class MemoryPresencePeer {
       maxPage: options.maxPage ?? 1000,
       firstPosition: options.firstPosition ?? 1_000,
       ...(options.sign ? { sign: options.sign } : {}),
+      ...(options.snapshotError ? { snapshotError: options.snapshotError } : {}),
     };
     this.position = this.options.firstPosition;
   }
@@ -289,6 +293,7 @@ export class MemoryPresencePeer {
     const request = iq.getChild("snapshot", NS_SNAPSHOT);
     if (!request) return error("service-unavailable");
     if (this.options.disco !== "snapshot") return error("service-unavailable");
+    if (this.options.snapshotError) return error(this.options.snapshotError);
     if (iq.attrs.from?.split("/")[0] !== WORLD) return error("forbidden");
     const set = request.getChild("set", NS_RSM);
     const max = Math.min(Number(set?.getChildText("max") ?? 500), this.options.maxPage);
