@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient, sample } from "../harness/admin-client.js";
 import type { DaemonProcess } from "../harness/daemon.js";
 import { COMPONENT, PASSWORD, Scenario } from "../harness/scenario.js";
 import { WatchProcess } from "../harness/watch-process.js";
-import { stopQuietly } from "../harness/xmpp-users.js";
+import { stopQuietly, waitFor } from "../harness/xmpp-users.js";
 
 // `presence-notify watch` (the client library in its own process) against a
 // real Prosody and a real daemon in its default protocol: no snapshot
@@ -77,6 +79,47 @@ describe("watch on prosody, against a daemon without the snapshot feature", () =
     expect(await w.stop()).toBe(0);
   });
 
+  it("the example world server (examples/world-server.ts, run by tsx) spawns and despawns players", async () => {
+    const w = watch(); // only for its password file
+    const root = join(import.meta.dirname, "../..");
+    const example = spawn(join(root, "node_modules/.bin/tsx"), ["examples/world-server.ts"], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? "",
+        WORLD_SERVICE: `xmpp://127.0.0.1:${scene.server.c2sPort}`,
+        WORLD_JID: "world@localhost",
+        WORLD_PASSWORD_FILE: w.passwordFile,
+        WORLD_COMPONENT: COMPONENT,
+        WORLD_SASL: "PLAIN",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    example.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+    });
+    const exited = new Promise((resolve) => example.on("exit", resolve));
+    try {
+      await waitFor(() => out.includes("no snapshot feature"), 20_000, "the example to connect");
+      const alice = await scene.online("alice@localhost", "tablet");
+      await waitFor(
+        () => out.includes("+ alice@localhost/tablet joined (1 in the world)"),
+        10_000,
+        "a spawn",
+      );
+      await stopQuietly(alice);
+      await waitFor(
+        () => out.includes("- alice@localhost/tablet left (0 in the world)"),
+        10_000,
+        "a despawn",
+      );
+    } finally {
+      example.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopping: \{"connected":true,"phase":"unspliced"/);
+  });
+
   it("exits 77 with a sentence when the server refuses the password", async () => {
     const w = watch("wrong-password");
     expect(await w.exitCode()).toBe(77);
@@ -88,7 +131,6 @@ describe("watch on prosody, against a daemon without the snapshot feature", () =
 });
 
 async function waitForLogin(w: WatchProcess): Promise<void> {
-  const { waitFor } = await import("../harness/xmpp-users.js");
   await waitFor(
     () => w.stderr.includes("logged in as world@localhost/"),
     15_000,
