@@ -295,6 +295,11 @@ export class MemoryPresencePeer {
     if (this.options.disco !== "snapshot") return error("service-unavailable");
     if (this.options.snapshotError) return error(this.options.snapshotError);
     if (iq.attrs.from?.split("/")[0] !== WORLD) return error("forbidden");
+    return this.page(request, head) ?? error("item-not-found");
+  }
+
+  /** One RSM page of a frozen snapshot; undefined when its cursor names none. */
+  private page(request: Element, head: Record<string, string | undefined>): Element | undefined {
     const set = request.getChild("set", NS_RSM);
     const max = Math.min(Number(set?.getChildText("max") ?? 500), this.options.maxPage);
     const after = set?.getChildText("after") ?? undefined;
@@ -305,7 +310,7 @@ export class MemoryPresencePeer {
       this.frozen.set(id, { position: this.position, sessions: [...this.notified].sort() });
     } else {
       const [cursorId = "", index = ""] = after.split(":");
-      if (!this.frozen.has(cursorId)) return error("item-not-found");
+      if (!this.frozen.has(cursorId)) return undefined;
       id = cursorId;
       start = Number(index) + 1;
     }
