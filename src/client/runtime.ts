@@ -130,6 +130,7 @@ export class ClientRuntime implements PresenceClient {
   private async connect(signal: AbortSignal): Promise<void> {
     const { s } = this;
     let session: Session | undefined;
+    let lost: string | undefined;
     const handle = inbox(s, {
       iq: (stanza) => session?.iq.answer(stanza),
       changes: (changes) => {
@@ -157,20 +158,29 @@ export class ClientRuntime implements PresenceClient {
     const connection = await this.connector({
       stanza: handle,
       closed: (reason) => {
-        if (session !== undefined && session === this.session)
+        lost = reason;
+        if (session !== undefined && session === this.session) {
           this.actor.send({ type: "closed", reason });
+        }
       },
     });
     if (signal.aborted) {
       await connection.close();
       return;
     }
+    try {
+      await connection.send(initialPresence());
+      // Gone while the presence went out: this attempt failed.
+      if (lost !== undefined) throw new Error(lost);
+    } catch (err) {
+      await connection.close().catch(() => undefined);
+      throw err;
+    }
     session = { connection, iq: new IqRequests((el) => connection.send(el), s.clock, s.timeoutMs) };
     if (this.connectedBefore) this.stats.reconnects++;
     this.connectedBefore = true;
     this.session = session;
     this.supported = undefined;
-    await connection.send(initialPresence());
   }
 
   private async probe(): Promise<boolean> {

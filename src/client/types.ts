@@ -114,6 +114,7 @@ export interface ClientHealth {
   readonly lastError: string | undefined;
 }
 
+/** Listeners run synchronously; one that throws is rethrown outside the client (an uncaught exception). */
 export interface PresenceClientEvents {
   change: [PresenceChange];
   snapshot: [SnapshotEvent];

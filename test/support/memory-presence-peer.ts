@@ -76,6 +76,8 @@ export class MemoryPresencePeer {
   readonly fromClient: Element[] = [];
   /** How the next connection attempt ends. */
   nextLogin: "ok" | "refuse" | "fail" = "ok";
+  /** The next connection drops while the client's initial presence is being sent. */
+  dropOnPresence = false;
   logins = 0;
   private handlers: ConnectionHandlers | undefined;
   private readonly frozen = new Map<string, { position: number; sessions: string[] }>();
@@ -113,6 +115,11 @@ export class MemoryPresencePeer {
       send: async (stanza) => {
         if (this.handlers !== handlers) throw new Error("socket closed");
         this.receive(parseXml(stanza.toString()));
+        if (stanza.name === "presence" && this.dropOnPresence) {
+          this.dropOnPresence = false;
+          await Promise.resolve();
+          this.drop(); // the write went out, then the socket died
+        }
       },
       close: async () => {
         if (this.handlers === handlers) this.handlers = undefined;

@@ -64,6 +64,20 @@ describe("reconnecting", () => {
     expect(t.client.health()).toMatchObject({ snapshots: 2, reconnects: 1, phase: "live" });
   });
 
+  it("a session lost while its initial presence goes out is a failed attempt, retried", async () => {
+    // Regression: the loss was ignored before the session was recorded, and
+    // the client stayed "connected" on a dead connection for good.
+    const t = clientAgainst();
+    t.peer.dropOnPresence = true;
+    t.client.start();
+    await t.settle();
+    expect(t.client.health()).toMatchObject({ connected: false, phase: "backoff" });
+    t.clock.increment(1_000);
+    await t.flush();
+    expect(t.peer.logins).toBe(2);
+    expect(t.client.health()).toMatchObject({ connected: true, phase: "live" });
+  });
+
   it("stop() ends the session and any retry; nothing reconnects afterwards", async () => {
     const t = clientAgainst();
     t.client.start();

@@ -139,6 +139,18 @@ describe("what the client refuses", () => {
     ]);
   });
 
+  it("refuses a resync signal whose position is not a whole number, with a warning", async () => {
+    const t = await live();
+    t.peer.inject(
+      `<message from="${COMPONENT}" to="${WORLD}"><resync xmlns="urn:flux:presence:snapshot:0" reason="takeover" position="1e9"/></message>`,
+    );
+    await t.settle();
+    expect(t.client.health()).toMatchObject({ refused: 1, snapshots: 1, resyncs: 0 });
+    expect(t.warnings).toEqual([
+      "refused a resync position that is not a whole number from presence.localhost",
+    ]);
+  });
+
   it("refuses a resync signal from anyone but the daemon", async () => {
     const t = await live();
     t.peer.inject(
