@@ -59,6 +59,10 @@ async function run(command: string | undefined, rest: string[], signals: Signals
       const { inspectTailCommand } = await import("../inspect/tail-command.js");
       return inspectTailCommand(rest);
     }
+    case "watch": {
+      const { watchCommand } = await import("./watch-command.js");
+      return watchCommand(rest);
+    }
     case "demo": {
       const { runDemo } = await import("./demo.js");
       return runDemo(rest);

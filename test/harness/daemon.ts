@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../../src/launcher/polling.js";
+import { followJsonLines } from "./json-lines.js";
 
 const BIN = join(import.meta.dirname, "../../bin/presence-notify");
 
@@ -37,17 +38,13 @@ export class DaemonProcess {
       },
     );
     this.child = child;
-    let partial = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      partial += chunk.toString("utf8");
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) if (line.trim()) this.logs.push(JSON.parse(line));
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      this.stderr += chunk.toString("utf8");
-    });
-    this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+    this.exited = followJsonLines<Record<string, unknown>>(
+      child,
+      (line) => this.logs.push(line),
+      (text) => {
+        this.stderr += text;
+      },
+    );
     return this;
   }
 

@@ -37,6 +37,9 @@ describe("npm pack --dry-run", () => {
         "dist/index.d.ts",
         "dist/consumer.js",
         "dist/consumer.d.ts",
+        "dist/client.js",
+        "dist/client.d.ts",
+        "dist/app/watch-command.js",
         // The demo ships: `presence-notify demo` starts this Prosody.
         "dist/app/demo.js",
         "dist/launcher/prosody.js",

@@ -24,6 +24,7 @@ const MAIN = [
   "startDaemon",
 ];
 const CONSUMER = ["canonicalNotification", "payloadPseudonym", "verifyNotification"];
+const CLIENT = ["InvalidClientOptions", "createPresenceClient"];
 
 describe("presence-notify imported by name from an installed tarball", () => {
   let copy: PackageCopy;
@@ -68,6 +69,18 @@ describe("presence-notify imported by name from an installed tarball", () => {
     expect(out.canonical).toBe(
       "presence-notify-v1\nt\nworld@localhost\na@localhost/r\navailable\n",
     );
+  });
+
+  it("exports the world server's client from presence-notify/client", async () => {
+    const script = [
+      'const c = await import("presence-notify/client");',
+      "let refused;",
+      'try { c.createPresenceClient({ service: "xmpp://127.0.0.1:1", jid: "world", password: "p", component: "presence.localhost" }) } catch (e) { refused = e.message }',
+      "console.log(JSON.stringify({ keys: Object.keys(c).sort(), refused }));",
+    ].join("\n");
+    const out = JSON.parse(await node(script));
+    expect(out.keys).toEqual(CLIENT);
+    expect(out.refused).toMatch(/^jid must be the server user's bare JID/);
   });
 
   it("loads nothing but Node built-ins behind presence-notify/consumer", async () => {
@@ -121,6 +134,19 @@ describe("presence-notify imported by name from an installed tarball", () => {
       "",
     ].join("\n");
     expect(await typecheck("consumer", source, false)).toBe("");
+  }, 60_000);
+
+  // Its declarations name none of xmpp.js's (untyped) modules: they check as they are.
+  it("gives TypeScript the client's types, with every declaration checked", async () => {
+    const source = [
+      'import { type PresenceChange, type PresenceClient, createPresenceClient } from "presence-notify/client";',
+      "export const make = (password: string): PresenceClient =>",
+      '  createPresenceClient({ service: "xmpp://127.0.0.1:5222", jid: "world@localhost", password, component: "presence.localhost" });',
+      "export const users = (c: PresenceClient): string[] => [...c.online()];",
+      'export const listen = (c: PresenceClient) => c.on("change", (x: PresenceChange) => x.presence === "available");',
+      "",
+    ].join("\n");
+    expect(await typecheck("client", source, false)).toBe("");
   }, 60_000);
 
   // The main entry's declarations reach the daemon's internals, whose xmpp.js
