@@ -269,33 +269,13 @@ async function openResources(
   }
   let takeover: Takeover | undefined;
   if (config.durability.mode === "sqlite" && store === undefined) {
-    const closeAll = async () => {
+    const won = await waitForStateFile(config, logger, signals, admin);
+    if (typeof won === "number") {
       await inspection?.close();
       await admin?.close();
-    };
-    let won: Awaited<ReturnType<typeof standBy>>;
-    try {
-      won = await standBy({
-        config,
-        logger,
-        clock: systemClock,
-        // Each try must not block: better-sqlite3 waits out its busy timeout synchronously.
-        open: () => openDurable(config, 0),
-        onStop: (cancel) => signals.whenStop(cancel),
-        ...(admin ? { show: (status) => admin?.standby(status) } : {}),
-      });
-    } catch (err) {
-      if (!isStoreError(err)) throw err;
-      await closeAll();
-      return storeFailed(err);
-    }
-    if (won === undefined) {
-      await closeAll();
-      logger.info({ signal: signals.stopping }, "stopped while standing by");
-      return EXIT.ok;
+      return won;
     }
     ({ store, takeover } = won);
-    logger.info(store.info(), "durable store opened");
   }
   if (await stoppedEarly()) {
     await admin?.close();
@@ -307,6 +287,36 @@ async function openResources(
     admin,
     ...(takeover ? { takeover } : {}),
   };
+}
+
+/** `[standby] enabled` and the state file locked: waits for it (src/app/standby.ts); an exit code if none comes. */
+async function waitForStateFile(
+  config: DaemonConfig,
+  logger: Logger,
+  signals: Signals,
+  admin: Admin | undefined,
+): Promise<number | { store: DurableStore; takeover: Takeover }> {
+  let won: Awaited<ReturnType<typeof standBy>>;
+  try {
+    won = await standBy({
+      config,
+      logger,
+      clock: systemClock,
+      // Each try must not block: better-sqlite3 waits out its busy timeout synchronously.
+      open: () => openDurable(config, 0),
+      onStop: (cancel) => signals.whenStop(cancel),
+      ...(admin ? { show: (status) => admin.standby(status) } : {}),
+    });
+  } catch (err) {
+    if (!isStoreError(err)) throw err;
+    return storeFailed(err);
+  }
+  if (won === undefined) {
+    logger.info({ signal: signals.stopping }, "stopped while standing by");
+    return EXIT.ok;
+  }
+  logger.info(won.store.info(), "durable store opened");
+  return won;
 }
 
 function openDurable(config: DaemonConfig, lockTimeoutMs?: number): DurableStore {
