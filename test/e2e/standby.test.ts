@@ -113,6 +113,18 @@ describe.each(SERVERS)("%s: a standby takes over after kill -9 of the active", (
     await stopQuietly(clients.get(full));
     truth.set(full, false);
   };
+  /** The one configuration both daemons of a test run with: durable, one state file, standby on. */
+  const standbyConfig = (file: string, notify: string[] = []) =>
+    scene.config(
+      ['server_user = "world"', 'exclude = ["world"]', ...notify],
+      [
+        "[durability]",
+        'mode = "sqlite"',
+        `path = "${join(dir, file)}"`,
+        "[standby]",
+        "enabled = true",
+      ],
+    );
   const view = () =>
     converge(world, { online: () => truth }, "durable", async () => 0, TAKEOVER_BOUND_MS + 6_000);
 
@@ -126,16 +138,7 @@ describe.each(SERVERS)("%s: a standby takes over after kill -9 of the active", (
   });
 
   it("stays off the server while the active lives, then takes over with the view true", async () => {
-    const config = scene.config(
-      ['server_user = "world"', 'sequence = "session"', 'exclude = ["world"]'],
-      [
-        "[durability]",
-        'mode = "sqlite"',
-        `path = "${join(dir, "state.db")}"`,
-        "[standby]",
-        "enabled = true",
-      ],
-    );
+    const config = standbyConfig("state.db", ['sequence = "session"']);
     const active = await scene.daemon(config);
     const standby = scene.spawnDaemon(config);
     await standby.waitForLog({ event: "standby" });
@@ -181,16 +184,7 @@ describe.each(SERVERS)("%s: a standby takes over after kill -9 of the active", (
   });
 
   it("stops at once when told to while standing by, and takes over from an active that stops politely", async () => {
-    const config = scene.config(
-      ['server_user = "world"', 'exclude = ["world"]'],
-      [
-        "[durability]",
-        'mode = "sqlite"',
-        `path = "${join(dir, "polite.db")}"`,
-        "[standby]",
-        "enabled = true",
-      ],
-    );
+    const config = standbyConfig("polite.db");
     const active = await scene.daemon(config);
     const early = scene.spawnDaemon(config);
     await early.waitForLog({ event: "standby" });
