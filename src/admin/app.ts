@@ -13,10 +13,11 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from "./dashboard.js";
 import { EventStream } from "./events.js";
 import { createMetrics } from "./metrics.js";
 import { type QueueOwners, queuesOf } from "./queues.js";
-import { Readiness } from "./readiness.js";
+import { Readiness, type StandbyStatus } from "./readiness.js";
 import { SentFeed } from "./sent-feed.js";
 import { listenAdmin, type Routes, reply } from "./server.js";
 import { snapshotter } from "./snapshot.js";
+import { standbyRoutes } from "./standby-routes.js";
 
 /** The parts of a running daemon the admin listener reads; a `Daemon` is one. */
 export interface AdminView {
@@ -43,6 +44,8 @@ export interface Admin {
   readonly feed: SentFeed;
   /** Starts answering about `view` (until then: 503). */
   attach(view: AdminView): void;
+  /** Until `attach`: a standby waiting for the state file (src/app/standby.ts) says so. */
+  standby(status: () => StandbyStatus): void;
   /** After the drain: ends event streams, stops listening. */
   close(): Promise<void>;
 }
@@ -113,6 +116,9 @@ export async function startAdmin(options: {
         metrics.close();
         readiness.close();
       };
+    },
+    standby(status) {
+      server.serve(standbyRoutes(clock, startedAt, status));
     },
     async close() {
       detach();

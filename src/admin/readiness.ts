@@ -17,9 +17,38 @@ export type ReadinessState =
       readonly presencePrivilege: boolean;
       /** Only with a broker source: whether it is consuming. */
       readonly broker?: boolean;
+      /** A standby waiting for the state file's lock (`standbyReadiness`). */
+      readonly standby?: true;
       /** A sentence for the operator. */
       readonly reason: string;
     };
+
+/**
+ * A daemon standing by (`[standby] enabled`, src/app/standby.ts): another
+ * daemon holds the state file, and this one tries its lock every
+ * `pollIntervalMs`. Times are the clock's milliseconds.
+ */
+export interface StandbyStatus {
+  /** The state file whose lock it waits for. */
+  readonly path: string;
+  /** When it began to wait. */
+  readonly since: number;
+  /** Attempts at the lock so far, the one at start included. */
+  readonly attempts: number;
+  readonly lastAttemptAt: number;
+  readonly pollIntervalMs: number;
+}
+
+/** What /readyz says while standing by: not ready, and why, so a balancer or an alert can tell. */
+export function standbyReadiness(status: StandbyStatus): ReadinessState {
+  return {
+    ready: false,
+    connected: false,
+    presencePrivilege: false,
+    standby: true,
+    reason: `standby: another daemon holds the state file ${status.path}; this one takes over when it is released (tried every ${status.pollIntervalMs} ms)`,
+  };
+}
 
 /**
  * Whether the daemon can do its job: the component link is up AND, on this

@@ -8,9 +8,10 @@ import type { DaemonConfig } from "../config/schema.js";
 import { exposedSecrets } from "../config/secret-permissions.js";
 import type { Inspection } from "../inspect/inspection.js";
 import { InvalidInspectAddress, parseInspectAddress } from "../inspect/loopback-address.js";
+import { systemClock } from "../otp/clock.js";
 import { exitCodeOf } from "../otp/supervisor-root.js";
 import { pseudonymiser } from "../protocol/pseudonym.js";
-import { isStoreError } from "../store/errors.js";
+import { isStoreError, type StoreError } from "../store/errors.js";
 import { type DurableStore, openStore } from "../store/open.js";
 import type { Logger } from "../telemetry/log.js";
 import { createLogger, prettyDestination } from "../telemetry/log.js";
@@ -19,6 +20,8 @@ import { installCrashPolicy } from "./crash-policy.js";
 import { startDaemon } from "./daemon.js";
 import { reloadFromFile } from "./reload-on-hup.js";
 import { Signals } from "./signals.js";
+import { standBy, type Takeover } from "./standby.js";
+import { announceTakeover } from "./standby-takeover.js";
 
 /** sysexits.h: the exit codes an operator's tooling understands. */
 // 70 (EX_SOFTWARE) comes from exitCodeOf when the root supervisor gave up.
@@ -161,7 +164,7 @@ async function start(args: string[], signals: Signals): Promise<number> {
   }
   const opened = await openResources(config, address, logger, signals);
   if (typeof opened === "number") return opened;
-  const { store, inspection, admin } = opened;
+  const { store, inspection, admin, takeover } = opened;
   logger.info(
     { config: path, domain: config.component.domain, service: config.component.service },
     "starting",
@@ -174,6 +177,7 @@ async function start(args: string[], signals: Signals): Promise<number> {
     ...(admin ? { onSent: admin.feed.record } : {}),
   });
   admin?.attach(daemon);
+  if (takeover) announceTakeover(daemon, takeover, logger);
 
   let stopping: Promise<void> | undefined;
   signals.whenStop((signal) => {
@@ -210,7 +214,15 @@ async function openResources(
   address: ReturnType<typeof parseInspectAddress> | undefined,
   logger: Logger,
   signals: Signals,
-): Promise<number | { store?: DurableStore; inspection?: Inspection; admin?: Admin | undefined }> {
+): Promise<
+  | number
+  | {
+      store?: DurableStore;
+      inspection?: Inspection;
+      admin?: Admin | undefined;
+      takeover?: Takeover;
+    }
+> {
   let store: DurableStore | undefined;
   let inspection: Inspection | undefined;
   const stoppedEarly = async () => {
@@ -222,17 +234,13 @@ async function openResources(
   };
   if (config.durability.mode === "sqlite") {
     try {
-      store = openStore(config.durability.path, {
-        outboxCapacity: config.mailbox.capacity,
-        synchronous: config.durability.synchronous,
-      });
+      store = openDurable(config);
     } catch (err) {
       if (!isStoreError(err)) throw err;
-      process.stderr.write(`presence-notify: durability.path: ${err.message}\n`);
-      // Another daemon holding the file is a temporary condition; the rest is configuration.
-      return err.reason === "locked" ? EXIT.tempfail : EXIT.config;
+      // A standby waits for it (below, once /readyz can say so).
+      if (err.reason !== "locked" || !config.standby.enabled) return storeFailed(err);
     }
-    logger.info(store.info(), "durable store opened");
+    if (store) logger.info(store.info(), "durable store opened");
   }
   if (address) {
     // Loaded only with --inspect: without it, nothing of the inspector exists.
@@ -263,6 +271,16 @@ async function openResources(
     await inspection?.close();
     return EXIT.tempfail;
   }
+  let takeover: Takeover | undefined;
+  if (config.durability.mode === "sqlite" && store === undefined) {
+    const won = await waitForStateFile(config, logger, signals, admin);
+    if (typeof won === "number") {
+      await inspection?.close();
+      await admin?.close();
+      return won;
+    }
+    ({ store, takeover } = won);
+  }
   if (await stoppedEarly()) {
     await admin?.close();
     return EXIT.ok;
@@ -271,5 +289,50 @@ async function openResources(
     ...(store ? { store } : {}),
     ...(inspection ? { inspection } : {}),
     admin,
+    ...(takeover ? { takeover } : {}),
   };
+}
+
+/** `[standby] enabled` and the state file locked: waits for it (src/app/standby.ts); an exit code if none comes. */
+async function waitForStateFile(
+  config: DaemonConfig,
+  logger: Logger,
+  signals: Signals,
+  admin: Admin | undefined,
+): Promise<number | { store: DurableStore; takeover: Takeover }> {
+  let won: Awaited<ReturnType<typeof standBy>>;
+  try {
+    won = await standBy({
+      config,
+      logger,
+      clock: systemClock,
+      // Each try must not block: better-sqlite3 waits out its busy timeout synchronously.
+      open: () => openDurable(config, 0),
+      onStop: (cancel) => signals.whenStop(cancel),
+      ...(admin ? { show: (status) => admin.standby(status) } : {}),
+    });
+  } catch (err) {
+    if (!isStoreError(err)) throw err;
+    return storeFailed(err);
+  }
+  if (won === undefined) {
+    logger.info({ signal: signals.stopping }, "stopped while standing by");
+    return EXIT.ok;
+  }
+  logger.info(won.store.info(), "durable store opened");
+  return won;
+}
+
+function openDurable(config: DaemonConfig, lockTimeoutMs?: number): DurableStore {
+  return openStore(config.durability.path, {
+    outboxCapacity: config.mailbox.capacity,
+    synchronous: config.durability.synchronous,
+    ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+  });
+}
+
+function storeFailed(err: StoreError): number {
+  process.stderr.write(`presence-notify: durability.path: ${err.message}\n`);
+  // Another daemon holding the file is a temporary condition; the rest is configuration.
+  return err.reason === "locked" ? EXIT.tempfail : EXIT.config;
 }

@@ -91,6 +91,7 @@ export function startDaemon({
         exchange: rabbit.exchange,
         exchangeDurable: rabbit.exchangeDurable,
         queue: rabbit.queue,
+        singleActiveConsumer: rabbit.singleActiveConsumer,
         prefetch: rabbit.prefetch,
         sink: service.intake.sink,
         clock,

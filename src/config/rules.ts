@@ -35,6 +35,12 @@ export function checkCombinations(c: DaemonConfig, sources: ConfigSources, path:
       message: `source.rabbitmq.graphql_url (${from("source.rabbitmq.graphql_url")}) and resync.ejabberd_api (${from("resync.ejabberd_api")}) are both set: the daemon reconciles with one server's session list; keep the one of the server it serves`,
     });
   }
+  if (c.standby.enabled && c.durability.mode !== "sqlite") {
+    throw new ConfigError({
+      key: "standby.enabled",
+      message: `standby.enabled (${from("standby.enabled")}) needs durability.mode = "sqlite": a standby waits for the state file's lock, which memory mode has none of. Across machines see README, "A standby that takes over"`,
+    });
+  }
   const listen = c.admin.listen;
   if (listen !== undefined && !isLoopback(listen.host) && c.admin.token === undefined) {
     const text = urlOf(listen).slice("http://".length);

@@ -295,6 +295,21 @@ export const ConfigSchema = Schema.Struct({
         '"full": the WAL is fsynced at every commit, so a power loss undoes nothing committed.',
     }),
   }),
+  // A daemon waits for the state file's lock only before it starts (src/app/standby.ts).
+  standby: section({
+    enabled: setting(Flag, {
+      env: "PRESENCE_NOTIFY_STANDBY_ENABLED",
+      default: false,
+      description:
+        "Durable mode: a state file locked by another daemon makes this one wait and take over.",
+    }),
+    pollIntervalMs: setting(Duration, {
+      key: "poll_interval",
+      env: "PRESENCE_NOTIFY_STANDBY_POLL_INTERVAL",
+      default: "1s",
+      description: "How often a standby tries the state file's lock: the takeover's first term.",
+    }),
+  }),
   // The listener, the signer and the pseudonym view are built with their keys at start.
   admin: section({
     listen: setting(Listen, {
@@ -360,6 +375,14 @@ export const ConfigSchema = Schema.Struct({
         env: "PRESENCE_NOTIFY_SOURCE_RABBITMQ_QUEUE",
         default: "presence-notify",
         description: "The daemon's own durable queue, bound to the exchange.",
+      }),
+      // A queue's arguments are fixed when it is declared: RabbitMQ refuses a change.
+      singleActiveConsumer: setting(Flag, {
+        key: "single_active_consumer",
+        env: "PRESENCE_NOTIFY_SOURCE_RABBITMQ_SINGLE_ACTIVE_CONSUMER",
+        default: false,
+        description:
+          "Declare the queue with x-single-active-consumer: of several daemons, one consumes.",
       }),
       prefetch: setting(Prefetch, {
         env: "PRESENCE_NOTIFY_SOURCE_RABBITMQ_PREFETCH",

@@ -14,6 +14,8 @@ export interface RabbitMqSourceOptions {
   exchange: string;
   exchangeDurable: boolean;
   queue: string;
+  /** Declare the queue with x-single-active-consumer: of several daemons, the broker feeds one. */
+  singleActiveConsumer?: boolean;
   prefetch: number;
   sink: PresenceSink;
   clock: Clock;
@@ -141,15 +143,30 @@ export class RabbitMqSource extends EventEmitter {
       }
       throw new Error(`cannot declare the exchange "${exchange}": ${this.scrub(err)}`);
     }
+    const single = this.options.singleActiveConsumer === true;
     try {
-      await channel.assertQueue(queue, { durable: true });
+      await channel.assertQueue(queue, {
+        durable: true,
+        // https://www.rabbitmq.com/docs/consumers#single-active-consumer
+        ...(single ? { arguments: { "x-single-active-consumer": true } } : {}),
+      });
       await channel.bindQueue(queue, exchange, "#");
     } catch (err) {
-      const hint = isPreconditionFailed(err)
-        ? `: it exists with other arguments; delete it or choose another source.rabbitmq.queue`
-        : "";
-      throw new Error(`cannot declare or bind the queue "${queue}"${hint} (${this.scrub(err)})`);
+      throw new Error(
+        `cannot declare or bind the queue "${queue}"${this.queueHint(err)} (${this.scrub(err)})`,
+      );
     }
+  }
+
+  /** What to do about a queue that exists with other arguments (406 PRECONDITION_FAILED). */
+  private queueHint(err: unknown): string {
+    if (!isPreconditionFailed(err)) return "";
+    if (!/x-single-active-consumer/.test(String(err))) {
+      return ": it exists with other arguments; delete it or choose another source.rabbitmq.queue";
+    }
+    const { queue, singleActiveConsumer } = this.options;
+    const [has, setting] = singleActiveConsumer ? ["without", "on"] : ["with", "off"];
+    return `: it exists ${has} x-single-active-consumer and source.rabbitmq.single_active_consumer is ${setting}; RabbitMQ never changes an existing queue's arguments (nor can a policy set this one): move to a new source.rabbitmq.queue, or delete "${queue}" while no daemon consumes it (README, "A standby that takes over")`;
   }
 
   private deliver(channel: Channel, msg: ConsumeMessage): void {

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import amqp, { type Channel, type ChannelModel } from "amqplib";
+import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RabbitMqServer, startRabbitMq } from "../../testkit/rabbitmq.js";
 import { AdminClient, sample } from "../harness/admin-client.js";
 import type { DaemonProcess } from "../harness/daemon.js";
+import { MongooseImPublisher } from "../harness/mongooseim-publisher.js";
 import { Scenario } from "../harness/scenario.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
 import type { WorldServer } from "../harness/world.js";
@@ -23,69 +24,6 @@ import { waitFor } from "../harness/xmpp-users.js";
 // notifications through it. The sessions exist only in the published events,
 // so the daemon's XEP-0199 liveness pings (which such a session could not
 // answer) are off here.
-
-/** One MongooseIM publisher: its own connection, like the server's pool. */
-class MongooseImPublisher {
-  private model: ChannelModel | undefined;
-  private channel: Channel | undefined;
-  private confirms: Promise<void>[] = [];
-
-  constructor(
-    private readonly url: string,
-    readonly exchange = "presence",
-    private readonly durable = false,
-  ) {}
-
-  /** `declare`: as mod_event_pusher does at start; false to prove someone else did. */
-  async connect(declare = true): Promise<this> {
-    this.model = await amqp.connect(this.url);
-    this.model.on("error", () => undefined);
-    this.channel = await this.model.createConfirmChannel();
-    this.channel.on("error", () => undefined);
-    if (declare) {
-      await this.channel.assertExchange(this.exchange, "topic", { durable: this.durable });
-    } else {
-      await this.channel.checkExchange(this.exchange);
-    }
-    return this;
-  }
-
-  /** What mod_event_pusher_rabbit publishes for one session going online or offline. */
-  presence(userId: string, present: boolean): void {
-    const bare = (userId.split("/")[0] ?? "").toLowerCase();
-    this.raw(bare, JSON.stringify({ user_id: userId, present }));
-  }
-
-  raw(routingKey: string, body: string | Buffer): void {
-    const channel = this.channel as unknown as {
-      publish(e: string, k: string, c: Buffer, o: object, cb: (err: unknown) => void): boolean;
-    };
-    const confirmed = new Promise<void>((resolve, reject) =>
-      channel.publish(
-        this.exchange,
-        routingKey,
-        Buffer.from(body),
-        { persistent: false, contentType: "application/json" },
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-    // A publish cut by a broker stop is lost, as for MongooseIM; only flush() cares.
-    confirmed.catch(() => undefined);
-    this.confirms.push(confirmed);
-  }
-
-  /** Resolves once the broker has confirmed everything published so far. */
-  async flush(): Promise<void> {
-    const confirms = this.confirms;
-    this.confirms = [];
-    await Promise.all(confirms);
-  }
-
-  async close(): Promise<void> {
-    await this.model?.close().catch(() => undefined);
-    this.model = undefined;
-  }
-}
 
 describe("MongooseIM's presence events through RabbitMQ (Prosody as the component port)", () => {
   const scene = new Scenario("prosody");

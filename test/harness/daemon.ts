@@ -28,6 +28,11 @@ export class DaemonProcess {
     writeFileSync(this.configPath, config);
   }
 
+  /** The daemon's process id, once started. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   start(): this {
     const child = spawn(
       process.execPath,

@@ -144,6 +144,9 @@ drain_timeout = "2s"
 mode = "sqlite"
 path = "state/presence.db"
 synchronous = "full"
+[standby]
+enabled = true
+poll_interval = "250ms"
 [admin]
 listen = "0.0.0.0:9464"
 token = "t0ken"
@@ -156,6 +159,7 @@ url = "amqp://pn:pw@127.0.0.1:5672/%2F"
 exchange = "presence"
 exchange_durable = true
 queue = "pn"
+single_active_consumer = true
 prefetch = 10
 `);
     expect(config.component.service).toBe("xmpp://xmpp.internal:5275");
@@ -187,6 +191,8 @@ prefetch = 10
     expect(config.durability.mode).toBe("sqlite");
     expect(config.durability.path).toMatch(/\/state\/presence\.db$/);
     expect(config.durability.synchronous).toBe("full");
+    expect(config.standby).toEqual({ enabled: true, pollIntervalMs: 250 });
+    expect(config.source.rabbitmq.singleActiveConsumer).toBe(true);
     expect(config.admin.listen).toEqual({ host: "0.0.0.0", port: 9464 });
     expect(config.admin.token?.value()).toBe("t0ken");
     expect(config.admin.pseudonymise).toBe(true);
@@ -440,6 +446,12 @@ describe("invalid values", () => {
       '[pseudonyms]\nkey = "0123456789abcdef0123456789abcdef"\n[notify]\nfrom = "user"',
       /needs notify\.from = "component"/,
     ],
+    [
+      "standby.enabled",
+      "[standby]\nenabled = true",
+      /needs durability\.mode = "sqlite": a standby waits for the state file's lock/,
+    ],
+    ["standby.poll_interval", '[standby]\npoll_interval = "0s"', /must be longer than zero/],
     [
       "notify.receipt_timeout",
       '[notify]\nreceipt_timeout = "30s"\nfrom = "user"',

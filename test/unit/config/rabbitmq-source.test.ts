@@ -38,6 +38,7 @@ describe("[source.rabbitmq]", () => {
       exchange: "presence",
       exchangeDurable: false,
       queue: "presence-notify",
+      singleActiveConsumer: false,
       prefetch: 100,
       graphqlUrl: undefined,
     });

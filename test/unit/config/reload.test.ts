@@ -168,6 +168,9 @@ describe("planReload", () => {
       'mode = "sqlite"',
       'path = "/tmp/other.db"',
       'synchronous = "full"',
+      "[standby]",
+      "enabled = true",
+      'poll_interval = "3s"',
       "[admin]",
       'listen = "127.0.0.1:9999"',
       'token = "admin-token"',
@@ -180,6 +183,7 @@ describe("planReload", () => {
       'exchange = "presence2"',
       "exchange_durable = true",
       'queue = "q2"',
+      "single_active_consumer = true",
       "prefetch = 7",
     ]);
     const plan = planReload(base, changedAll);
