@@ -9,6 +9,7 @@ import type { Privileges } from "../protocol/privilege.js";
 import { payloadPseudonym } from "../protocol/pseudonym.js";
 import { signer } from "../protocol/signature.js";
 import { createIntake, type Intake } from "../sessions/intake.js";
+import { parentDomain } from "../sessions/served-domains.js";
 import type { SessionObserver } from "../sessions/session-registry.js";
 import type { DurableStore } from "../store/open.js";
 import { Counters } from "../telemetry/counters.js";
@@ -93,6 +94,16 @@ export function createService(options: ServiceOptions): Service {
       available: () => intake.available(),
       announce: (full, presence) => intake.announce(full, presence),
     },
+    // notify.snapshot's resync signals: to whom, before any notification says.
+    domains: {
+      serves: (domain) => intake.served.serves(domain),
+      known: () => {
+        const parent = parentDomain(link.domain);
+        return parent === undefined
+          ? config().notify.domains
+          : [...config().notify.domains, parent];
+      },
+    },
   });
   // The way out, in order: every notifying transition intake hands over.
   const outbound = new Outbound(
@@ -124,6 +135,7 @@ export function createService(options: ServiceOptions): Service {
     logger,
     fromUser: () => config().notify.from === "user",
     brokerSource: config().source.rabbitmq.url !== undefined,
+    serverUser: () => config().notify.serverUser,
   });
   const privileges = () => dispatch.privileges();
   let started = false;
@@ -141,6 +153,7 @@ export function createService(options: ServiceOptions): Service {
       const sessions = intake.restore();
       const restored = { sessions, queued: outbox.mailbox.size };
       if (store && restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
+      outbox.snapshot?.start();
       dispatch.attach();
       intake.start();
     },

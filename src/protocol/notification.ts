@@ -30,6 +30,11 @@ export interface Notification {
   readonly queuedAt: number;
   /** Opt-in extension: the session's sequence number (args.seq). */
   readonly seq?: number;
+  /**
+   * Opt-in `notify.snapshot`: the daemon-wide position (args.pos), given
+   * where the notification entered the mailbox (src/outbox/enqueue.ts).
+   */
+  readonly pos?: number;
 }
 
 export function newNotification(
@@ -53,15 +58,23 @@ export function newNotification(
 /**
  * The JSON text of `<event>`; built by JSON.stringify, never by
  * concatenation. The default bytes are the original module's; extensions
- * (`seq`, `sig`) only when opted in.
+ * (`seq`, `pos`, `sig`) only when opted in.
  */
 export function payloadJson(n: Notification, sign?: Signer): string {
-  const args =
-    n.seq === undefined
-      ? { user: n.user, presence: n.presence }
-      : { user: n.user, presence: n.presence, seq: n.seq };
+  const args = argsOf(n);
   const payload = { trace: n.trace, type: "PRESENCE_DID_CHANGE", args };
   return JSON.stringify(sign ? { ...payload, sig: sign(n) } : payload);
+}
+
+/** `args`: the default fields, then the opted-in ones (`seq`, `pos`) that are set. */
+function argsOf(n: Notification) {
+  if (n.seq === undefined && n.pos === undefined) return { user: n.user, presence: n.presence };
+  return {
+    user: n.user,
+    presence: n.presence,
+    ...(n.seq === undefined ? {} : { seq: n.seq }),
+    ...(n.pos === undefined ? {} : { pos: n.pos }),
+  };
 }
 
 /**
@@ -168,10 +181,7 @@ export function batchStanza(
   sign?: Signer,
 ): Element {
   const changes = batch.map((n) => {
-    const change =
-      n.seq === undefined
-        ? { trace: n.trace, user: n.user, presence: n.presence }
-        : { trace: n.trace, user: n.user, presence: n.presence, seq: n.seq };
+    const change = { trace: n.trace, ...argsOf(n) };
     return sign ? { ...change, sig: sign(n) } : change;
   });
   const json = JSON.stringify({ trace, type: "PRESENCE_DID_CHANGE_BATCH", args: { changes } });

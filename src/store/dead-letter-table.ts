@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type { Notification } from "../protocol/notification.js";
 import {
   NOTIFICATION_COLUMNS,
+  NOTIFICATION_VALUES,
   type NotificationRow,
   rowValues,
   toNotification,
@@ -31,7 +32,7 @@ export class DeadLetterTable {
   constructor(db: Database.Database) {
     this.insertRow = db.prepare(
       `INSERT OR REPLACE INTO dead_letters (${NOTIFICATION_COLUMNS}, reason, failures, set_aside_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (${NOTIFICATION_VALUES}, ?, ?, ?)`,
     );
     this.selectAll = db.prepare<[], Row>("SELECT * FROM dead_letters ORDER BY rowid");
   }

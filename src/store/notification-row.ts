@@ -1,3 +1,4 @@
+import type { ResyncReason, ResyncSignal } from "../outbox/snapshot-signal.js";
 import type { Notification, PresenceValue } from "../protocol/notification.js";
 
 /**
@@ -12,14 +13,24 @@ export interface NotificationRow {
   user_bare: string;
   queued_at: number;
   session_seq: number | null;
+  /** Schema version 4 (notify.snapshot): the position, and a resync signal's reason. */
+  pos: number | null;
+  resync: ResyncReason | null;
 }
 
 export const NOTIFICATION_COLUMNS =
-  "trace, user, presence, to_jid, user_bare, queued_at, session_seq";
+  "trace, user, presence, to_jid, user_bare, queued_at, session_seq, pos, resync";
+
+/** One `?` for each of `NOTIFICATION_COLUMNS`. */
+export const NOTIFICATION_VALUES = "?, ?, ?, ?, ?, ?, ?, ?, ?";
 
 /** The values for `NOTIFICATION_COLUMNS`, in order. */
 export function rowValues(n: Notification): unknown[] {
-  return [n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null];
+  const resync = (n as Partial<ResyncSignal>).resync ?? null;
+  return [
+    ...[n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null],
+    ...[n.pos ?? null, resync],
+  ];
 }
 
 export function toNotification(row: NotificationRow): Notification {
@@ -31,5 +42,7 @@ export function toNotification(row: NotificationRow): Notification {
     userBare: row.user_bare,
     queuedAt: row.queued_at,
     ...(row.session_seq === null ? {} : { seq: row.session_seq }),
+    ...(row.pos === null ? {} : { pos: row.pos }),
+    ...(row.resync === null ? {} : { resync: row.resync }),
   };
 }

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type { Notification } from "../protocol/notification.js";
 import {
   NOTIFICATION_COLUMNS,
+  NOTIFICATION_VALUES,
   type NotificationRow,
   rowValues,
   toNotification,
@@ -24,7 +25,7 @@ export class NotificationTable {
 
   constructor(db: Database.Database, name: NotificationTableName) {
     this.insertRow = db.prepare(
-      `INSERT OR REPLACE INTO ${name} (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO ${name} (${NOTIFICATION_COLUMNS}) VALUES (${NOTIFICATION_VALUES})`,
     );
     this.deleteRow = db.prepare<[string]>(`DELETE FROM ${name} WHERE trace = ?`);
     this.selectAll = db.prepare<[], NotificationRow>(`SELECT * FROM ${name} ORDER BY rowid`);

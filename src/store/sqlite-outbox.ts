@@ -3,6 +3,7 @@ import type { Notification } from "../protocol/notification.js";
 import type { NotificationQueue } from "./notification-queue.js";
 import {
   NOTIFICATION_COLUMNS,
+  NOTIFICATION_VALUES,
   type NotificationRow,
   rowValues,
   toNotification,
@@ -59,7 +60,7 @@ export class SqliteOutbox implements NotificationQueue<Notification> {
       throw new RangeError(`outbox capacity must be a positive integer, got ${capacity}`);
     }
     this.insertRow = db.prepare(
-      `INSERT INTO outbox (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO outbox (${NOTIFICATION_COLUMNS}) VALUES (${NOTIFICATION_VALUES})`,
     );
     this.selectHead = db.prepare<[number], Row>(
       "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1",

@@ -58,6 +58,7 @@ describe("the example file", () => {
       batch: 1,
       userRate: 0,
       receiptTimeoutMs: 0,
+      snapshot: false,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -118,6 +119,7 @@ sequence = "session"
 batch = 20
 user_rate = 5
 receipt_timeout = "off"
+snapshot = true
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -167,6 +169,7 @@ prefetch = 10
       batch: 20,
       userRate: 5,
       receiptTimeoutMs: 0,
+      snapshot: true,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({

@@ -144,6 +144,7 @@ describe("planReload", () => {
       'sequence = "session"',
       "batch = 4",
       "user_rate = 2",
+      "snapshot = true",
       "[reconnect]",
       'initial = "1s"',
       'max = "9s"',
