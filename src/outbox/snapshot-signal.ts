@@ -81,6 +81,8 @@ const RETRY_MS = 1_000;
  */
 export class ResyncSignals {
   readonly #owed = new Map<string, ResyncReason>();
+  /** Every domain seen served this run: whom "everyone" means besides `known()`. */
+  readonly #served = new Set<string>();
   #everyone: { reason: ResyncReason; told: Set<string> } | undefined;
   #timer: unknown;
   #closed = false;
@@ -107,12 +109,14 @@ export class ResyncSignals {
     } else {
       this.#everyone = { reason, told: new Set() };
       for (const d of this.deps.known()) if (this.deps.serves(d)) this.#tell(d);
+      for (const d of this.#served) this.#tell(d);
     }
     this.flush();
   }
 
   /** `domain` is served (a notification for it entered, or its server advertised it). */
   served(domain: string): void {
+    this.#served.add(domain);
     if (this.#everyone === undefined || this.#everyone.told.has(domain)) return;
     this.#tell(domain);
     this.flush();
