@@ -171,6 +171,8 @@ export class SnapshotIq {
       this.#reply(iq, page.condition, page.text);
       return;
     }
+    // A first page with items froze (copied) the view: what the rate limit bounds.
+    if (after === undefined && max > 0) this.deps.counters.inc("snapshots_taken");
     this.#page(iq, page);
   }
 
