@@ -1,3 +1,4 @@
+import { flatCopy } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
 import { isResync } from "./snapshot-signal.js";
 
@@ -47,7 +48,9 @@ export class NotifiedView {
         sessions = new Set();
         this.#byDomain.set(domain, sessions);
       }
-      sessions.add(n.user);
+      // A flat copy: the wire's slice would keep its whole network chunk alive
+      // for as long as the session is online (src/protocol/jid.ts, flatCopy).
+      if (!sessions.has(n.user)) sessions.add(flatCopy(n.user));
     } else if (sessions?.delete(n.user) && sessions.size === 0) {
       this.#byDomain.delete(domain);
     }
