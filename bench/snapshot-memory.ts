@@ -17,7 +17,12 @@ if (!gc) throw new Error("run with node --expose-gc");
 
 const jids = Array.from({ length: sessions }, (_, i) => `user${i}@example.com/res${i % 7}`);
 const notes = jids.map((full) =>
-  newNotification({ full, bare: full.slice(0, full.indexOf("/")), domain: "example.com" }, "available", "world", 0),
+  newNotification(
+    { full, bare: full.slice(0, full.indexOf("/")), domain: "example.com" },
+    "available",
+    "world",
+    0,
+  ),
 );
 gc();
 gc();
