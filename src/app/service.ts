@@ -94,14 +94,15 @@ export function createService(options: ServiceOptions): Service {
       available: () => intake.available(),
       announce: (full, presence) => intake.announce(full, presence),
     },
-    // notify.snapshot's resync signals: to whom, before any notification says.
+    // notify.snapshot's resync signals: to whom, before a notification or an
+    // advertisement (dispatch) says. The parent domain only for the broker
+    // route, where no host ever advertises (src/sessions/served-domains.ts).
     domains: {
       serves: (domain) => intake.served.serves(domain),
       known: () => {
-        const parent = parentDomain(link.domain);
-        return parent === undefined
-          ? config().notify.domains
-          : [...config().notify.domains, parent];
+        const parent = config().source.rabbitmq.url ? parentDomain(link.domain) : undefined;
+        const { domains } = config().notify;
+        return parent === undefined ? domains : [...domains, parent];
       },
     },
   });

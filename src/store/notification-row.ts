@@ -26,11 +26,9 @@ export const NOTIFICATION_VALUES = "?, ?, ?, ?, ?, ?, ?, ?, ?";
 
 /** The values for `NOTIFICATION_COLUMNS`, in order. */
 export function rowValues(n: Notification): unknown[] {
-  const resync = (n as Partial<ResyncSignal>).resync ?? null;
-  return [
-    ...[n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null],
-    ...[n.pos ?? null, resync],
-  ];
+  const { trace, user, presence, to, userBare, queuedAt, seq, pos } = n;
+  const resync = (n as Partial<ResyncSignal>).resync;
+  return [trace, user, presence, to, userBare, queuedAt, seq ?? null, pos ?? null, resync ?? null];
 }
 
 export function toNotification(row: NotificationRow): Notification {

@@ -49,7 +49,8 @@ describe("the resync signal", () => {
   });
 
   it("follows a notification the full mailbox refused: V has it, and the server user is told to look", async () => {
-    // Capacity 3: the start's signal and two notifications fill it while the link is down.
+    // Capacity 3, the link down: a's notification, the start's signal (owed
+    // to localhost once a notification shows it served) and b's fill it.
     const t = memory({ mailbox: { capacity: 3 }, advertise: ["localhost"] });
     for (const r of ["a", "b", "c"]) {
       // Live: the connect's resync (pings) confirms them.
