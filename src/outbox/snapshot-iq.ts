@@ -3,7 +3,7 @@ import type { Element } from "@xmpp/xml";
 import { canonicalLocalpart, parseJid } from "../protocol/jid.js";
 import type { Counters } from "../telemetry/counters.js";
 import type { Snapshot } from "./snapshot.js";
-import { PAGE, type Page, type Refusal } from "./snapshot-pages.js";
+import { PAGE, type Page } from "./snapshot-pages.js";
 import { NS_SNAPSHOT } from "./snapshot-signal.js";
 
 export const NS_RSM = "http://jabber.org/protocol/rsm";
@@ -215,7 +215,7 @@ export class SnapshotIq {
       .finally(() => this.#inFlight--);
   }
 
-  #reply(iq: Element, condition: Refusal["condition"] | Condition, text: string): void {
+  #reply(iq: Element, condition: Condition, text: string): void {
     this.deps
       .send(iqError(iq, this.deps.domain(), condition, text))
       .catch(() => this.deps.counters.inc("iq_replies_failed"));
