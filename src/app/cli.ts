@@ -306,7 +306,7 @@ async function waitForStateFile(
       config,
       logger,
       clock: systemClock,
-      // Each try must not block: better-sqlite3 waits out its busy timeout synchronously.
+      // Each try must not block: SQLite waits out its busy timeout synchronously.
       open: () => openDurable(config, 0),
       onStop: (cancel) => signals.whenStop(cancel),
       ...(admin ? { show: (status) => admin.standby(status) } : {}),

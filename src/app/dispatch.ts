@@ -2,6 +2,9 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Outbox } from "../outbox/outbox.js";
 import { Returns } from "../outbox/returns.js";
+import { discoInfo, iqError, iqResult, NS_DISCO_INFO, SnapshotIq } from "../outbox/snapshot-iq.js";
+import { NS_SNAPSHOT } from "../outbox/snapshot-signal.js";
+import { parseJid } from "../protocol/jid.js";
 import { NS_RECEIPTS } from "../protocol/notification.js";
 import {
   hasOutgoingMessagePermission,
@@ -14,14 +17,18 @@ import type { Counters } from "../telemetry/counters.js";
 import type { Logger } from "../telemetry/log.js";
 import { excerpt } from "../telemetry/log-limiter.js";
 import type { Link } from "../xmpp/component-link.js";
+import { NS_PING } from "../xmpp/ping.js";
 import type { RefusedStanza } from "../xmpp/stream-guard.js";
 
 /**
  * Every stanza and event of the component link, to the part it concerns:
  * privilege advertisements (XEP-0356) and presences to intake, ping answers
  * (XEP-0199) to the pinger, bounces (RFC 6120 8.3) and receipts (XEP-0184)
- * to the outbox, the link's connects and drops to both. It holds the
- * privileges of the current connection.
+ * to the outbox, the link's connects and drops to both. It answers every IQ
+ * request (RFC 6120 8.2.3), the one owner of those answers (ComponentLink
+ * keeps them from the library's iq callee): pings, disco#info, the snapshot
+ * (`notify.snapshot`, src/outbox/snapshot-iq.ts). It holds the privileges
+ * of the current connection.
  */
 export class StanzaDispatch {
   private granted: Privileges | undefined;
@@ -30,21 +37,35 @@ export class StanzaDispatch {
   // writes in one go (src/sessions/resync.ts): a presence the replay
   // may hold, or an advertisement. Any other stanza ends the replay.
   private partOfReplay = false;
+  private readonly snapshot: SnapshotIq | undefined;
 
   constructor(
     private readonly deps: {
       link: Link;
       intake: Intake;
-      outbox: Pick<Outbox, "recent" | "held" | "awaiting">;
+      outbox: Pick<Outbox, "recent" | "held" | "awaiting" | "snapshot">;
       counters: Counters;
       logger: Logger;
       /** Whether notifications should be sent from the user (needs message=outgoing). */
       fromUser: () => boolean;
       /** Presences also come from a broker (MongooseIM, `src/sources/`): XEP-0356 is optional. */
       brokerSource: boolean;
+      /** `notify.server_user`, read live: who may ask for the snapshot. */
+      serverUser: () => string;
     },
   ) {
-    const { outbox, counters, logger, intake } = deps;
+    const { outbox, counters, logger, intake, link } = deps;
+    this.snapshot = outbox.snapshot
+      ? new SnapshotIq({
+          snapshot: outbox.snapshot,
+          domain: () => link.domain,
+          serverUser: deps.serverUser,
+          serves: (domain) => intake.served.serves(domain),
+          send: (el) => link.send(el),
+          refuse: (reason, from) => intake.router.refuse("iq_refused", reason, from),
+          counters,
+        })
+      : undefined;
     this.returns = new Returns({
       recent: outbox.recent,
       held: outbox.held,
@@ -98,6 +119,7 @@ export class StanzaDispatch {
       }
       if (el.name === "iq") {
         if (el.attrs.type === "result" || el.attrs.type === "error") intake.pinger.handleReply(el);
+        else this.request(el);
         return;
       }
       if (el.name === "message" && el.attrs.type === "error") {
@@ -120,6 +142,45 @@ export class StanzaDispatch {
     }
   }
 
+  /**
+   * An IQ get or set (or of no valid type): answered once, by RFC 6120
+   * 8.2.3: `bad-request` unless it holds exactly one payload; what the
+   * component offers (a get to its own domain) answered; anything else
+   * `service-unavailable` (8.3.3.19), the snapshot too while it is off.
+   */
+  private request(iq: Element): void {
+    const { link, intake, counters } = this.deps;
+    const { id, from, to, type } = iq.attrs;
+    // No reply can be addressed (a server would refuse a malformed `to`, stream and all).
+    if (id === undefined || from === undefined || !parseJid(from).ok) {
+      intake.router.refuse("iq_refused", "iq request without id or a valid from", from);
+      return;
+    }
+    const children = iq.getChildElements();
+    const [payload] = children;
+    const get = type === "get" && children.length === 1 && payload !== undefined;
+    const ours = to !== undefined && isDomain(to, link.domain);
+    let reply: Element;
+    if ((type !== "get" && type !== "set") || children.length !== 1) {
+      intake.router.refuse("iq_refused", "malformed iq request", from);
+      reply = iqError(iq, link.domain, "bad-request", "an IQ get or set holds exactly one payload");
+    } else if (get && ours && payload.is("snapshot", NS_SNAPSHOT) && this.snapshot) {
+      this.snapshot.request(iq, payload);
+      return;
+    } else if (get && ours && payload.is("ping", NS_PING)) {
+      reply = iqResult(iq, link.domain);
+    } else if (get && ours && payload.is("query", NS_DISCO_INFO)) {
+      // XEP-0030 section 3.1: the component has no nodes.
+      reply = payload.attrs.node
+        ? iqError(iq, link.domain, "item-not-found", "this component has no disco nodes")
+        : discoInfo(iq, link.domain, this.snapshot !== undefined);
+    } else {
+      counters.inc("iq_unsupported");
+      reply = iqError(iq, link.domain, "service-unavailable", "not offered by this component");
+    }
+    link.send(reply).catch(() => counters.inc("iq_replies_failed"));
+  }
+
   /** A XEP-0356 advertisement: this connection's privileges, if a served host sent it. */
   private advertisement(el: Element, granted: Privileges): void {
     const { intake, logger } = this.deps;
@@ -133,6 +194,9 @@ export class StanzaDispatch {
     }
     this.partOfReplay = true;
     this.granted = granted;
+    // A host served from now on: owed the resync to everyone, if one is pending.
+    if (hasPresencePermission(granted))
+      this.deps.outbox.snapshot?.signals.served(el.attrs.from ?? "");
     logger.info(
       { namespace: granted.ns, perms: granted.perms },
       "privileges granted by the server",
@@ -170,4 +234,12 @@ export class StanzaDispatch {
       router.presence(xml("presence", { from, to, type, xmlns }));
     }
   }
+}
+
+/** Whether `jid` is `domain` itself (no localpart, no resource), as JIDs compare. */
+function isDomain(jid: string, domain: string): boolean {
+  const parsed = parseJid(jid);
+  return parsed.ok && parsed.jid.local === undefined && parsed.jid.resource === undefined
+    ? parsed.jid.domain === domain
+    : false;
 }

@@ -12,6 +12,7 @@ import { signer } from "../protocol/signature.js";
 import { createIntake, type Intake } from "../sessions/intake.js";
 import type { ResyncDeps } from "../sessions/resync.js";
 import { SequenceNumbers } from "../sessions/sequence-numbers.js";
+import { parentDomain } from "../sessions/served-domains.js";
 import type { SessionObserver } from "../sessions/session-registry.js";
 import type { DurableStore } from "../store/open.js";
 import { Counters } from "../telemetry/counters.js";
@@ -104,6 +105,17 @@ export function createService(options: ServiceOptions): Service {
       },
       ...(level ? { reconciling: (told: readonly string[]) => level.restore(told) } : {}),
     },
+    // notify.snapshot's resync signals: to whom, before a notification or an
+    // advertisement (dispatch) says. The parent domain only for the broker
+    // route, where no host ever advertises (src/sessions/served-domains.ts).
+    domains: {
+      serves: (domain) => intake.served.serves(domain),
+      known: () => {
+        const parent = config().source.rabbitmq.url ? parentDomain(link.domain) : undefined;
+        const { domains } = config().notify;
+        return parent === undefined ? domains : [...domains, parent];
+      },
+    },
   });
   // The way out, in order: every notifying transition intake hands over.
   const outbound = new Outbound(
@@ -138,6 +150,7 @@ export function createService(options: ServiceOptions): Service {
     logger,
     fromUser: () => config().notify.from === "user",
     brokerSource: config().source.rabbitmq.url !== undefined,
+    serverUser: () => config().notify.serverUser,
   });
   const privileges = () => dispatch.privileges();
   let started = false;
@@ -156,6 +169,7 @@ export function createService(options: ServiceOptions): Service {
       level?.restore(intake.available());
       const restored = { sessions, queued: outbox.mailbox.size };
       if (store && restored.sessions + restored.queued > 0) logger.info(restored, "state restored");
+      outbox.snapshot?.start();
       dispatch.attach();
       intake.start();
     },

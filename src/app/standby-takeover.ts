@@ -13,9 +13,9 @@ import type { Takeover } from "./standby.js";
  * replay, ejabberd's session list or pings), so a session that ended
  * during the gap is reported gone and one that began is announced.
  *
- * The resync signal of issue #17 item 2 ("take a new snapshot") belongs
- * here: a consumer that opted in may want one after a takeover even so.
- * This is the one call site to wire it to.
+ * With `notify.snapshot`, every server user is also sent the resync signal
+ * (reason `takeover`): a consumer that kept its view across the gap takes a
+ * new snapshot rather than trust that nothing fell between the two daemons.
  */
 export function announceTakeover(
   daemon: Pick<Daemon, "service">,
@@ -23,6 +23,7 @@ export function announceTakeover(
   logger: Logger,
 ): void {
   daemon.service.counters.inc("standby_takeovers");
+  daemon.service.outbox.snapshot?.resync("takeover");
   logger.info(
     { event: "standby_takeover", continuity: "kept", ...takeover },
     "standby: took over from the daemon that held the state file",

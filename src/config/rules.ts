@@ -35,6 +35,12 @@ export function checkCombinations(c: DaemonConfig, sources: ConfigSources, path:
       message: `source.rabbitmq.graphql_url (${from("source.rabbitmq.graphql_url")}) and resync.ejabberd_api (${from("resync.ejabberd_api")}) are both set: the daemon reconciles with one server's session list; keep the one of the server it serves`,
     });
   }
+  if (c.notify.snapshot && c.notify.level === "user") {
+    throw new ConfigError({
+      key: "notify.snapshot",
+      message: `notify.snapshot (${from("notify.snapshot")}) and notify.level = "user" (${from("notify.level")}) do not go together yet: the snapshot lists sessions (full JIDs), while user-level notifications are about bare JIDs, so a consumer could not splice the two; choose one`,
+    });
+  }
   if (c.standby.enabled && c.durability.mode !== "sqlite") {
     throw new ConfigError({
       key: "standby.enabled",

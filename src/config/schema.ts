@@ -180,6 +180,13 @@ export const ConfigSchema = Schema.Struct({
       default: "off",
       description: "Opt-in XEP-0184: how long to wait for a receipt before sending again.",
     }),
+    // The notified view and the positions are kept from the start, or not at all.
+    snapshot: setting(Flag, {
+      env: "PRESENCE_NOTIFY_NOTIFY_SNAPSHOT",
+      default: false,
+      description:
+        "Opt-in: args.pos, the snapshot IQ (XEP-0059 pages) and the resync signal (PROTOCOL.md).",
+    }),
   }),
   reconnect: section({
     initialMs: setting(Duration, {

@@ -62,8 +62,8 @@ export class DurableCommits {
       available: () => Iterable<string>;
       /** A commit telling the server user that `jid` is now `presence` (a reconcile's). */
       announce: (jid: string, presence: "available" | "unavailable") => Commit | undefined;
-      /** Told when the file takes commits again, so other kept writes can follow. */
-      writable?: () => void;
+      /** Told when the file takes commits again (and whether a reconcile was needed), so other kept writes can follow. */
+      writable?: (reconciled: boolean) => void;
       /** Told, before a reconcile announces anything, the sessions the server user was told of. */
       reconciling?: (told: readonly string[]) => void;
     },
@@ -188,7 +188,7 @@ export class DurableCommits {
       { event: "store_writable", code: failure, reconciled },
       "the state file is writable again: the transitions kept are committed",
     );
-    this.deps.writable?.();
+    this.deps.writable?.(reconciled);
   }
 
   /** Tells the server user every session whose announced presence differs from its machine's. */

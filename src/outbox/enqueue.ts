@@ -5,6 +5,7 @@ import type { Logger } from "../telemetry/log.js";
 import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
 import type { Commit } from "./durable-commits.js";
 import type { Transition } from "./outbound.js";
+import type { Snapshot } from "./snapshot.js";
 
 /**
  * The end of the way out (src/outbox/outbound.ts): a transition's
@@ -13,6 +14,10 @@ import type { Transition } from "./outbound.js";
  * change (`commitOf`, src/outbox/durable-commits.ts), counted once the
  * commit is done. Either way a full mailbox refuses it, counted and
  * logged like any refusal.
+ *
+ * With `notify.snapshot` this is where a notification gets its position
+ * (durable mode: inside the commit's transaction, stored with it) and
+ * where the notified view follows it (src/outbox/snapshot-view.ts).
  */
 export class Enqueue {
   // A full mailbox refuses every notification of a storm: a few lines, with a count.
@@ -23,26 +28,40 @@ export class Enqueue {
       mailbox: NotificationQueue<Notification>;
       counters: Counters;
       logger: Logger;
+      snapshot?: Pick<Snapshot, "stamp" | "entered">;
     },
   ) {}
 
   /** Memory mode: into the mailbox now (a change the server user is not told of: nothing). */
   offer(t: Transition): void {
-    const n = t.notification;
-    if (n) this.queued(n, t.cause, this.deps.mailbox.offer(n));
+    if (t.notification === undefined) return; // user level: nothing told for this session
+    const { mailbox, snapshot } = this.deps;
+    const n = snapshot ? snapshot.stamp(t.notification) : t.notification;
+    const offered = mailbox.offer(n);
+    snapshot?.entered(n, offered);
+    this.queued(n, t.cause, offered);
   }
 
   /** Durable mode: the commit of `t`, its notification offered inside the transaction. */
   commitOf(t: Transition): Commit {
-    const n = t.notification;
+    const first = t.notification;
     // Not told (user level): only the session's row changes.
-    if (n === undefined)
+    if (first === undefined)
       return { jid: t.full, presence: t.presence, offer: () => true, committed: () => {} };
+    const { mailbox, snapshot } = this.deps;
+    let n = first;
     return {
       jid: t.full,
       presence: t.presence,
-      offer: () => this.deps.mailbox.offer(n),
-      committed: (offered) => this.queued(n, t.cause, offered),
+      offer: () => {
+        // Each attempt its own position: one a rolled-back attempt took is never used.
+        if (snapshot) n = snapshot.stamp(first);
+        return mailbox.offer(n);
+      },
+      committed: (offered) => {
+        snapshot?.entered(n, offered);
+        this.queued(n, t.cause, offered);
+      },
     };
   }
 

@@ -2,6 +2,7 @@ import type { DaemonConfig } from "../config/schema.js";
 import { backoffDelay } from "../otp/backoff.js";
 import type { TimerGuard } from "../otp/timer-guard.js";
 import type { Notification } from "../protocol/notification.js";
+import { asGiven, payloadPseudonym } from "../protocol/pseudonym.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { DurableStore } from "../store/open.js";
 import { WriteBehind } from "../store/write-behind.js";
@@ -17,6 +18,7 @@ import { Mailbox } from "./mailbox.js";
 import type { Transition } from "./outbound.js";
 import { RecentSends } from "./recent-sends.js";
 import { SendRate } from "./send-rate.js";
+import { Snapshot, type SnapshotOptions } from "./snapshot.js";
 import { UserRateLimiter } from "./user-rate.js";
 
 /** What a reconcile reads of the sessions (durable mode, src/outbox/durable-commits.ts). */
@@ -40,6 +42,8 @@ export interface OutboxOptions {
   store?: DurableStore;
   /** Durable mode: the truth a reconcile compares the sessions table with (intake). */
   truth: SessionTruth;
+  /** `notify.snapshot`: the user domains served (intake's), for the resync signals. */
+  domains: SnapshotOptions["domains"];
 }
 
 /** Delivery: everything between a notifying transition and the notifier's send. */
@@ -60,6 +64,8 @@ export interface Outbox {
   readonly damper: FlapDamper;
   /** `notify.user_rate`, an outbound stage (off: passes straight through). */
   readonly userRate: UserRateLimiter;
+  /** `notify.snapshot`: the notified view, its positions and pages, the resync signals. */
+  readonly snapshot: Snapshot | undefined;
   /** Durable mode: transitions kept in memory while the state file refuses commits. */
   readonly uncommitted: { readonly size: number } | undefined;
   /** The end of the way out: into the mailbox now (memory), or with its session's change (durable). */
@@ -84,6 +90,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const notify = config().notify;
   const mailbox: NotificationQueue<Notification> =
     store?.outbox ?? new Mailbox<Notification>(capacity);
+  const snapshot = notify.snapshot ? snapshotOf(options, mailbox) : undefined;
   // Durable mode: a side-table write the state file refuses is kept and made
   // again, never thrown into the mechanism (src/store/write-behind.ts).
   const sideWrites = store ? new WriteBehind({ counters, logger, limit: capacity }) : undefined;
@@ -112,7 +119,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         ...(unackedTable ? { table: unackedTable } : {}),
       })
     : undefined;
-  const enqueue = new Enqueue({ mailbox, counters, logger });
+  const enqueue = new Enqueue({ mailbox, counters, logger, ...(snapshot ? { snapshot } : {}) });
   // Durable mode: a commit the state file refused is kept and committed
   // again, never lost (src/outbox/durable-commits.ts).
   const commits = store
@@ -128,7 +135,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
           const t = truth.announce(jid, presence);
           return t && enqueue.commitOf(t);
         },
-        writable: () => sideWrites?.flush(),
+        writable: (reconciled) => {
+          sideWrites?.flush();
+          // What the overflow dropped was never told: every server user starts over.
+          if (reconciled) snapshot?.resync("overflow");
+        },
         reconciling: (told) => truth.reconciling?.(told),
       })
     : undefined;
@@ -136,6 +147,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // Always there, passing straight through while off (0), so a reload can
   // turn either on or off without rebuilding the way out.
   const damper = new FlapDamper(timers.clock("flap_damper"), notify.flapWindowMs, counters);
+  const deadLetterTable =
+    store && sideWrites ? sideWrites.deadLetters(store.deadLetters) : undefined;
   const userRate = new UserRateLimiter(timers.clock("user_rate"), notify.userRate, counters);
   return {
     mailbox,
@@ -143,11 +156,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
     held,
     awaiting,
     rate,
-    deadLetters: new DeadLetters(
-      store && sideWrites ? sideWrites.deadLetters(store.deadLetters) : undefined,
-    ),
+    deadLetters: snapshot
+      ? snapshot.deadLetters(deadLetterTable)
+      : new DeadLetters(deadLetterTable),
     damper,
     userRate,
+    snapshot,
     uncommitted: commits
       ? {
           get size() {
@@ -171,8 +185,25 @@ export function createOutbox(options: OutboxOptions): Outbox {
       awaiting?.close();
       commits?.close();
       rate.close();
+      snapshot?.close();
     },
   };
+}
+
+/** `notify.snapshot`: built once; a session shows in a snapshot as in `args.user`. */
+function snapshotOf(options: OutboxOptions, mailbox: NotificationQueue<Notification>): Snapshot {
+  const { config, store, timers, counters, logger, domains } = options;
+  const key = config().pseudonyms.key;
+  return new Snapshot({
+    mailbox,
+    ...(store ? { store } : {}),
+    timers,
+    counters,
+    logger,
+    serverUser: () => config().notify.serverUser,
+    domains,
+    show: key ? payloadPseudonym(key.value()) : asGiven,
+  });
 }
 
 /**

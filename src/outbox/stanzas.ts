@@ -14,6 +14,7 @@ import type { JidView } from "../protocol/pseudonym.js";
 import type { Signer } from "../protocol/signature.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Link } from "../xmpp/component-link.js";
+import { isResync, resyncStanza } from "./snapshot-signal.js";
 
 /** What choosing and building a message's notifications reads (the notifier's deps extend it). */
 export interface StanzaOptions {
@@ -47,12 +48,14 @@ export function batchFrom(
   options: StanzaOptions,
 ): Notification[] {
   const max = options.batch?.() ?? 1;
-  if (max <= 1 || sendsFromUser(options.from(), options.privileges())) return [head];
+  if (max <= 1 || isResync(head) || sendsFromUser(options.from(), options.privileges())) {
+    return [head];
+  }
   const now = options.now?.();
   const maxAgeMs = options.maxAgeMs?.();
   const batch: Notification[] = [];
   for (const n of mailbox.peekMany(max)) {
-    if (n.to !== head.to || unwritable(n)) break;
+    if (n.to !== head.to || unwritable(n) || isResync(n)) break;
     if (now !== undefined && maxAgeMs !== undefined && now - n.queuedAt > maxAgeMs) break;
     batch.push(n);
   }
@@ -82,7 +85,7 @@ export function runTextFor(n: Notification, options: StanzaOptions): { id: strin
   const { pseudonym } = options;
   const shown = pseudonym ? { ...n, user: pseudonym(n.user) } : n;
   const privileges = options.privileges();
-  if (sendsFromUser(options.from(), privileges)) {
+  if (isResync(n) || sendsFromUser(options.from(), privileges)) {
     const { id, stanza } = bareStanzaFor([shown], options);
     return { id, text: stanza.toString() };
   }
@@ -99,6 +102,8 @@ function bareStanzaFor(
     const trace = randomUUID();
     return { id: trace, stanza: batchStanza(batch, trace, options.link.domain, options.sign) };
   }
+  // notify.snapshot's signal: from the component, whoever notifications are sent from.
+  if (isResync(n)) return { id: n.trace, stanza: resyncStanza(n, options.link.domain) };
   const privileges = options.privileges();
   if (sendsFromUser(options.from(), privileges)) {
     return {

@@ -38,6 +38,11 @@ export interface Notification extends PayloadExtras {
   readonly queuedAt: number;
   /** Opt-in extension: the session's sequence number (args.seq). */
   readonly seq?: number;
+  /**
+   * Opt-in `notify.snapshot`: the daemon-wide position (args.pos), given
+   * where the notification entered the mailbox (src/outbox/enqueue.ts).
+   */
+  readonly pos?: number;
 }
 
 export function newNotification(
@@ -63,7 +68,7 @@ export function newNotification(
 /**
  * The JSON text of `<event>`; built by JSON.stringify, never by
  * concatenation. The default bytes are the original module's; extensions
- * (`seq`, the payload fields, `sig`) only when opted in.
+ * (`seq`, `pos`, the payload fields, `sig`) only when opted in.
  */
 export function payloadJson(n: Notification, sign?: Signer): string {
   const args = changeArgs(n);
@@ -75,6 +80,7 @@ export function payloadJson(n: Notification, sign?: Signer): string {
 function changeArgs(n: Notification): Record<string, unknown> {
   const args: Record<string, unknown> = { user: n.user, presence: n.presence };
   if (n.seq !== undefined) args.seq = n.seq;
+  if (n.pos !== undefined) args.pos = n.pos;
   return withExtras(args, n);
 }
 

@@ -1,4 +1,5 @@
 import type { SQLInputValue } from "node:sqlite";
+import type { ResyncReason, ResyncSignal } from "../outbox/snapshot-signal.js";
 import type { Notification, PresenceValue } from "../protocol/notification.js";
 import { extrasText, parseExtras } from "../protocol/payload-fields.js";
 
@@ -16,10 +17,13 @@ export interface NotificationRow {
   session_seq: number | null;
   /** The opt-in payload fields as JSON (src/protocol/payload-fields.ts), or null. */
   extra: string | null;
+  /** Schema version 5 (notify.snapshot): the position, and a resync signal's reason. */
+  pos: number | null;
+  resync: ResyncReason | null;
 }
 
 export const NOTIFICATION_COLUMNS =
-  "trace, user, presence, to_jid, user_bare, queued_at, session_seq, extra";
+  "trace, user, presence, to_jid, user_bare, queued_at, session_seq, extra, pos, resync";
 
 /** One `?` per column of `NOTIFICATION_COLUMNS`. */
 export const NOTIFICATION_PLACEHOLDERS = NOTIFICATION_COLUMNS.split(",")
@@ -28,7 +32,20 @@ export const NOTIFICATION_PLACEHOLDERS = NOTIFICATION_COLUMNS.split(",")
 
 /** The values for `NOTIFICATION_COLUMNS`, in order. */
 export function rowValues(n: Notification): SQLInputValue[] {
-  return [n.trace, n.user, n.presence, n.to, n.userBare, n.queuedAt, n.seq ?? null, extrasText(n)];
+  const { trace, user, presence, to, userBare, queuedAt, seq, pos } = n;
+  const resync = (n as Partial<ResyncSignal>).resync;
+  return [
+    trace,
+    user,
+    presence,
+    to,
+    userBare,
+    queuedAt,
+    seq ?? null,
+    extrasText(n),
+    pos ?? null,
+    resync ?? null,
+  ];
 }
 
 export function toNotification(row: NotificationRow): Notification {
@@ -41,5 +58,7 @@ export function toNotification(row: NotificationRow): Notification {
     queuedAt: row.queued_at,
     ...(row.session_seq === null ? {} : { seq: row.session_seq }),
     ...parseExtras(row.extra),
+    ...(row.pos === null ? {} : { pos: row.pos }),
+    ...(row.resync === null ? {} : { resync: row.resync }),
   };
 }

@@ -5,6 +5,7 @@ import { DeadLetterTable } from "./dead-letter-table.js";
 import { StoreError, sqliteCode } from "./errors.js";
 import { nodeSqlite } from "./node-sqlite.js";
 import { NotificationTable } from "./notification-table.js";
+import { PositionTable } from "./position-table.js";
 import { primaryCodeName } from "./result-codes.js";
 import { migrate } from "./schema.js";
 import { SequenceTable } from "./sequence-table.js";
@@ -51,6 +52,8 @@ export interface DurableStore {
   readonly deadLetters: DeadLetterTable;
   /** Each session's last sequence number (`notify.sequence = "session"`). */
   readonly sequences: SequenceTable;
+  /** The last notification position given (`notify.snapshot`). */
+  readonly positions: PositionTable;
   /**
    * Runs `fn` in one transaction (nested calls become savepoints), so one
    * presence's outbox insert and session change commit together or not at
@@ -152,6 +155,7 @@ function storeOn(
     unacked,
     deadLetters: new DeadLetterTable(db),
     sequences,
+    positions: new PositionTable(db),
     transaction<R>(fn: () => R): R {
       let result: R;
       try {

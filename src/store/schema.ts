@@ -10,7 +10,7 @@ import { StoreError } from "./errors.js";
  * To change the schema: bump SCHEMA_VERSION and add the step from the
  * previous version to MIGRATIONS; never edit a step that has shipped.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const MIGRATIONS: Record<number, string> = {
   // 0 -> 1. AUTOINCREMENT: a sequence number is never reused, even after the
@@ -82,6 +82,24 @@ const MIGRATIONS: Record<number, string> = {
     ALTER TABLE held ADD COLUMN extra TEXT;
     ALTER TABLE unacked ADD COLUMN extra TEXT;
     ALTER TABLE dead_letters ADD COLUMN extra TEXT;
+  `,
+  // 4 -> 5. notify.snapshot: each queued, held, unacknowledged or set-aside
+  // notification keeps its position (args.pos) and, for a resync signal,
+  // its reason (src/outbox/snapshot-signal.ts); the last position given,
+  // so positions go on across restarts (src/store/position-table.ts).
+  5: `
+    ALTER TABLE outbox ADD COLUMN pos INTEGER;
+    ALTER TABLE outbox ADD COLUMN resync TEXT;
+    ALTER TABLE held ADD COLUMN pos INTEGER;
+    ALTER TABLE held ADD COLUMN resync TEXT;
+    ALTER TABLE unacked ADD COLUMN pos INTEGER;
+    ALTER TABLE unacked ADD COLUMN resync TEXT;
+    ALTER TABLE dead_letters ADD COLUMN pos INTEGER;
+    ALTER TABLE dead_letters ADD COLUMN resync TEXT;
+    CREATE TABLE position (
+      id  INTEGER PRIMARY KEY CHECK (id = 1),
+      pos INTEGER NOT NULL
+    ) STRICT;
   `,
 };
 

@@ -3,7 +3,6 @@ import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../telemetry/log.js";
 import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
-import { NS_PING } from "./ping.js";
 import { guardStream, type RefusedStanza } from "./stream-guard.js";
 
 /** What the rest of the daemon needs of the connection: tests give an in-memory one. */
@@ -60,7 +59,7 @@ export class ComponentLink extends EventEmitter implements Link {
     const entity = component({ service, domain, password: secret });
     entity.reconnect.stop();
     this.entity = entity;
-    presencesSkipMiddleware(entity);
+    bypassMiddleware(entity);
     guardStream(entity, {
       onRefused: (refused) => {
         if (this.entity === entity) this.emit("refused", refused);
@@ -85,9 +84,9 @@ export class ComponentLink extends EventEmitter implements Link {
         this.lost(entity, "stream read failed");
       },
     });
-    // XEP-0199 section 4.2: answer the server's pings. Unknown IQ gets/sets are
-    // answered with service-unavailable by the library's iq callee.
-    entity.iqCallee.get(NS_PING, "ping", () => true);
+    // IQ requests (pings, disco#info, the snapshot, anything else) are
+    // answered by StanzaDispatch (src/app/dispatch.ts), not the library's
+    // iq callee: one owner of the answers (bypassMiddleware).
     // Handlers go on before start(): Prosody sends the privilege advertisement
     // and the replay of current presences in the same TCP chunk as <handshake/>.
     entity.on("stanza", (el: Element) => {
@@ -172,17 +171,22 @@ export class ComponentLink extends EventEmitter implements Link {
  * koa-compose chain (the library's iq caller and callee, its error
  * handler). None of it concerns a presence, which the router parses and
  * checks itself, and at one presence per transition it cost about 9 % of
- * the daemon's time (bench/pipeline.ts profile). Presences skip it; iq and
- * message stanzas go through it as before. Left as it is if the library
- * ever installs something else than its one listener.
+ * the daemon's time (bench/pipeline.ts profile). Nor an IQ request: the
+ * callee would answer every one StanzaDispatch does not register with it
+ * `service-unavailable`, a second answer beside the dispatch's own. So
+ * presences and IQ gets/sets skip it; messages and IQ results and errors go
+ * through it as before. Left as it is if the library ever installs
+ * something else than its one listener.
  */
-export function presencesSkipMiddleware(entity: Component): void {
+export function bypassMiddleware(entity: Component): void {
   const listeners = entity.listeners("element");
   const [middleware] = listeners;
   if (listeners.length !== 1 || typeof middleware !== "function") return;
   entity.off("element", middleware as (el: Element) => void);
   entity.on("element", (el: Element) => {
-    if (el.name !== "presence") middleware(el);
+    if (el.name === "presence") return;
+    if (el.name === "iq" && el.attrs.type !== "result" && el.attrs.type !== "error") return;
+    middleware(el);
   });
 }
 

@@ -21,8 +21,8 @@ import xml from "@xmpp/xml";
  *    a tag whole until its `>`), so past `maxPendingBytes` read without any
  *    stanza ending, the connection is closed: no server sends that.
  * 3. Stanzas the library chokes on. `@xmpp/middleware` parses every iq's
- *    and message's `from` and `to` with `@xmpp/jid` (presences skip it:
- *    `presencesSkipMiddleware`), which throws on a malformed
+ *    and message's `from` and `to` with `@xmpp/jid` (presences
+ *    and IQ requests skip it: `bypassMiddleware`), which throws on a malformed
  *    one ("u@/r"), from inside the socket's "data" handler: the process
  *    would die of an uncaught exception. A throw out of the stanza's
  *    listeners is caught where the parser hands the stanza over, and the

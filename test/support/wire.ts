@@ -1,6 +1,6 @@
 import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { presencesSkipMiddleware } from "../../src/xmpp/component-link.js";
+import { bypassMiddleware } from "../../src/xmpp/component-link.js";
 import {
   DEFAULT_LIMITS,
   guardStream,
@@ -35,7 +35,7 @@ export function wireReader(
     password: "unused",
   });
   entity.reconnect.stop();
-  presencesSkipMiddleware(entity);
+  bypassMiddleware(entity);
   const stanzas: Element[] = [];
   const refused: RefusedStanza[] = [];
   const overflows: number[] = [];

@@ -60,6 +60,7 @@ describe("the example file", () => {
       batch: 1,
       userRate: 0,
       receiptTimeoutMs: 0,
+      snapshot: false,
     });
     expect(config.reconnect).toEqual({ initialMs: 500, maxMs: 30_000 });
     expect(config.resync).toEqual({ pingTimeoutMs: 10_000, ejabberdApi: "" });
@@ -118,10 +119,11 @@ max_rate = 500
 flap_window = "2s"
 sequence = "session"
 fields = ["reason", "ts"]
-level = "user"
+level = "session"
 batch = 20
 user_rate = 5
 receipt_timeout = "off"
+snapshot = true
 [reconnect]
 initial = "1s"
 max = "5m"
@@ -173,10 +175,11 @@ prefetch = 10
       flapWindowMs: 2_000,
       sequence: "session",
       fields: ["reason", "ts"],
-      level: "user",
+      level: "session",
       batch: 20,
       userRate: 5,
       receiptTimeoutMs: 0,
+      snapshot: true,
     });
     expect(config.reconnect).toEqual({ initialMs: 1_000, maxMs: 300_000 });
     expect(config.resync).toEqual({
@@ -452,6 +455,11 @@ describe("invalid values", () => {
       /needs durability\.mode = "sqlite": a standby waits for the state file's lock/,
     ],
     ["standby.poll_interval", '[standby]\npoll_interval = "0s"', /must be longer than zero/],
+    [
+      "notify.snapshot",
+      '[notify]\nsnapshot = true\nlevel = "user"',
+      /notify\.snapshot \(from file \S+\) and notify\.level = "user" \(from file \S+\) do not go together yet/,
+    ],
     [
       "notify.receipt_timeout",
       '[notify]\nreceipt_timeout = "30s"\nfrom = "user"',

@@ -192,18 +192,29 @@ describe("planReload", () => {
     const after = displayValues(changedAll);
     for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
       // The secret has its own test; receipts need from = "component", changed here;
-      // graphql_url excludes resync.ejabberd_api, changed here (its own test below).
+      // graphql_url excludes resync.ejabberd_api, changed here (its own test below);
+      // snapshot excludes level = "user", changed here (its own test below).
       const apart = [
         "component.secret",
         "notify.receipt_timeout",
         "pseudonyms.key",
         "source.rabbitmq.graphql_url",
+        "notify.snapshot",
       ];
       if (apart.includes(key)) continue;
       expect(before[key], key).not.toBe(after[key]);
       expect(applied[key], key).toBe(LIVE_KEYS.has(key) ? after[key] : before[key]);
     }
-    expect(plan.live.length + plan.restartOnly.length).toBe(Object.keys(CONFIG_KEYS).length - 4);
+    expect(plan.live.length + plan.restartOnly.length).toBe(Object.keys(CONFIG_KEYS).length - 5);
+  });
+
+  it("applies notify.snapshot as its schema entry says (live or at the next start)", () => {
+    const plan = planReload(base, config(["[notify]", "snapshot = true"]));
+    const changed = [...plan.live, ...plan.restartOnly].map((c) => c.key);
+    expect(changed).toEqual(["notify.snapshot"]);
+    expect(displayValues(plan.applied)["notify.snapshot"]).toBe(
+      LIVE_KEYS.has("notify.snapshot") ? "true" : "false",
+    );
   });
 
   it("keeps the MongooseIM session list as built at start, comparing the URL's password too", () => {

@@ -92,10 +92,14 @@ describe("schema version 1 files", () => {
     const store = openStore(path);
     store.outbox.offer(notification(1));
     store.close();
-    // What a version 1 file looks like: no unacked table, no extra column.
+    // What a version 1 file looks like: no unacked table, nor what later versions added.
     const db = rawDatabase(path);
     db.exec("DROP TABLE unacked; DROP TABLE dead_letters; DROP TABLE session_seq");
-    db.exec("ALTER TABLE outbox DROP COLUMN extra; ALTER TABLE held DROP COLUMN extra");
+    db.exec("DROP TABLE position");
+    for (const table of ["outbox", "held"]) {
+      db.exec(`ALTER TABLE ${table} DROP COLUMN extra`);
+      db.exec(`ALTER TABLE ${table} DROP COLUMN pos; ALTER TABLE ${table} DROP COLUMN resync`);
+    }
     db.exec("PRAGMA user_version = 1");
     db.close();
 

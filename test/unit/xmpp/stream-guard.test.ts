@@ -97,7 +97,7 @@ describe("addresses the library cannot read", () => {
     // data handler for <presence from='u@/r'/>, an uncaught exception.
     const wire = wireReader();
     wire.write(
-      "<message from='u@/r'/><iq type='get' id='1' to='@'/><message from='ok@localhost/r'/>",
+      "<message from='u@/r'/><iq type='result' id='1' to='@'/><message from='ok@localhost/r'/>",
     );
     expect(wire.refused.map((r) => r.reason)).toEqual([
       "the XMPP library could not read it: Invalid domain.",
@@ -111,5 +111,13 @@ describe("addresses the library cannot read", () => {
     wire.write("<presence from='u@/r'/><presence to='@'/><presence from='ok@localhost/r'/>");
     expect(wire.refused).toEqual([]);
     expect(wire.stanzas.map((s) => s.attrs.from)).toEqual(["u@/r", undefined, "ok@localhost/r"]);
+  });
+
+  it("hands IQ requests over without the library's parsing or answer: the dispatch answers them", () => {
+    const wire = wireReader();
+    wire.write("<iq type='get' id='1' to='@' from='u@/r'><ping xmlns='urn:xmpp:ping'/></iq>");
+    expect(wire.refused).toEqual([]);
+    expect(wire.errors).toEqual([]);
+    expect(wire.stanzas.map((s) => s.attrs.id)).toEqual(["1"]);
   });
 });
