@@ -20,7 +20,7 @@ import { snapshotter } from "./snapshot.js";
 
 /** The parts of a running daemon the admin listener reads; a `Daemon` is one. */
 export interface AdminView {
-  readonly link: Pick<Link, "online" | "on" | "off">;
+  readonly link: Pick<Link, "online" | "on" | "off" | "stages">;
   readonly service: {
     readonly counters: Counters;
     readonly privileges: () => Privileges | undefined;
@@ -88,6 +88,7 @@ export async function startAdmin(options: {
         tree,
         readiness: () => readiness.state(),
         feed,
+        stages: view.link.stages,
       });
       const snapshot = snapshotter({
         clock,

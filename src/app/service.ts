@@ -104,7 +104,10 @@ export function createService(options: ServiceOptions): Service {
       perUserRate(outbox.userRate), // notify.user_rate, per user
     ],
     // Into the mailbox; durable mode: committed with the session's change.
-    (t) => outbox.enter(t),
+    (t) => {
+      link.stages?.enter(t.notification);
+      outbox.enter(t);
+    },
   );
   const intake = createIntake({
     config,

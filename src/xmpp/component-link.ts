@@ -3,6 +3,7 @@ import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../telemetry/log.js";
 import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
+import { PresenceStages } from "../telemetry/presence-stages.js";
 import { NS_PING } from "./ping.js";
 import { guardStream, type RefusedStanza } from "./stream-guard.js";
 
@@ -19,6 +20,11 @@ export interface Link {
   on(event: "refused", fn: (refused: RefusedStanza) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type.
   off(event: string, fn: (...args: any[]) => void): unknown;
+  /**
+   * Where each presence's time inside the daemon is counted, stage by stage:
+   * the link times read, parse and route; the notifier queue and write.
+   */
+  readonly stages?: PresenceStages;
 }
 
 /**
@@ -38,6 +44,7 @@ export class ComponentLink extends EventEmitter implements Link {
   private isOnline = false;
   /** Read failures: logged 1st, 2nd, 4th..., across reconnects. */
   private readonly failures = new LogLimiter(4);
+  readonly stages = new PresenceStages();
 
   constructor(
     private readonly options: { service: string; domain: string; secret: string; logger: Logger },
@@ -62,6 +69,7 @@ export class ComponentLink extends EventEmitter implements Link {
     this.entity = entity;
     presencesSkipMiddleware(entity);
     guardStream(entity, {
+      stages: this.stages,
       onRefused: (refused) => {
         if (this.entity === entity) this.emit("refused", refused);
       },
