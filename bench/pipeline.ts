@@ -54,6 +54,8 @@ export interface Measurement {
   events: number;
   seconds: number;
   eventsPerSecond: number;
+  /** This process's CPU (user + system) over the measured run, per notification: the component's and the fake server's. */
+  cpuUsPerEvent?: number;
   latencyP50Ms?: number;
   latencyP99Ms?: number;
   latencyMaxMs?: number;
@@ -95,10 +97,12 @@ async function measureOne(): Promise<Measurement> {
   const window = Number(args.window);
   const warm = await server.flood(warmup, window, 0);
   if (warm.failure) return fail(warm.failure);
+  const cpu = process.cpuUsage();
   const run =
     mode === "flood"
       ? await server.flood(events, window, warmup)
       : await server.paced(events, rate, warmup);
+  const used = process.cpuUsage(cpu);
   await stop();
   await server.close();
   const out: Measurement = {
@@ -108,6 +112,7 @@ async function measureOne(): Promise<Measurement> {
     events: run.notifications,
     seconds: run.seconds,
     eventsPerSecond: run.notifications / run.seconds,
+    cpuUsPerEvent: (used.user + used.system) / Math.max(1, run.notifications),
   };
   if (run.latencies && run.latencies.length > 0) {
     const sorted = Float64Array.from(run.latencies).sort();
@@ -151,6 +156,25 @@ export interface PipelineReport {
   quiet: { subject: Measurement[]; ratios: number[] };
   paced: { rate: number; subject: Measurement[]; baseline: Measurement[] }[];
   failures: string[];
+}
+
+/** One more flood pair, subject then baseline, at `options`' sizes: events per second. */
+export function floodPair(options: {
+  events: number;
+  warmup: number;
+  window: number;
+  log: string;
+}): { subject: Measurement; baseline: Measurement } {
+  const args = [
+    ...["--warmup", String(options.warmup), "--window", String(options.window)],
+    ...["--log", options.log, "--mode", "flood", "--events", String(options.events)],
+  ];
+  const subject = spawnOne("subject", args);
+  const baseline = spawnOne("baseline", args);
+  process.stderr.write(
+    `  flood pair again: ${subject.eventsPerSecond.toFixed(0)} / ${baseline.eventsPerSecond.toFixed(0)} events/s\n`,
+  );
+  return { subject, baseline };
 }
 
 /** Rounds of subject and baseline, interleaved (the order alternates each round). */
