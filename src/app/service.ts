@@ -179,6 +179,7 @@ function notifier(
   return notifierLogic({
     mailbox: outbox.mailbox,
     link,
+    clock,
     from: () => config().notify.from,
     privileges,
     recent: outbox.recent,
