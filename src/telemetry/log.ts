@@ -28,39 +28,77 @@ export function createLogger(
   destination?: DestinationStream,
 ): Logger {
   const { jids } = options;
+  const log = (obj: Record<string, unknown>) => scrub(obj, jids, 0);
+  SCRUBBERS.set(log, { jids });
   const opts: LoggerOptions = {
     name: options.name ?? "presence-notify",
     level: options.level ?? "info",
-    formatters: { log: (obj) => scrub(obj, jids, 0) },
+    formatters: { log },
   };
   return pino(opts, destination ?? turnDestination(1));
 }
+
+// The daemon's log formatters, each with the options it scrubs by: a line
+// writer that bypasses pino's generic path (src/telemetry/line-writer.ts)
+// applies the same scrub, field by field.
+const SCRUBBERS = new WeakMap<object, { jids: JidView | undefined }>();
+
+/** How a logger's lines are scrubbed, if it is one of `createLogger`'s (or its child). */
+export function scrubbingOf(log: unknown): { jids: JidView | undefined } | undefined {
+  return typeof log === "function" ? SCRUBBERS.get(log) : undefined;
+}
+
+/**
+ * One top-level field as `scrub` writes it: `value` itself, a replacement,
+ * or `NESTED` when it is a container `scrub` would walk into.
+ */
+export function scrubField(key: string, value: unknown, jids: JidView | undefined): unknown {
+  if (SECRET_FIELDS.has(key)) return "[redacted]";
+  if (jids && key === "stanza") return "[redacted stanza]";
+  if (jids && typeof value === "string" && JID_FIELDS.has(key)) return jids(value);
+  if (isContainer(value)) return NESTED;
+  return value;
+}
+
+/** `scrubField`'s answer for a plain object or array. */
+export const NESTED: unique symbol = Symbol("nested");
 
 /**
  * The daemon's default destination (fd 1, stdout): the lines logged during
  * one turn of the event loop, written at its end in one synchronous write
  * (pino's sonic-boom, which finishes partial writes and retries a full
- * pipe), and at once past 8 KiB. pino's own default writes each line
+ * pipe), and at once past 8 Ki characters. pino's own default writes each line
  * asynchronously through libuv's thread pool whenever no write is in
  * flight: at 2,000 transitions a second, one write per line, about a fifth
  * of the daemon's busy time (bench/e2e.ts, profiled). A line is out by the end of
  * the turn that logged it; the 'exit' handler writes what an exit
  * interrupts; a kill -9 loses at most the lines of its turn.
+ *
+ * The lines are joined here, not in sonic-boom: its `write` measures the
+ * byte length of everything it holds at every call, so with 8 KiB held
+ * each line cost a scan of kilobytes (bench/pipeline.ts: about half of the
+ * transition line's cost). It gets one write per turn, written at once.
  */
 export function turnDestination(fd: number): DestinationStream {
-  const out = pino.destination({ dest: fd, sync: true, minLength: 8 * 1024 });
+  const out = pino.destination({ dest: fd, sync: true });
+  let pending = "";
   let scheduled = false;
   const flush = () => {
     scheduled = false;
-    out.flushSync();
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    out.write(text);
   };
   process.on("exit", flush);
   return {
     write(line: string) {
-      out.write(line);
-      if (scheduled) return;
-      scheduled = true;
-      setImmediate(flush);
+      pending += line;
+      if (pending.length >= 8 * 1024) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
   };
 }
@@ -75,11 +113,8 @@ function scrub<T extends object>(obj: T, jids: JidView | undefined, depth: numbe
   const source = obj as Record<string, unknown>;
   for (const key of Object.keys(source)) {
     const value = source[key];
-    let next = value;
-    if (SECRET_FIELDS.has(key)) next = "[redacted]";
-    else if (jids && key === "stanza") next = "[redacted stanza]";
-    else if (jids && typeof value === "string" && JID_FIELDS.has(key)) next = jids(value);
-    else if (depth < MAX_DEPTH && isContainer(value)) next = scrub(value, jids, depth + 1);
+    let next = scrubField(key, value, jids);
+    if (next === NESTED) next = depth < MAX_DEPTH ? scrub(value as object, jids, depth + 1) : value;
     if (next !== value) {
       out ??= (Array.isArray(source) ? [...source] : { ...source }) as Record<string, unknown>;
       out[key] = next;
