@@ -1,5 +1,6 @@
 import type { E2eMeasurement, E2eReport, E2eServerReport } from "./e2e.js";
 import { chart, type Series } from "./plot.js";
+import { stageTable } from "./stage-summary.js";
 import { median, spread } from "./stats.js";
 
 /** The end-to-end section of BENCHMARKS.md and its plot, rendered from one run. */
@@ -148,6 +149,16 @@ export function renderE2e(r: E2eReport, machine: string): string {
           med(x.forwarder, (m) => m.cpu.machineCores),
           2,
         )} |`,
+      );
+    }
+    const timed = s.rates.find((x) => x.rate === 2_000) ?? s.rates[0];
+    const summaries = (timed?.daemon ?? []).flatMap((m) => (m.stages ? [m.stages] : []));
+    if (timed && summaries.length > 0) {
+      lines.push(
+        "",
+        `Where the daemon's time goes at ${n0(timed.rate)}/s (its own \`presence_stage_seconds\` over the whole run, median over rounds; p50/p99 are the bucket bounds they fall in):`,
+        "",
+        ...stageTable(summaries),
       );
     }
   }

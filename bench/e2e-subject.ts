@@ -7,7 +7,8 @@ import { startForwarder } from "./forwarder-component.js";
  * One component under test, alone in a fresh process (forked by
  * bench/e2e.ts), so that its CPU time is attributable: the real daemon or the
  * minimal forwarder, connected to the server's component port. Tells the
- * parent `{ ready: true }` over IPC once its link is up; stops on SIGTERM or
+ * parent `{ ready: true }` over IPC once its link is up, and the daemon's
+ * stage histograms when asked (`{ op: "stages" }`); stops on SIGTERM or
  * when the parent goes away.
  *
  *   --who daemon|forwarder --port P --domain D --secret S --server-user LOCAL --user-domain D [--log info]
@@ -45,6 +46,10 @@ async function start(): Promise<() => Promise<void> | void> {
   });
   for (let i = 0; i < 1500 && !daemon.link.online; i++) await sleep(10);
   if (!daemon.link.online) throw new Error("the daemon did not connect within 15 s");
+  // The parent asks for the daemon's presence_stage_seconds before it stops it.
+  process.on("message", (m: { op?: string }) => {
+    if (m?.op === "stages") process.send?.({ stages: daemon.link.stages.snapshot() });
+  });
   return stop;
 }
 

@@ -15,6 +15,7 @@ import {
   packageVersion,
   processCpuSeconds,
 } from "./proc-stats.js";
+import { askStages, type StageSummary } from "./stage-summary.js";
 
 /**
  * End-to-end benchmark: a real Prosody, then a real ejabberd,
@@ -91,6 +92,8 @@ export interface E2eMeasurement extends E2eRunResult {
   who: Who;
   round: number;
   cpu: Cpu;
+  /** The daemon's own presence_stage_seconds over the whole run (warm-up, window, drain). */
+  stages?: StageSummary;
   failure?: string;
 }
 
@@ -302,6 +305,7 @@ export async function measure(
   const child = await startSubject(bed, who);
   let result: E2eRunResult;
   let cpu: Cpu;
+  let stages: StageSummary | undefined;
   try {
     await sleep(SETTLE_MS);
     const s = sampler({
@@ -319,11 +323,13 @@ export async function measure(
       throw err;
     }
     cpu = s.stop(result.windowStartEpochMs, result.windowEndEpochMs, cores);
+    if (who === "daemon") stages = await askStages(child);
   } finally {
     await stopSubject(child);
   }
   await bed.fleet.call({ op: "reset" });
   const m: E2eMeasurement = { ...result, server: bed.kind, who, round, cpu };
+  if (stages) m.stages = stages;
   const wrong: string[] = [];
   if (m.mismatched > 0) wrong.push(`${m.mismatched} notifications did not match their presence`);
   if (m.extra > 0) wrong.push(`${m.extra} notifications for no outstanding change`);

@@ -2,9 +2,11 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sleep } from "../src/launcher/polling.js";
+import type { PresenceStages } from "../src/telemetry/presence-stages.js";
 import { startBaselineComponent } from "./baseline-component.js";
 import { startBenchDaemon } from "./bench-daemon.js";
 import { FakeComponentServer, SERVER_USER } from "./fake-component-server.js";
+import { type StageSummary, summariseStages } from "./stage-summary.js";
 import { median, percentile } from "./stats.js";
 
 /**
@@ -54,9 +56,13 @@ export interface Measurement {
   events: number;
   seconds: number;
   eventsPerSecond: number;
+  /** This process's CPU (user + system) over the measured run, per notification: the component's and the fake server's. */
+  cpuUsPerEvent?: number;
   latencyP50Ms?: number;
   latencyP99Ms?: number;
   latencyMaxMs?: number;
+  /** The daemon's own presence_stage_seconds over the measured run (the subject only). */
+  stages?: StageSummary;
   failure?: string;
 }
 
@@ -70,6 +76,7 @@ async function measureOne(): Promise<Measurement> {
   const server = new FakeComponentServer(COMPONENT, SESSIONS);
   const port = await server.listen();
   let stop: () => Promise<void> | void;
+  let stages: (() => ReturnType<PresenceStages["snapshot"]>) | undefined;
   if (who === "baseline") {
     const baseline = await startBaselineComponent({
       port,
@@ -89,16 +96,21 @@ async function measureOne(): Promise<Measurement> {
     await server.authenticated();
     for (let i = 0; i < 500 && !subject.daemon.link.online; i++) await sleep(10);
     stop = subject.stop;
+    stages = () => subject.daemon.link.stages.snapshot();
   }
   await server.authenticated();
   await sleep(50);
   const window = Number(args.window);
   const warm = await server.flood(warmup, window, 0);
   if (warm.failure) return fail(warm.failure);
+  const stagesBefore = stages?.();
+  const cpu = process.cpuUsage();
   const run =
     mode === "flood"
       ? await server.flood(events, window, warmup)
       : await server.paced(events, rate, warmup);
+  const used = process.cpuUsage(cpu);
+  const stagesAfter = stages?.();
   await stop();
   await server.close();
   const out: Measurement = {
@@ -108,7 +120,9 @@ async function measureOne(): Promise<Measurement> {
     events: run.notifications,
     seconds: run.seconds,
     eventsPerSecond: run.notifications / run.seconds,
+    cpuUsPerEvent: (used.user + used.system) / Math.max(1, run.notifications),
   };
+  if (stagesAfter) out.stages = summariseStages(stagesAfter, stagesBefore);
   if (run.latencies && run.latencies.length > 0) {
     const sorted = Float64Array.from(run.latencies).sort();
     out.latencyP50Ms = percentile(sorted, 0.5);
@@ -151,6 +165,25 @@ export interface PipelineReport {
   quiet: { subject: Measurement[]; ratios: number[] };
   paced: { rate: number; subject: Measurement[]; baseline: Measurement[] }[];
   failures: string[];
+}
+
+/** One more flood pair, subject then baseline, at `options`' sizes: events per second. */
+export function floodPair(options: {
+  events: number;
+  warmup: number;
+  window: number;
+  log: string;
+}): { subject: Measurement; baseline: Measurement } {
+  const args = [
+    ...["--warmup", String(options.warmup), "--window", String(options.window)],
+    ...["--log", options.log, "--mode", "flood", "--events", String(options.events)],
+  ];
+  const subject = spawnOne("subject", args);
+  const baseline = spawnOne("baseline", args);
+  process.stderr.write(
+    `  flood pair again: ${subject.eventsPerSecond.toFixed(0)} / ${baseline.eventsPerSecond.toFixed(0)} events/s\n`,
+  );
+  return { subject, baseline };
 }
 
 /** Rounds of subject and baseline, interleaved (the order alternates each round). */

@@ -1,6 +1,7 @@
 import type { MemoryResult } from "./memory.js";
 import type { Measurement, PipelineReport } from "./pipeline.js";
 import { chart } from "./plot.js";
+import { stageTable } from "./stage-summary.js";
 import { median, spread } from "./stats.js";
 
 /** The pipeline and memory sections of BENCHMARKS.md, rendered from one run. */
@@ -53,6 +54,16 @@ export function renderPipeline(r: PipelineReport, machine: string): string {
       `${f(spread(ms.map((m) => m.latencyP50Ms ?? Number.NaN)).median)} / ${f(spread(ms.map((m) => m.latencyP99Ms ?? Number.NaN)).median)} / ${f(spread(ms.map((m) => m.latencyMaxMs ?? Number.NaN)).median, 1)}`;
     lines.push(
       `| ${n0(p.rate)} | ${n0(spread(eps(p.subject)).median)} | ${lat(p.subject)} | ${n0(spread(eps(p.baseline)).median)} | ${lat(p.baseline)} |`,
+    );
+  }
+  const timed = r.paced.find((p) => p.rate === 2_000) ?? r.paced[0];
+  const summaries = (timed?.subject ?? []).flatMap((m) => (m.stages ? [m.stages] : []));
+  if (timed && summaries.length > 0) {
+    lines.push(
+      "",
+      `Where the daemon's time goes at ${n0(timed.rate)}/s (its own \`presence_stage_seconds\` histogram over the measured run, median over rounds; p50/p99 are the bucket bounds they fall in):`,
+      "",
+      ...stageTable(summaries),
     );
   }
   lines.push("", "![throughput and p99 latency against load](bench/results/pipeline.svg)");

@@ -6,9 +6,10 @@ import { parseArgs } from "node:util";
 import { FULL_OPTIONS, runE2eBench, SMOKE_OPTIONS } from "./e2e.js";
 import { e2eChart, renderE2e } from "./e2e-report.js";
 import type { MemoryResult } from "./memory.js";
-import { type PipelineReport, runPipelineBench } from "./pipeline.js";
+import { floodPair, type PipelineReport, runPipelineBench } from "./pipeline.js";
 import { machineDescription } from "./proc-stats.js";
 import { pipelineChart, renderMemory, renderPipeline } from "./report.js";
+import { guardFlood } from "./smoke-guard.js";
 
 /**
  * `npm run bench`: the pipeline, memory and end-to-end benchmarks, then their
@@ -19,6 +20,8 @@ import { pipelineChart, renderMemory, renderPipeline } from "./report.js";
  *   npm run bench -- --only e2e          (any of pipeline,memory,e2e; other sections are kept)
  *   npm run bench -- --smoke --out DIR   (tiny sizes, seconds; writes DIR/BENCHMARKS.md)
  *
+ * With --smoke the pipeline's flood ratio to the baseline must clear a floor
+ * of half today's (bench/smoke-guard.ts): a 2x regression fails the run.
  * Exits 1 if any benchmark reports a correctness failure.
  */
 
@@ -60,31 +63,29 @@ const written: string[] = [];
 let pipeline: PipelineReport | undefined;
 if (only.has("pipeline")) {
   process.stderr.write("pipeline benchmark\n");
-  pipeline = runPipelineBench(
-    smoke
-      ? {
-          rounds: 1,
-          events: 2_000,
-          warmup: 500,
-          window: 1000,
-          rates: [1_000],
-          seconds: 1,
-          log: "info",
-        }
-      : {
-          rounds: Number(args.rounds),
-          events: 200_000,
-          warmup: 50_000,
-          window: 1000,
-          rates: [2_000, 5_000, 10_000, 20_000, 30_000],
-          seconds: 4,
-          log: "info",
-        },
-  );
+  const options = smoke
+    ? { rounds: 1, events: 20_000, warmup: 5_000, window: 1000, rates: [1_000], seconds: 1 }
+    : {
+        rounds: Number(args.rounds),
+        events: 200_000,
+        warmup: 50_000,
+        window: 1000,
+        rates: [2_000, 5_000, 10_000, 20_000, 30_000],
+        seconds: 4,
+      };
+  pipeline = runPipelineBench({ ...options, log: "info" });
   failures.push(...pipeline.failures);
   sections.pipeline = renderPipeline(pipeline, machineLine);
   writeFileSync(join(resultsDir, "pipeline.svg"), pipelineChart(pipeline));
   written.push("pipeline.svg");
+  if (smoke) {
+    // The regression guard: the ratio to the baseline of this run (bench/smoke-guard.ts).
+    const { subject, baseline } = pipeline.flood;
+    const pairs = subject.map((m, i) => ({ subject: m, baseline: baseline[i] ?? m }));
+    const verdict = guardFlood(pairs, () => floodPair({ ...options, log: "info" }));
+    process.stderr.write(`${verdict.text}\n`);
+    if (!verdict.ok) failures.push(verdict.text);
+  }
 }
 
 const memory: { result: MemoryResult; mapBytes: number }[] = [];

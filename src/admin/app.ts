@@ -21,7 +21,7 @@ import { standbyRoutes } from "./standby-routes.js";
 
 /** The parts of a running daemon the admin listener reads; a `Daemon` is one. */
 export interface AdminView {
-  readonly link: Pick<Link, "online" | "on" | "off">;
+  readonly link: Pick<Link, "online" | "on" | "off" | "stages">;
   readonly service: {
     readonly counters: Counters;
     readonly privileges: () => Privileges | undefined;
@@ -91,6 +91,7 @@ export async function startAdmin(options: {
         tree,
         readiness: () => readiness.state(),
         feed,
+        stages: view.link.stages,
       });
       const snapshot = snapshotter({
         clock,

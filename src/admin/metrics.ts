@@ -1,7 +1,16 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type Metric,
+  type MetricValueWithName,
+  Registry,
+} from "prom-client";
 import type { SupervisionTree } from "../otp/supervised-child.js";
 import type { SessionCounts } from "../sessions/session-registry.js";
 import type { Counters } from "../telemetry/counters.js";
+import { type PresenceStages, STAGE_BUCKETS, STAGES } from "../telemetry/presence-stages.js";
 import { classify, FAMILIES, KNOWN, PREFIX } from "./counter-families.js";
 import type { Queue } from "./queues.js";
 import type { ReadinessState } from "./readiness.js";
@@ -15,6 +24,8 @@ export interface MetricsSource {
   readonly tree: () => SupervisionTree;
   readonly readiness: () => ReadinessState;
   readonly feed: SentFeed;
+  /** Where a presence's time goes, stage by stage (the link's), if the link counts it. */
+  readonly stages?: PresenceStages | undefined;
 }
 
 // From a send straight off the queue (ms) to mail that waited out an outage or
@@ -139,6 +150,7 @@ export function createMetrics(source: MetricsSource) {
       }
     },
   });
+  if (source.stages) registerStages(source.stages, registry);
   registerFamilies(source.counters, registers);
   const registerNewCounters = ownCounters(source.counters, registers);
 
@@ -160,6 +172,40 @@ export function createMetrics(source: MetricsSource) {
       registry.clear();
     },
   };
+}
+
+/**
+ * `presence_stage_seconds{stage}`: the stages' histograms, read at scrape
+ * time from the plain counts the link and notifier keep (a prom-client
+ * `Histogram` on the hot path would cost a label lookup per observation).
+ */
+function registerStages(stages: PresenceStages, registry: Registry): void {
+  const name = `${PREFIX}presence_stage_seconds`;
+  const help =
+    "Where a presence's time goes inside the daemon, by stage: read (waiting behind earlier stanzas of its socket read), parse, route (its handlers, up to the mailbox), queue (in the mailbox), write (until the link accepted it)";
+  const values = (): MetricValueWithName<string>[] => {
+    const out: MetricValueWithName<string>[] = [];
+    const snapshot = stages.snapshot();
+    for (const stage of STAGES) {
+      const h = snapshot[stage];
+      h.buckets.forEach((value, i) => {
+        const le = i < STAGE_BUCKETS.length ? String(STAGE_BUCKETS[i]) : "+Inf";
+        out.push({ metricName: `${name}_bucket`, labels: { le, stage }, value });
+      });
+      out.push({ metricName: `${name}_sum`, labels: { stage }, value: h.sum });
+      out.push({ metricName: `${name}_count`, labels: { stage }, value: h.count });
+    }
+    return out;
+  };
+  const metric = {
+    name,
+    help,
+    type: "histogram",
+    aggregator: "sum",
+    get: async () => ({ name, help, type: "histogram", aggregator: "sum", values: values() }),
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Metric);
 }
 
 /** One counter per family (counter-families.ts), labelled by outcome, every outcome at 0 first. */

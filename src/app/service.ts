@@ -126,7 +126,10 @@ export function createService(options: ServiceOptions): Service {
       ...(level ? [userLevel(level)] : []),
     ],
     // Into the mailbox; durable mode: committed with the session's change.
-    (t) => outbox.enter(t),
+    (t) => {
+      if (t.notification) link.stages?.enter(t.notification);
+      outbox.enter(t);
+    },
   );
   const intake = createIntake({
     config,
@@ -212,6 +215,7 @@ function notifier(
   return notifierLogic({
     mailbox: outbox.mailbox,
     link,
+    clock,
     from: () => config().notify.from,
     privileges,
     recent: outbox.recent,

@@ -103,6 +103,7 @@ export class Delivery {
     // Built only when there is a run to send: a stanza built here and then
     // again by `one` would count twice (and a fault hook would fire twice).
     if (candidates.length < 2) return undefined;
+    const takenAt = link.stages?.now() ?? 0;
     const run: { n: Notification; id: string; text: string }[] = [];
     // A stanza that cannot be built is a bug that fails the actor, as in
     // `one`; the ones built before it go out first.
@@ -141,11 +142,9 @@ export class Delivery {
       );
       return "wait";
     }
-    removeSent(
-      mailbox,
-      run.map((r) => r.n),
-      logger,
-    );
+    const sent = run.map((r) => r.n);
+    this.timed(sent, takenAt);
+    removeSent(mailbox, sent, logger);
     counters.inc("notifications_sent", run.length);
     if (deps.onSent) for (const { n } of run) deps.onSent([n]);
     if (fault) throw fault.err;
@@ -183,6 +182,7 @@ export class Delivery {
     // Mail released after a bounce goes one by one; queued mail may be
     // batched (opt-in) with the mail right behind it for the same server user.
     const batch = again ? [n] : batchFrom(mailbox, n, deps);
+    const takenAt = link.stages?.now() ?? 0;
     // Building the stanza is our own code: if it throws, that is a bug and
     // the actor fails (its supervisor restarts it). Only the send is I/O.
     let built: { id: string; stanza: Element };
@@ -215,6 +215,7 @@ export class Delivery {
       );
       return "wait";
     }
+    this.timed(batch, takenAt);
     // Kept awaiting its receipt before it leaves the queue: a crash in
     // between sends it twice (same trace), never zero times.
     deps.awaiting?.add(id, batch);
@@ -229,6 +230,15 @@ export class Delivery {
       "notification sent",
     );
     return "delivered";
+  }
+
+  /** The queue wait and write time of what the link just accepted (src/telemetry/presence-stages.ts). */
+  private timed(sent: readonly Notification[], takenAt: number): void {
+    const stages = this.deps.link.stages;
+    if (!stages) return;
+    const now = this.deps.now?.();
+    for (const n of sent) stages.take(n, takenAt, now === undefined ? 0 : now - n.queuedAt);
+    stages.written(sent.length, takenAt, stages.now());
   }
 
   /**

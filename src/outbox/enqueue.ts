@@ -1,6 +1,7 @@
 import type { Notification } from "../protocol/notification.js";
 import type { NotificationQueue } from "../store/notification-queue.js";
 import type { Counters } from "../telemetry/counters.js";
+import { infoLine } from "../telemetry/line-writer.js";
 import type { Logger } from "../telemetry/log.js";
 import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
 import type { Commit } from "./durable-commits.js";
@@ -70,7 +71,8 @@ export class Enqueue {
     const { mailbox, counters, logger } = this.deps;
     if (offered) {
       counters.inc("notifications_queued");
-      logger.info(
+      infoLine(
+        logger,
         { user: n.user, presence: n.presence, cause, trace: n.trace, to: n.to },
         "session transition",
       );

@@ -29,13 +29,40 @@ export function createLogger(
   destination?: DestinationStream,
 ): Logger {
   const { jids } = options;
+  const log = (obj: Record<string, unknown>) => scrub(obj, jids, 0);
+  SCRUBBERS.set(log, { jids });
   const opts: LoggerOptions = {
     name: options.name ?? "presence-notify",
     level: options.level ?? "info",
-    formatters: { log: (obj) => scrub(obj, jids, 0) },
+    formatters: { log },
   };
   return pino(opts, destination ?? turnDestination(1));
 }
+
+// The daemon's log formatters, each with the options it scrubs by: a line
+// writer that bypasses pino's generic path (src/telemetry/line-writer.ts)
+// applies the same scrub, field by field.
+const SCRUBBERS = new WeakMap<object, { jids: JidView | undefined }>();
+
+/** How a logger's lines are scrubbed, if it is one of `createLogger`'s (or its child). */
+export function scrubbingOf(log: unknown): { jids: JidView | undefined } | undefined {
+  return typeof log === "function" ? SCRUBBERS.get(log) : undefined;
+}
+
+/**
+ * One top-level field as `scrub` writes it: `value` itself, a replacement,
+ * or `NESTED` when it is a container `scrub` would walk into.
+ */
+export function scrubField(key: string, value: unknown, jids: JidView | undefined): unknown {
+  if (SECRET_FIELDS.has(key)) return "[redacted]";
+  if (jids && key === "stanza") return "[redacted stanza]";
+  if (jids && typeof value === "string" && JID_FIELDS.has(key)) return jids(value);
+  if (isContainer(value)) return NESTED;
+  return value;
+}
+
+/** `scrubField`'s answer for a plain object or array. */
+export const NESTED: unique symbol = Symbol("nested");
 
 /**
  * The daemon's default destination (fd 1, stdout): the lines logged during
@@ -101,11 +128,8 @@ function scrub<T extends object>(obj: T, jids: JidView | undefined, depth: numbe
   const source = obj as Record<string, unknown>;
   for (const key of Object.keys(source)) {
     const value = source[key];
-    let next = value;
-    if (SECRET_FIELDS.has(key)) next = "[redacted]";
-    else if (jids && key === "stanza") next = "[redacted stanza]";
-    else if (jids && typeof value === "string" && JID_FIELDS.has(key)) next = jids(value);
-    else if (depth < MAX_DEPTH && isContainer(value)) next = scrub(value, jids, depth + 1);
+    let next = scrubField(key, value, jids);
+    if (next === NESTED) next = depth < MAX_DEPTH ? scrub(value as object, jids, depth + 1) : value;
     if (next !== value) {
       out ??= (Array.isArray(source) ? [...source] : { ...source }) as Record<string, unknown>;
       out[key] = next;

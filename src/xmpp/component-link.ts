@@ -3,6 +3,7 @@ import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../telemetry/log.js";
 import { excerpt, LogLimiter } from "../telemetry/log-limiter.js";
+import { PresenceStages } from "../telemetry/presence-stages.js";
 import { guardStream, type RefusedStanza } from "./stream-guard.js";
 
 /** What the rest of the daemon needs of the connection: tests give an in-memory one. */
@@ -18,6 +19,11 @@ export interface Link {
   on(event: "refused", fn: (refused: RefusedStanza) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type.
   off(event: string, fn: (...args: any[]) => void): unknown;
+  /**
+   * Where each presence's time inside the daemon is counted, stage by stage:
+   * the link times read, parse and route; the notifier queue and write.
+   */
+  readonly stages?: PresenceStages;
 }
 
 /**
@@ -37,6 +43,7 @@ export class ComponentLink extends EventEmitter implements Link {
   private isOnline = false;
   /** Read failures: logged 1st, 2nd, 4th..., across reconnects. */
   private readonly failures = new LogLimiter(4);
+  readonly stages = new PresenceStages();
 
   constructor(
     private readonly options: { service: string; domain: string; secret: string; logger: Logger },
@@ -61,6 +68,7 @@ export class ComponentLink extends EventEmitter implements Link {
     this.entity = entity;
     bypassMiddleware(entity);
     guardStream(entity, {
+      stages: this.stages,
       onRefused: (refused) => {
         if (this.entity === entity) this.emit("refused", refused);
       },

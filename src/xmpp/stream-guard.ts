@@ -1,6 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Component } from "@xmpp/component";
 import xml from "@xmpp/xml";
+import type { PresenceStages } from "../telemetry/presence-stages.js";
 
 /**
  * What the component reads off its socket, made safe before any stanza
@@ -67,6 +68,8 @@ interface Guarded {
    * connection; the reconnect and its resync restore the truth.
    */
   onFailure?(err: unknown): void;
+  /** Told of each presence's read, parse and route times (src/telemetry/presence-stages.ts). */
+  stages?: PresenceStages;
 }
 
 type Attrs = Record<string, string | undefined>;
@@ -92,15 +95,22 @@ function attrsBytes(attrs: Attrs): number {
   return n;
 }
 
-/** A Parser class for one connection, reporting to `guarded`. */
-function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">) {
+/** A Parser class for one connection, reporting to `guarded`; `readAt`: when the current read came. */
+function guardedParser(
+  limits: StreamLimits,
+  guarded: Pick<Guarded, "onRefused" | "stages">,
+  readAt: () => number,
+) {
   const base = Parser.prototype as unknown as ParserInternals;
+  const { stages } = guarded;
   return class GuardedParser extends Parser {
     /** 0 outside the stream, 1 inside it, 2 inside a stanza, ... */
     private depth = 0;
     private size = 0;
     private refused: RefusedStanza | undefined;
     private top: Top | undefined;
+    // A presence being timed: the read its start tag came in, and that tag's time.
+    private timed: { readAt: number; startAt: number } | undefined;
 
     onStartElement(name: string, attrs: Attrs): void {
       this.depth++;
@@ -108,6 +118,8 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
         this.size = 0;
         this.refused = undefined;
         this.top = { name, from: attrs.from, type: attrs.type, to: attrs.to, xmlns: attrs.xmlns };
+        this.timed =
+          stages && name === "presence" ? { readAt: readAt(), startAt: stages.now() } : undefined;
       }
       if (this.depth >= 2 && this.refused === undefined) {
         this.size += name.length + attrsBytes(attrs);
@@ -133,8 +145,11 @@ function guardedParser(limits: StreamLimits, guarded: Pick<Guarded, "onRefused">
           return;
         }
         // The stanza is complete: this call hands it to the library's listeners.
+        const { timed } = this;
+        const endAt = timed && stages ? stages.now() : 0;
         try {
           base.onEndElement.call(this, name);
+          if (timed && stages) stages.presence(timed.readAt, timed.startAt, endAt, stages.now());
         } catch (err) {
           const internals = this as unknown as ParserInternals;
           internals.cursor = internals.root;
@@ -184,12 +199,19 @@ export function guardStream(
   const connection = entity as unknown as ConnectionInternals;
   const decoder = new StringDecoder("utf8");
   let pending = 0;
-  connection.Parser = guardedParser(limits, {
-    onRefused: (refused) => {
-      pending = 0;
-      guarded.onRefused(refused);
+  const { stages } = guarded;
+  let readAt = 0;
+  connection.Parser = guardedParser(
+    limits,
+    {
+      onRefused: (refused) => {
+        pending = 0;
+        guarded.onRefused(refused);
+      },
+      stages,
     },
-  });
+    () => readAt,
+  );
   entity.on("element", () => {
     pending = 0;
   });
@@ -197,6 +219,7 @@ export function guardStream(
   // exception, the end of the process.
   connection._onData = function onData(data: Buffer) {
     try {
+      if (stages) readAt = stages.now();
       pending += data.length;
       if (pending > limits.maxPendingBytes) {
         guarded.onOverflow(pending);

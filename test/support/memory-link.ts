@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
+import { PresenceStages } from "../../src/telemetry/presence-stages.js";
 import type { Link } from "../../src/xmpp/component-link.js";
 import { parseXml } from "./xml.js";
 
@@ -26,6 +27,13 @@ export class MemoryServer extends EventEmitter implements Link {
   swallow = false;
   /** Sessions whose pings get no answer at all (a half-open socket). */
   readonly silentSessions = new Set<string>();
+  /** Each presence's stages, timed on `now` (a test's simulated clock) as ComponentLink times them. */
+  readonly stages: PresenceStages;
+
+  constructor(now: () => number = () => 0) {
+    super();
+    this.stages = new PresenceStages(now);
+  }
 
   connect(): void {
     this.emit("connecting");
@@ -57,9 +65,14 @@ export class MemoryServer extends EventEmitter implements Link {
     for (const text of stanzas) await this.send(parseXml(text));
   }
 
-  /** Delivers a stanza from the server to the component. */
+  /** Delivers a stanza from the server to the component: one read, one stanza. */
   deliver(text: string): void {
-    this.emit("stanza", parseXml(text));
+    const { stages } = this;
+    const readAt = stages.now();
+    const stanza = parseXml(text);
+    const endAt = stages.now();
+    this.emit("stanza", stanza);
+    if (stanza.name === "presence") stages.presence(readAt, readAt, endAt, stages.now());
   }
 
   messages(): Element[] {

@@ -1,5 +1,6 @@
 import { type Component, component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
+import type { PresenceStages } from "../../src/telemetry/presence-stages.js";
 import { bypassMiddleware } from "../../src/xmpp/component-link.js";
 import {
   DEFAULT_LIMITS,
@@ -28,6 +29,8 @@ export function wireReader(
   limits: StreamLimits = DEFAULT_LIMITS,
   /** Told of each refused stanza at once, in stream order, as ComponentLink is. */
   onRefused?: (refused: RefusedStanza) => void,
+  /** Told of each presence's read, parse and route times, as ComponentLink's are. */
+  stages?: PresenceStages,
 ) {
   const entity: Component = component({
     service: "xmpp://127.0.0.1:1",
@@ -48,6 +51,7 @@ export function wireReader(
         onRefused?.(r);
       },
       onOverflow: (n) => overflows.push(n),
+      ...(stages ? { stages } : {}),
     },
     limits,
   );

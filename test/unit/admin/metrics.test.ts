@@ -104,6 +104,46 @@ describe("/metrics", () => {
     ).toBe(1);
   });
 
+  it("times a presence through each stage, on the injected clock", async () => {
+    scene = await adminScene();
+    const stage = (text: string, s: string, part: string) =>
+      sample(text, `presence_notify_presence_stage_seconds_${part}{stage="${s}"}`);
+    const before = await scrape(scene);
+    for (const s of ["read", "parse", "route", "queue", "write"]) {
+      expect(stage(before, s, "count")).toBe(0);
+    }
+    scene.server.connect();
+    scene.server.deliver(ADVERTISEMENT);
+    scene.server.deliver(available("alice@localhost/phone"));
+    // The notifier takes the notification in a later microtask: 5 ms in the mailbox.
+    scene.clock.increment(5);
+    await settle();
+    const text = await scrape(scene);
+    expect(text).toMatch(/^# TYPE presence_notify_presence_stage_seconds histogram$/m);
+    // One presence read, parsed and routed (the advertisement is no presence);
+    // one notification queued and written.
+    for (const s of ["read", "parse", "route", "queue", "write"]) {
+      expect(stage(text, s, "count")).toBe(1);
+      expect(
+        sample(text, `presence_notify_presence_stage_seconds_bucket{le="+Inf",stage="${s}"}`),
+      ).toBe(1);
+    }
+    expect(stage(text, "queue", "sum")).toBeCloseTo(0.005, 9);
+    expect(stage(text, "route", "sum")).toBe(0);
+    // Buckets are cumulative and `le` inclusive: 5 ms is in le=0.005, not le=0.0025.
+    const bucket = (le: string) =>
+      sample(text, `presence_notify_presence_stage_seconds_bucket{le="${le}",stage="queue"}`);
+    expect(bucket("0.0025")).toBe(0);
+    expect(bucket("0.005")).toBe(1);
+    expect(bucket("60")).toBe(1);
+    // A presence that notifies nobody is read, parsed and routed, never queued.
+    scene.server.deliver(available("world@localhost/desk"));
+    await settle();
+    const after = await scrape(scene);
+    expect(stage(after, "route", "count")).toBe(2);
+    expect(stage(after, "queue", "count")).toBe(1);
+  });
+
   it("exports a counter nobody declared, under its own name, from its first scrape", async () => {
     scene = await adminScene();
     expect(await scrape(scene)).not.toMatch(/receipts_timed_out/);

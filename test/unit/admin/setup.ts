@@ -21,8 +21,8 @@ export const ROSTER_ONLY = `<message from="localhost" to="presence.localhost"><p
 export async function adminScene(
   options: { token?: string; pseudonymise?: boolean; listen?: ListenAddress } = {},
 ) {
-  const server = new MemoryServer();
   const clock = new SimulatedClock();
+  const server = new MemoryServer(() => clock.now());
   const { logger, records } = logSink();
   const admin = await startAdmin({
     settings: {

@@ -25,8 +25,8 @@ export interface SetupOptions extends ConfigPatch {
  */
 export function setup(options: SetupOptions = {}) {
   const { advertise, sessionList, faults, ...patch } = options;
-  const server = new MemoryServer();
   const clock = new SimulatedClock();
+  const server = new MemoryServer(() => clock.now());
   const { logger, records } = logSink();
   let config = testConfig(patch);
   const service = createService({
