@@ -1,7 +1,10 @@
 import { xml } from "@xmpp/component";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient } from "../harness/admin-client.js";
+import type { DaemonProcess } from "../harness/daemon.js";
 import { Scenario } from "../harness/scenario.js";
 import type { WorldServer } from "../harness/world.js";
+import { waitFor } from "../harness/xmpp-users.js";
 
 // notify.level = "user" with notify.fields = ["ts", "reason"], end to end on
 // a real Prosody 0.12: one user's two resources give one notification when
@@ -13,15 +16,23 @@ import type { WorldServer } from "../harness/world.js";
 describe("notify.level = user on Prosody", () => {
   const scene = new Scenario("prosody");
   let world: WorldServer;
+  let daemon: DaemonProcess;
 
   beforeAll(async () => {
     await scene.start({ users: ["world@localhost", "alice@localhost", "bob@localhost"] });
     world = await scene.world("world");
-    await scene.daemon(
+    daemon = await scene.daemon(
       scene.config(['server_user = "world"', 'level = "user"', 'fields = ["ts", "reason"]']),
     );
   });
   afterAll(() => scene.stop());
+
+  /** Available sessions the daemon tracks, summed over every show (`/metrics`). */
+  const tracked = async (admin: AdminClient) =>
+    (await admin.metrics())
+      .split("\n")
+      .filter((l) => l.startsWith("presence_notify_sessions{"))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 
   const argsOf = (user: string) =>
     world.received
@@ -33,6 +44,15 @@ describe("notify.level = user on Prosody", () => {
     const phone = await scene.online("alice@localhost", "phone");
     await world.waitFor("alice@localhost", ["available"]);
     const laptop = await scene.online("alice@localhost", "laptop");
+    // The server reports each socket's presences in its own order: until the
+    // daemon has the laptop's session, the phone's loss could come first and
+    // really leave alice with no resource (then "unavailable" is the truth).
+    const admin = await AdminClient.of(daemon);
+    await waitFor(
+      async () => (await tracked(admin)) === 2,
+      10_000,
+      "both of alice's sessions tracked",
+    );
     // The second resource, a show change and the first one's lost socket tell nothing.
     await laptop.send(xml("presence", {}, xml("show", {}, "away")));
     phone.socket?.destroy();
