@@ -16,7 +16,7 @@ import { sessionInspection } from "./session-inspection.js";
 export interface Inspection {
   /** For `createActor(..., { inspect })`, via `startSupervisor`. */
   readonly actors: Observer<InspectionEvent>;
-  /** For the session registry, via the pipeline. */
+  /** For the session registry, via the service (src/app/service.ts). */
   readonly sessions: SessionObserver;
   readonly url: string;
   readonly page: string;

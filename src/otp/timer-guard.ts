@@ -7,7 +7,7 @@ import { describeReason } from "./supervisor-reports.js";
 const RETRY = { initial: 1_000, max: 30_000, factor: 2, jitter: 0 };
 
 /**
- * The owner of every timer the pipeline's mechanisms arm (liveness, resync,
+ * The owner of every timer the service's mechanisms arm (liveness, resync,
  * held mail, receipts, send rate, per-user rate, flap damping).
  *
  * Those mechanisms are not processes in the supervision tree (they are
