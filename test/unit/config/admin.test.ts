@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { describeConfig } from "../../../src/config/describe.js";
-import { ConfigError, isConfigError } from "../../../src/config/errors.js";
+import { ConfigError } from "../../../src/config/errors.js";
 import { isLoopback, parseListen } from "../../../src/config/listen.js";
 import { resolveConfig } from "../../../src/config/load.js";
+import { failure } from "../../support/config-failure.js";
 
 // [admin]: where the admin HTTP listener binds, its bearer token (handled like
 // component.secret) and the dashboard's pseudonymisation.
@@ -21,16 +22,6 @@ function load(admin: string, env: Record<string, string> = {}, files: Record<str
       return text;
     },
   });
-}
-
-function failure(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    if (isConfigError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
 }
 
 describe("admin.listen", () => {

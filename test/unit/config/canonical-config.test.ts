@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type ConfigError, isConfigError } from "../../../src/config/errors.js";
 import { resolveConfig } from "../../../src/config/load.js";
+import { failure } from "../../support/config-failure.js";
 
 // Issue #14, item 4: a server user given with capitals was accepted, but the
 // server folds case: its own sessions were notified to itself, held mail
@@ -18,16 +18,6 @@ const resolve = (text: string, env: Record<string, string> = {}) =>
     env,
     readFile: noFiles,
   });
-
-function failure(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    if (isConfigError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("a server user or glob not in canonical form is refused, naming the spelling to use", () => {
   it.each([

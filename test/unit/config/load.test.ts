@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ConfigError, isConfigError } from "../../../src/config/errors.js";
+import { ConfigError } from "../../../src/config/errors.js";
 import { loadConfig, resolveConfig } from "../../../src/config/load.js";
 import { CREDENTIALS_VARIABLE } from "../../../src/config/secret.js";
+import { failure } from "../../support/config-failure.js";
 import { logSink } from "../../support/log-sink.js";
 
 const EXAMPLE = fileURLToPath(
@@ -26,16 +27,6 @@ function resolve(
 
 const WITH_SECRET = '[component]\nsecret = "s3cret"\n';
 const SECRET_ENV = { PRESENCE_NOTIFY_COMPONENT_SECRET: "s3cret" };
-
-function failure(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    if (isConfigError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("the example file", () => {
   it("loads with a secret from the environment, and every value is the default", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeConfig } from "../../../src/config/describe.js";
-import { type ConfigError, isConfigError } from "../../../src/config/errors.js";
 import { resolveConfig } from "../../../src/config/load.js";
+import { failure } from "../../support/config-failure.js";
 
 // [notify] fields and level: checked like every key, each bad value refused
 // with a sentence naming the key and where it came from (the CLI exits 78).
@@ -13,16 +13,6 @@ const resolve = (lines: string[], env: Record<string, string> = {}) =>
     env,
     readFile: () => "",
   });
-
-function failure(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    if (isConfigError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("[notify] fields and level", () => {
   it("default to none and per session, and check-config shows them", () => {
