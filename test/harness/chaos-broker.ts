@@ -1,4 +1,3 @@
-import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import { type RabbitMqServer, startRabbitMq } from "../../testkit/rabbitmq.js";
 import { AdminClient } from "./admin-client.js";
 import { ChaosState, injectDiskFull } from "./chaos-disk.js";
@@ -6,6 +5,7 @@ import { ChaosLog } from "./chaos-log.js";
 import { converge, type Truth } from "./chaos-oracle.js";
 import { deck, Rng } from "./chaos-rng.js";
 import { type ChaosOptions, faultWeights, replayArgs } from "./chaos-xmpp.js";
+import { MongooseImPublisher } from "./mongooseim-publisher.js";
 import { Scenario } from "./scenario.js";
 import { TcpProxy } from "./tcp-proxy.js";
 import { waitFor } from "./xmpp-users.js";
@@ -22,9 +22,8 @@ import { waitFor } from "./xmpp-users.js";
  * only after a quiet point.
  */
 class Publisher implements Truth {
-  private model: ChannelModel | undefined;
-  private channel: ConfirmChannel | undefined;
-  private confirms: Promise<void>[] = [];
+  /** The wire: what mod_event_pusher_rabbit sends (test/harness/mongooseim-publisher.ts). */
+  private wire: MongooseImPublisher | undefined;
   private readonly present = new Map<string, boolean>();
   private readonly published = new Map<string, number>();
   private sessions = 0;
@@ -36,11 +35,7 @@ class Publisher implements Truth {
   ) {}
 
   async connect(url: string): Promise<void> {
-    this.model = await amqp.connect(url);
-    this.model.on("error", () => undefined);
-    this.channel = await this.model.createConfirmChannel();
-    this.channel.on("error", () => undefined);
-    await this.channel.assertExchange("presence", "topic", { durable: false });
+    this.wire = await new MongooseImPublisher(url).connect();
   }
 
   online(): ReadonlyMap<string, boolean> {
@@ -85,31 +80,17 @@ class Publisher implements Truth {
   }
 
   private publish(routingKey: string, body: string): void {
-    const channel = this.channel as unknown as {
-      publish(e: string, k: string, c: Buffer, o: object, cb: (err: unknown) => void): boolean;
-    };
-    const confirmed = new Promise<void>((resolve, reject) =>
-      channel.publish(
-        "presence",
-        routingKey.toLowerCase(),
-        Buffer.from(body),
-        { persistent: false, contentType: "application/json" },
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-    confirmed.catch(() => undefined);
-    this.confirms.push(confirmed);
+    if (this.wire === undefined) throw new Error("the chaos publisher is not connected");
+    this.wire.raw(routingKey.toLowerCase(), body);
   }
 
   async flush(): Promise<void> {
-    const confirms = this.confirms;
-    this.confirms = [];
-    await Promise.all(confirms);
+    await this.wire?.flush();
   }
 
   async close(): Promise<void> {
-    await this.model?.close().catch(() => undefined);
-    this.model = undefined;
+    await this.wire?.close();
+    this.wire = undefined;
   }
 }
 
