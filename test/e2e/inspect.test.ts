@@ -181,6 +181,16 @@ describe("start --inspect on prosody", () => {
     await late.opened;
     await waitFor(() => late.actor("notifier"), 5_000, "the replayed registrations");
     const connection = late.actor("connection");
+    // The replay sends every registration first, then every latest snapshot
+    // (src/inspect/inspector-server.ts): wait for the snapshots to arrive too.
+    await waitFor(
+      () =>
+        (late.snapshots(connection?.sessionId ?? "").length > 0 &&
+          late.snapshots("session:alice@localhost/phone").length > 0) ||
+        undefined,
+      5_000,
+      "the replayed snapshots",
+    );
     expect(late.snapshots(connection?.sessionId ?? "")).toEqual(["online"]);
     expect(late.snapshots("session:alice@localhost/phone")).toEqual(["unavailable"]);
   });
