@@ -33,7 +33,10 @@ function paired(
 const ratio = (d: E2eMeasurement, fw: E2eMeasurement) => d.completionPerS / fw.completionPerS;
 const p99Gap = (d: E2eMeasurement, fw: E2eMeasurement) => d.latencyMs.p99 - fw.latencyMs.p99;
 const pct = (cpuS: number, m: E2eMeasurement) => (cpuS / m.cpu.wallS) * 100;
-const usPer = (cpuS: number, m: E2eMeasurement) => (cpuS / (m.sent - m.missing)) * 1e6;
+// A run whose server delivered under a tenth of what was sent (a collapse past
+// its ceiling) has no meaningful CPU per notification: shown as "–".
+const usPer = (cpuS: number, m: E2eMeasurement) =>
+  m.sent - m.missing < m.sent / 10 ? Number.NaN : (cpuS / (m.sent - m.missing)) * 1e6;
 /** The daemon's CPU per notification over the forwarder's, each over its whole run. */
 const cpuRatio = (d: E2eMeasurement, fw: E2eMeasurement) =>
   usPer(d.cpu.run.subject, d) / usPer(fw.cpu.run.subject, fw);
@@ -70,7 +73,16 @@ export function renderE2e(r: E2eReport, machine: string): string {
     "|---|---:|---:|---|---:|---|---:|---|---:|",
   ];
   for (const s of r.servers) {
-    const top = s.rates.at(-1);
+    // The ceiling: the rate at which the forwarder carried the most over the
+    // run (past it a server can collapse, Prosody here: read/s falls to near 0).
+    const top = s.rates.reduce<(typeof s.rates)[number] | undefined>(
+      (best, x) =>
+        best === undefined ||
+        med(x.forwarder, (m) => m.completionPerS) > med(best.forwarder, (m) => m.completionPerS)
+          ? x
+          : best,
+      undefined,
+    );
     const at2k = s.rates.find((x) => x.rate === 2_000);
     const lowest = s.rates[0];
     const ratios = top ? paired(top, ratio) : [];
