@@ -129,7 +129,12 @@ function guardedParser(
     }
 
     onText(text: string): void {
-      if (this.depth >= 2 && this.refused === undefined) {
+      // The stream's own text between stanzas (whitespace keepalives, RFC
+      // 6120 section 4.6.1) means nothing; the library would append it to
+      // the stream's root element, kept for the connection's whole life,
+      // each piece a slice keeping its whole socket read alive.
+      if (this.depth <= 1) return;
+      if (this.refused === undefined) {
         this.size += bytes(text);
         this.check();
       }

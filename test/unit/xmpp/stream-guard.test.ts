@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { heapAfterGc } from "../../support/heap.js";
 import { wireReader } from "../../support/wire.js";
 
 // What the component reads off its socket (src/xmpp/stream-guard.ts), through
@@ -41,6 +42,26 @@ describe("UTF-8 split across reads", () => {
       ),
     );
   });
+});
+
+describe("text between stanzas", () => {
+  it("is not kept: whitespace keepalives on a long-lived stream cost no memory (heap)", () => {
+    // The library's parser appends the stream's own text to the stream's
+    // root element, which lives as long as the connection: each piece a
+    // slice of its socket read, keeping the whole read alive.
+    const wire = wireReader();
+    const reads = 100;
+    const before = heapAfterGc();
+    for (let i = 0; i < reads; i++) {
+      wire.write(
+        `<presence from='u${i}@localhost/r' to='presence.localhost'/>${" ".repeat(40_000)}`,
+      );
+    }
+    expect(wire.stanzas.length).toBe(reads);
+    wire.stanzas.length = 0;
+    // 100 reads of 40 KB are 4 MB.
+    expect(heapAfterGc() - before).toBeLessThan(2_000_000);
+  }, 30_000);
 });
 
 describe("oversized and deeply nested stanzas", () => {
