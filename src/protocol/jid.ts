@@ -143,12 +143,23 @@ export function parseFullJid(text: string): JidResult {
   const { domain, changed } = parsed.parts;
   const local = parsed.parts.local ?? "";
   const resource = parsed.parts.resource ?? "";
-  // Unchanged (the usual case): the strings the wire gave.
-  if (!changed) {
-    return { ok: true, jid: { full: text, bare: text.slice(0, slash), local, domain, resource } };
-  }
-  const bare = `${local}@${domain}`;
-  return { ok: true, jid: { full: `${bare}/${resource}`, bare, local, domain, resource } };
+  // One flat string of its own, and every part a slice of it: the wire's
+  // text is a slice of a whole socket read (see flatCopy), which anything
+  // the daemon keeps (a session's key, a notification in the mailbox or in
+  // the ring of recent sends) would otherwise keep alive.
+  const full = flatCopy(changed ? `${local}@${domain}/${resource}` : text);
+  const at = local.length;
+  const end = at + 1 + domain.length;
+  return {
+    ok: true,
+    jid: {
+      full,
+      bare: full.slice(0, end),
+      local: full.slice(0, at),
+      domain: full.slice(at + 1, end),
+      resource: full.slice(end + 1),
+    },
+  };
 }
 
 /** Parses any JID (a domain, bare or full): for the `from` of receipts and bounces. */

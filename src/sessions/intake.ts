@@ -4,7 +4,7 @@ import type { Clock } from "../otp/clock.js";
 import type { TimerGuard } from "../otp/timer-guard.js";
 import type { Transition } from "../outbox/outbound.js";
 import type { Outbox, SessionTruth } from "../outbox/outbox.js";
-import { flatCopy, parseFullJid } from "../protocol/jid.js";
+import { parseFullJid } from "../protocol/jid.js";
 import type { Privileges } from "../protocol/privilege.js";
 import type { PresenceSink } from "../sources/presence-source.js";
 import type { DurableStore } from "../store/open.js";
@@ -119,10 +119,10 @@ export function createIntake(options: IntakeOptions): Intake {
     replayOpen: () => resyncOnConnect && resync.replayOpen(),
     onReplay: (jid, served) => resync.replayed(jid, served),
     onServerUserOnline: (bare) => outbox.held.release(bare, "online"),
-    // Liveness keeps the JID as a Map key: a flat copy, not a slice of the
+    // Liveness keeps the JID as a Map key: parseFullJid's flat string, the
+    // one a new session's registry entry holds too, not a slice of the
     // network chunk the presence came in (which it would keep alive).
-    onSession: (jid, available) =>
-      available ? liveness.touch(flatCopy(jid)) : liveness.forget(jid),
+    onSession: (jid, available) => (available ? liveness.touch(jid) : liveness.forget(jid)),
   });
   return {
     registry,

@@ -15,7 +15,6 @@ import {
   STATE_VALUES,
   step,
 } from "../machines/session-table.js";
-import { flatCopy } from "../protocol/jid.js";
 
 /**
  * Every known session's presence, held compactly: one `Map<fullJid, code>`
@@ -111,18 +110,15 @@ export class SessionRegistry {
     const stored = this.#sessions.get(jid);
     const before = stored ?? INITIAL_CODE;
     const { code, transition } = step(before, event);
-    // The key stored for a new session: a flat copy, never the wire's slice.
-    let key = jid;
+    // `jid` is parseFullJid's own flat string, never a slice of the wire's
+    // chunk (src/protocol/jid.ts): kept as the key as it is.
     if (!IS_AVAILABLE[code]) this.#sessions.delete(jid);
-    else if (code !== before) {
-      if (stored === undefined) key = flatCopy(jid);
-      this.#sessions.set(key, code);
-    }
+    else if (code !== before) this.#sessions.set(jid, code);
     this.#observe?.(jid, event, before, code);
     if (transition === undefined) return undefined;
     const session: SessionTransition = { jid, ...transition };
     const user = this.#countResources(
-      key,
+      jid,
       IS_AVAILABLE[before] === true,
       IS_AVAILABLE[code] === true,
       transition.cause,
