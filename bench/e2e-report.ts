@@ -87,7 +87,7 @@ export function renderE2e(r: E2eReport, machine: string): string {
     const lowest = s.rates[0];
     const ratios = top ? paired(top, ratio) : [];
     const gaps = at2k ? paired(at2k, p99Gap) : [];
-    const cpuRatios = at2k ? paired(at2k, cpuRatio) : [];
+    const cpuRatios = at2k ? paired(at2k, cpuRatio).filter(Number.isFinite) : [];
     const verdict = (values: number[], ok: (v: number) => boolean) =>
       values.length === 0 ? "–" : ok(median(values)) ? "met" : "**not met**";
     // A rate the forwarder could not carry either is the server's limit, not the daemon's.

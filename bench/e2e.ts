@@ -66,7 +66,7 @@ export interface E2eOptions {
 }
 
 // Prosody's ceiling moves with the machine: about 5,800/s with 200 sessions
-// in the runs of 2026-11-29, about 1,300/s on 2026-12-02 (the code of
+// in the runs of 2026-11-29, about 1,000-1,700/s on 2026-12-02 (the code of
 // 2026-11-29 measured the same that day). 500/s stays below it on a slow
 // day, so the latency comparison has a rate where the server is not the
 // bottleneck; 2,000/s is the target rate.

@@ -1,4 +1,3 @@
-import { flatCopy } from "../protocol/jid.js";
 import type { Notification } from "../protocol/notification.js";
 import { isResync } from "./snapshot-signal.js";
 
@@ -48,9 +47,9 @@ export class NotifiedView {
         sessions = new Set();
         this.#byDomain.set(domain, sessions);
       }
-      // A flat copy: the wire's slice would keep its whole network chunk alive
-      // for as long as the session is online (src/protocol/jid.ts, flatCopy).
-      if (!sessions.has(n.user)) sessions.add(flatCopy(n.user));
+      // `n.user` is parseFullJid's flat string (or the state file's), never
+      // a slice of a network chunk: kept as it is (src/protocol/jid.ts).
+      sessions.add(n.user);
     } else if (sessions?.delete(n.user) && sessions.size === 0) {
       this.#byDomain.delete(domain);
     }

@@ -55,8 +55,8 @@ export class UserLevel {
     // follows its session's available, so the count never goes below 0.
     const after = Math.max(0, before + (t.presence === "available" ? 1 : -1));
     if (after === 0) this.#told.delete(t.bare);
-    // A new key is a flat copy, never a slice of the network chunk the
-    // presence came in (which it would keep alive).
+    // A new key is a flat copy, not a slice of the session's full JID
+    // (which it would keep alive after that session is gone).
     else this.#told.set(before === 0 ? flatCopy(t.bare) : t.bare, after);
     const edge = t.presence === "available" ? before === 0 : before === 1 && after === 0;
     if (!edge) return { ...t, notification: undefined };
